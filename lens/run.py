@@ -1,0 +1,107 @@
+"""One run of the model over all p * p inputs, with the activations the analyses need.
+
+Everything is returned as float32 numpy arrays whose first axis is the example, in a-major
+order (row ``a * p + b``). Only the ``=`` position (2) is kept for the activations after
+attention: in a one-layer model nothing else reaches the logits. :meth:`Run.by_ab` and
+:meth:`Run.by_ca` move the example axis to the end as two token axes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import torch
+from jaxtyping import Bool, Float, Int
+
+from . import task
+from .checkpoint import Checkpoint
+from .model import build_bridge
+
+# Hook name -> the name used here, and how to slice it down to the "=" position.
+HOOKS = {
+    "hook_embed": "embed",  # [batch, pos, d_model], all positions kept
+    "blocks.0.hook_resid_pre": "resid_pre",  # all positions kept
+    "blocks.0.attn.hook_pattern": "pattern",  # [batch, head, query, key] -> query "="
+    "blocks.0.attn.hook_z": "z",  # [batch, pos, head, d_head] -> "="
+    "blocks.0.hook_attn_out": "attn_out",
+    "blocks.0.hook_resid_mid": "resid_mid",
+    "blocks.0.mlp.hook_pre": "pre",
+    "blocks.0.mlp.hook_post": "post",
+    "blocks.0.hook_mlp_out": "mlp_out",
+    "blocks.0.hook_resid_post": "resid_post",
+}
+ALL_POSITIONS = {"embed", "resid_pre"}
+
+
+@dataclass
+class Run:
+    """The full-dataset run. ``acts[name]`` has the example axis first.
+
+    Shapes (N = p * p): embed, resid_pre [N, 3, d_model]; pattern [N, head, key] (query "=");
+    z [N, head, d_head]; attn_out, resid_mid, mlp_out, resid_post [N, d_model];
+    pre, post [N, d_mlp]; logits [N, p].
+    """
+
+    ck: Checkpoint
+    logits: Float[np.ndarray, "N p"]
+    acts: dict[str, np.ndarray] = field(repr=False)
+
+    @property
+    def p(self) -> int:
+        return self.ck.p
+
+    @property
+    def cfg(self):
+        return self.ck.cfg
+
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        return self.ck.weights
+
+    @cached_property
+    def labels(self) -> Int[np.ndarray, " N"]:
+        return task.labels(self.p)
+
+    @cached_property
+    def train_mask(self) -> Bool[np.ndarray, " N"]:
+        return task.split_mask(self.p, self.ck.split)
+
+    def by_ab(self, x: np.ndarray | str) -> np.ndarray:
+        """[N, *rest] -> [*rest, a, b] (the seed's ``inputs_last``)."""
+        x = self.acts[x] if isinstance(x, str) else x
+        x = x.reshape(self.p, self.p, *x.shape[1:])
+        return np.moveaxis(np.moveaxis(x, 0, -1), 0, -1)
+
+    def by_ca(self, x: np.ndarray | str) -> np.ndarray:
+        """[N, *rest] -> [*rest, c, a] with b = (c - a) mod p (the seed's c-order view)."""
+        x = self.acts[x] if isinstance(x, str) else x
+        return self.by_ab(x[task.c_order(self.p)])
+
+
+def run_model(ck: Checkpoint, batch: int = 4096) -> Run:
+    """Run every input through the TransformerLens model and keep the activations.
+
+    Batched so peak memory stays near the kept arrays rather than TransformerLens's full
+    cache (about 1 GB at p = 113 if taken in one go at every position).
+    """
+    bridge = build_bridge(ck.weights, ck.cfg)
+    tokens = torch.as_tensor(task.dataset(ck.p))
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in HOOKS.values()}
+    logits_parts = []
+    with torch.no_grad():
+        for start in range(0, len(tokens), batch):
+            logits, cache = bridge.run_with_cache(
+                tokens[start : start + batch], names_filter=lambda n: n in HOOKS
+            )
+            logits_parts.append(logits[:, -1].float().numpy())
+            for hook, name in HOOKS.items():
+                x = cache[hook]
+                if name == "pattern":
+                    x = x[:, :, -1, :]
+                elif name not in ALL_POSITIONS:
+                    x = x[:, -1]
+                parts[name].append(x.float().numpy())
+    acts = {name: np.concatenate(v) for name, v in parts.items()}
+    return Run(ck, np.concatenate(logits_parts), acts)
