@@ -1,0 +1,34 @@
+"""Entry point: routes to one page per section of the explanation, nothing else.
+
+Run with ``streamlit run app.py`` (the embedded model) or
+``streamlit run app.py -- --checkpoint PATH`` (any prime p, either checkpoint format).
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from pages.state import current_source
+
+HERE = Path(__file__).parent
+SECTIONS = [
+    # (file, title, icon, url path)
+    ("basics.py", "Basics", ":material/waves:", "basics"),
+    ("attention.py", "Attention", ":material/center_focus_strong:", "attention"),
+    ("wave_transforms.py", "Wave Transforms", ":material/tune:", "wave-transforms"),
+    ("relu.py", "ReLU", ":material/show_chart:", "relu"),
+    ("neurons.py", "Neurons", ":material/hub:", "neurons"),
+]
+
+st.set_page_config(page_title="How a transformer learns modular addition", page_icon="〰️", layout="wide")
+
+pages = [
+    st.Page(HERE / "pages" / file, title=title, icon=icon, url_path=url, default=(url == "basics"))
+    for file, title, icon, url in SECTIONS
+]
+page = st.navigation(pages)
+
+with st.sidebar:
+    st.caption(f"Model: `{Path(current_source()).name}`")
+
+page.run()

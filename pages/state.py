@@ -1,0 +1,96 @@
+"""The one caching layer between the pages and `lens`.
+
+Which checkpoint: ``streamlit run app.py -- --checkpoint PATH`` (a run directory, a
+``.safetensors`` file, or an original progress-measures ``.pth``), else the environment
+variable ``LENS_CHECKPOINT``, else the embedded default run in ``assets/``. A checkpoint that
+is refused is reported once on the page and the default model is shown instead.
+
+Caching: the model and its full-dataset run are a ``st.cache_resource`` shared by every
+session, keyed by the checkpoint's path string (never by a tensor). They must never be
+mutated: analyses return new arrays. Heavy imports (torch, TransformerLens) happen inside
+the cached functions, so the prose of a page reaches the browser before they finish.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lens.run import Run
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RUN = ROOT / "assets" / "default-run"
+
+
+def requested_checkpoint() -> str | None:
+    """The checkpoint named on the command line (after ``--``) or in ``LENS_CHECKPOINT``."""
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv):
+        if arg == "--checkpoint" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--checkpoint="):
+            return arg.split("=", 1)[1]
+    return os.environ.get("LENS_CHECKPOINT") or None
+
+
+@st.cache_resource(show_spinner="Running the model on all p × p inputs…", max_entries=4)
+def _load_run(source: str) -> "Run":
+    from lens.checkpoint import load
+    from lens.run import run_model
+
+    return run_model(load(source))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _refusal(source: str) -> str | None:
+    """Why ``source`` cannot be used (one line), or None. Cached so a bad path is checked once."""
+    from lens.checkpoint import CheckpointError, load
+
+    try:
+        load(source)
+    except CheckpointError as err:
+        return str(err)
+    return None
+
+
+def current_source() -> str:
+    """The path string of the checkpoint every page shows (the cache key for derived data)."""
+    wanted = requested_checkpoint()
+    if wanted and _refusal(wanted) is None:
+        return str(Path(wanted).resolve())
+    return str(DEFAULT_RUN)
+
+
+def current_run() -> "Run":
+    """The full-dataset run of the current checkpoint. Stops the page with a clear message
+    when even the default model is unavailable."""
+    wanted = requested_checkpoint()
+    if wanted and (why := _refusal(wanted)):
+        st.error(f"The checkpoint you asked for was refused, so the default model is shown. {why}")
+    source = current_source()
+    if source == str(DEFAULT_RUN) and not (DEFAULT_RUN / "config.json").is_file():
+        st.error(
+            "The embedded default model is missing from `assets/default-run`. Create it with "
+            "`python -m lens.train --out assets/default-run`, or start the app with "
+            "`streamlit run app.py -- --checkpoint PATH`."
+        )
+        st.stop()
+    return _load_run(source)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def report(source: str) -> dict:
+    """The CLI's report (key frequencies, losses, accuracy, ablations) for ``source``."""
+    from lens.report import report as lens_report
+
+    return lens_report(_load_run(source))
+
+
+def current_report() -> dict:
+    current_run()  # surfaces refusals and a missing default before computing
+    return report(current_source())
