@@ -80,8 +80,8 @@ def native_state_dict(w: Weights, cfg: ModelConfig) -> dict[str, torch.Tensor]:
 def build_bridge(w: Weights, cfg: ModelConfig) -> "TransformerBridge":
     """A TransformerLens bridge holding exactly these weights, in eval mode, on the CPU."""
     from transformer_lens.model_bridge import TransformerBridge
-    from transformer_lens.model_bridge.sources.native.model import NativeModel
     from transformer_lens.model_bridge.sources._bridge_builder import build_bridge_from_module
+    from transformer_lens.model_bridge.sources.native.model import NativeModel
 
     tl_cfg = bridge_config(cfg)
     native = NativeModel(tl_cfg)

@@ -26,4 +26,4 @@ def dominant_frequencies(pre_ab: Float[np.ndarray, "neuron a b"], allowed: Seque
 def neurons_per_frequency(dominant: np.ndarray) -> dict[int, int]:
     """How many neurons have each dominant frequency, ascending by frequency."""
     freqs, counts = np.unique(dominant, return_counts=True)
-    return {int(f): int(n) for f, n in zip(freqs, counts)}
+    return {int(f): int(n) for f, n in zip(freqs, counts, strict=True)}
