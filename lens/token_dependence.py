@@ -1,0 +1,61 @@
+"""How a signal over the two input tokens depends on them: on a alone, on b alone, on
+a + b, on a - b, or on something else.
+
+A signal ``x[..., a, b]`` over Z_p x Z_p splits exactly along its 2-D Fourier transform:
+a bin (k_a, k_b) with k_b = 0 is a wave in a alone, k_a = 0 in b alone, k_a = k_b (mod p)
+a wave in a + b (so in the answer c = a + b mod p), k_a = -k_b (mod p) a wave in a - b.
+The bins are disjoint for odd p, so the shares of the energy add up to one (Parseval).
+This is how the neuron page measures the "travelling" a + b wave instead of asserting it.
+Pure numpy; no streamlit.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from jaxtyping import Float
+
+PARTS = ("a", "b", "a + b", "a - b", "other")
+
+
+def token_dependence(x: Float[np.ndarray, "... a b"], axes: Sequence[int] = (-2, -1)) -> dict[str, float]:
+    """Shares of the non-constant energy of ``x`` over the two token axes.
+
+    Keys :data:`PARTS`: ``"a"`` (a function of a alone), ``"b"``, ``"a + b"`` (of
+    (a + b) mod p alone), ``"a - b"``, ``"other"``; they sum to 1 (0 everywhere for a
+    constant signal). Energies are summed over every other axis, so a ``[d_model, a, b]``
+    residual stream gives one answer for all its directions.
+
+    Footgun: the constant over (a, b) (bin (0, 0)) is excluded from the total, so a large
+    bias does not dilute the shares. Both token axes must have the same length p.
+    """
+    x = np.moveaxis(np.asarray(x, dtype=np.float64), tuple(axes), (-2, -1))
+    p, q = x.shape[-2:]
+    if p != q:
+        raise ValueError(f"token axes must have the same length, found {p} and {q}")
+    power = np.abs(np.fft.fft2(x, axes=(-2, -1))) ** 2
+    power = power.reshape(-1, p, p).sum(axis=0)
+    everything = power.sum()
+    power[0, 0] = 0.0
+    total = power.sum()
+    if total <= 1e-24 * everything or total == 0:  # constant up to rounding
+        return dict.fromkeys(PARTS, 0.0)
+    ka = np.arange(p)[:, None]
+    kb = np.arange(p)[None, :]
+    masks = {
+        "a": (kb == 0) & (ka != 0),
+        "b": (ka == 0) & (kb != 0),
+        "a + b": (ka == kb) & (ka != 0),
+        "a - b": ((ka + kb) % p == 0) & (ka != 0),
+    }
+    if p % 2 == 0:  # k = p/2 is on both diagonals: count it once, as a + b
+        masks["a - b"] &= ~masks["a + b"]
+    out = {name: float(power[m].sum() / total) for name, m in masks.items()}
+    out["other"] = max(0.0, 1.0 - sum(out.values()))
+    return out
+
+
+def sum_share(x: Float[np.ndarray, "... a b"], axes: Sequence[int] = (-2, -1)) -> float:
+    """Share of the non-constant energy of ``x`` that is a function of (a + b) mod p alone."""
+    return token_dependence(x, axes)["a + b"]
