@@ -1,0 +1,197 @@
+"""The tensor scope's Streamlit wrapper: widgets for the server-side axes, then the chart.
+
+What runs where:
+- the play axis is shipped whole (within the point budget) and scrubbed/played in the
+  browser (``pages/scope.py``): moving it never reruns the script;
+- every other axis is a Streamlit slider keyed ``f"{key}.{axis}"``; moving one reruns the
+  script, which slices the array and rebuilds the chart (the browser's play index then
+  restarts from ``start``: a rebuilt chart is a new Vega view);
+- the view is a segmented control keyed ``f"{key}.view"``.
+
+The y (or colour) range is computed over the whole tensor in the chosen view, so neither
+the browser's play slider nor a server slider makes the axis jump.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import streamlit as st
+
+from pages.scope import (
+    FOURIER_VIEWS,
+    MAX_POINTS,
+    Marker,
+    fit_play_axis,
+    n_freqs,
+    scope_chart,
+    value_range,
+)
+
+# Axes indexed by a token (0..p-1): the Fourier views make sense along them.
+TOKEN_AXES = {"a", "b", "c", "token", "tokens", "n", "x"}
+
+# Below this many browser-side slices, a strided play axis is not worth animating: the
+# play axis then becomes a server-side slider like the others.
+MIN_PLAY_SLICES = 8
+
+VIEW_LABELS = {"space": "space", "fourier": "Fourier", "magnitude": "magnitude", "heatmap": "heatmap"}
+
+
+def show_scope(
+    data: np.ndarray | Mapping[str, np.ndarray],
+    axes: Sequence[str],
+    *,
+    key: str,
+    play: str | None = None,
+    start: dict[str, int] | None = None,
+    view: str = "space",
+    markers: Callable[[dict[str, int]], list[Marker]] | None = None,
+    caption: Callable[[dict[str, int]], str] | None = None,
+    title: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    heatmap: bool = False,
+    fourier: bool | None = None,
+    height: int = 320,
+    autoplay: bool = False,
+    max_points: int = MAX_POINTS,
+) -> None:
+    """Draw ``data`` with a slider per axis, a browser-side play axis and a view toggle.
+
+    ``data``: one array or ``{legend name: array}`` of one shape, axes named by ``axes`` (the
+    last is x; with ``heatmap`` the last two are the heatmap's rows and columns). ``play``
+    names an axis scrubbed in the browser (not the drawn ones). ``start`` gives opening
+    indices. ``markers`` and ``caption`` are called with the full index dict of every
+    browser-side slice (play axis included). ``fourier`` allows the Fourier views (default:
+    the last axis is a token axis, named in :data:`TOKEN_AXES`).
+    """
+    lines = _as_lines(data, y_title)
+    shape = next(iter(lines.values())).shape
+    axes = list(axes)
+    if len(axes) != len(shape):
+        raise ValueError(f"{len(axes)} axis names for data of shape {shape}")
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"axis names must be distinct: {axes}")
+    drawn = axes[-2:] if heatmap else axes[-1:]
+    if heatmap and len(axes) < 2:
+        raise ValueError("heatmap needs at least two axes")
+    if play is not None and (play not in axes or play in drawn):
+        raise ValueError(f"play axis {play!r} must be one of {axes} and not a drawn axis {drawn}")
+    start = dict(start or {})
+    if fourier is None:
+        fourier = axes[-1] in TOKEN_AXES and shape[-1] >= 3
+
+    views = (["heatmap"] if heatmap else []) + ["space"] + (["fourier", "magnitude"] if fourier else [])
+    if heatmap and view == "space":  # heatmap=True means "draw it as a heatmap" unless told otherwise
+        view = "heatmap"
+    if view not in views:
+        view = views[0]
+    chosen = st.segmented_control(
+        "view",
+        views,
+        default=view,
+        required=True,
+        key=f"{key}.view",
+        format_func=VIEW_LABELS.get,
+        label_visibility="collapsed",
+    )
+    chosen = chosen or view
+
+    drawn = axes[-2:] if chosen == "heatmap" else axes[-1:]
+    n_drawn = len(drawn)
+
+    # Is the play axis worth shipping, given the budget? Else it is served like the others.
+    browser_play = play
+    note = None
+    if play is not None:
+        n_play = shape[axes.index(play)]
+        n_x = shape[-1] if chosen not in ("magnitude",) else n_freqs(shape[-1]) + 1
+        cost = len(lines) * n_x * (shape[-2] if chosen == "heatmap" else 1) + 8
+        if cost > max_points:
+            browser_play = None
+        else:
+            kept = fit_play_axis(n_play, cost, start.get(play, 0), max_points)
+            if len(kept) < min(n_play, MIN_PLAY_SLICES):
+                browser_play = None
+                note = f"{play} is a server slider here: {n_play} slices x {cost:,} points exceed the browser budget"
+
+    server_axes = [a for a in axes[: len(axes) - n_drawn] if a != browser_play]
+    index: dict[str, int] = {}
+    sliders = [a for a in server_axes if shape[axes.index(a)] > 1]
+    cols = st.columns(max(1, min(3, len(sliders)))) if sliders else []
+    for ax in server_axes:
+        n = shape[axes.index(ax)]
+        value = int(np.clip(start.get(ax, 0), 0, n - 1))
+        if n > 1:
+            with cols[sliders.index(ax) % len(cols)]:
+                value = st.slider(ax, 0, n - 1, value, key=f"{key}.{ax}")
+        index[ax] = int(value)
+
+    # Slice on the server: fixed axes picked, play axis (if any) moved to the front.
+    order = ([axes.index(browser_play)] if browser_play else []) + [axes.index(a) for a in drawn]
+    picks = tuple(index.get(a, slice(None)) for a in axes)
+    kept_axes = [a for a in axes if a not in index]  # order after integer indexing
+    perm = [kept_axes.index(axes[i]) for i in order]
+    slices = {name: np.transpose(arr[picks], perm) for name, arr in lines.items()}
+
+    # Fixed range over the whole tensor in this view, so no slider moves the axis.
+    y_domain = _global_range(lines, chosen, drawn_last_two=chosen == "heatmap")
+
+    play_vals = list(range(shape[axes.index(browser_play)])) if browser_play else [None]
+    per_markers = None
+    per_captions = None
+    if markers is not None or caption is not None:
+        full = [dict(index, **({browser_play: i} if browser_play else {})) for i in play_vals]
+        if markers is not None:
+            per_markers = [markers(ix) for ix in full]
+            if not browser_play:
+                per_markers = per_markers[0]
+        if caption is not None:
+            per_captions = [caption(ix) for ix in full]
+            if not browser_play:
+                per_captions = per_captions[0]
+
+    chart = scope_chart(
+        slices,
+        x_axis=axes[-1],
+        row_axis=axes[-2] if chosen == "heatmap" else None,
+        play=browser_play,
+        play_start=start.get(browser_play, 0) if browser_play else None,
+        fixed=index,
+        view=chosen,
+        markers=per_markers,
+        captions=per_captions,
+        title=title,
+        x_title=x_title,
+        y_title=y_title,
+        y_domain=y_domain,
+        height=height,
+        max_points=max_points,
+        autoplay=autoplay,
+        note=note,
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def _as_lines(data: np.ndarray | Mapping[str, np.ndarray], y_title: str | None) -> dict[str, np.ndarray]:
+    if isinstance(data, Mapping):
+        lines = {str(k): np.asarray(v) for k, v in data.items()}
+    else:
+        lines = {y_title or "value": np.asarray(data)}
+    shapes = {v.shape for v in lines.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"all arrays must have one shape, got {sorted(shapes)}")
+    return lines
+
+
+def _global_range(lines: dict[str, np.ndarray], view: str, drawn_last_two: bool) -> tuple[float, float]:
+    lo, hi = np.inf, -np.inf
+    for arr in lines.values():
+        a, b = value_range(arr, view)
+        lo, hi = min(lo, a), max(hi, b)
+    return float(lo), float(hi)
+
+
+__all__ = ["show_scope", "Marker", "FOURIER_VIEWS"]
