@@ -173,9 +173,12 @@ def filter_frequencies(x: np.ndarray, freqs: Iterable[int], axes: Sequence[int] 
         mask = _frequency_mask(p, freqs)
         if not keep:
             mask = ~mask
+        # The mask selects f and p - f together, so the real half-spectrum (rfft) carries
+        # the whole edit: same result as a full complex FFT, about half the work.
+        half = mask[: p // 2 + 1]
         shape = [1] * out.ndim
-        shape[ax] = p
-        out = np.fft.ifft(np.fft.fft(out, axis=ax) * mask.reshape(shape), axis=ax).real
+        shape[ax] = len(half)
+        out = np.fft.irfft(np.fft.rfft(out, axis=ax) * half.reshape(shape), n=p, axis=ax)
     return out
 
 

@@ -7,13 +7,15 @@ from typing import Sequence
 import numpy as np
 from jaxtyping import Float, Int
 
-from .fourier import frequency_energy
-
 
 def neuron_frequency_energy(pre_ab: Float[np.ndarray, "neuron a b"]) -> Float[np.ndarray, "neuron freq"]:
     """Energy of each neuron's pre-activation at each frequency 0..p // 2 along b,
     summed over a (the seed's ``get_top_k_freqs(..., dim=-1, sumlist=[-2])``, squared)."""
-    return np.stack([frequency_energy(n.T, axis=0) for n in pre_ab])
+    p = pre_ab.shape[-1]
+    # One vectorised rfft for all neurons (the per-neuron loop was ~10x slower).
+    power = (np.abs(np.fft.rfft(np.asarray(pre_ab, dtype=np.float64), axis=-1)) ** 2).sum(axis=1)
+    power[:, 1 : (p + 1) // 2] *= 2  # bins f and p - f are one real frequency, as in frequency_energy
+    return power
 
 
 def dominant_frequencies(pre_ab: Float[np.ndarray, "neuron a b"], allowed: Sequence[int]) -> Int[np.ndarray, " neuron"]:
