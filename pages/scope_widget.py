@@ -137,7 +137,7 @@ def show_scope(
     slices = {name: np.transpose(arr[picks], perm) for name, arr in lines.items()}
 
     # Fixed range over the whole tensor in this view, so no slider moves the axis.
-    y_domain = _global_range(lines, chosen, drawn_last_two=chosen == "heatmap")
+    y_domain = _global_range(lines, chosen)
 
     play_vals = list(range(shape[axes.index(browser_play)])) if browser_play else [None]
     per_markers = None
@@ -186,7 +186,7 @@ def _as_lines(data: np.ndarray | Mapping[str, np.ndarray], y_title: str | None) 
     return lines
 
 
-def _global_range(lines: dict[str, np.ndarray], view: str, drawn_last_two: bool) -> tuple[float, float]:
+def _global_range(lines: dict[str, np.ndarray], view: str) -> tuple[float, float]:
     lo, hi = np.inf, -np.inf
     for arr in lines.values():
         a, b = value_range(arr, view)

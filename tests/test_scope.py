@@ -1,0 +1,268 @@
+"""The tensor scope's chart specs (pages/scope.py), read through ``chart.to_dict()``.
+
+Browser behaviour (the timer actually sweeping the slider) is checked in a real browser
+elsewhere; here we check that the spec the browser receives says the right things.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pytest
+
+from lens.fourier import basis_labels, n_freqs, to_fourier
+from pages.scope import (
+    MAX_POINTS,
+    Marker,
+    ScopeChart,
+    fit_play_axis,
+    play_param_name,
+    point_count,
+    scope_chart,
+)
+
+P = 13  # a small odd "p": fast, and every view still has several frequencies
+
+
+@pytest.fixture(autouse=True)
+def _no_row_limit():
+    # Altair refuses to inline more than 5 000 rows in to_dict(); scoped to each test.
+    with alt.data_transformers.disable_max_rows():
+        yield
+
+
+def waves(n_play: int = P, p: int = P, seed: int = 0) -> dict[str, np.ndarray]:
+    """Two lines [play, x] whose amplitude grows along the play axis (ranges differ per slice)."""
+    rng = np.random.default_rng(seed)
+    n = np.arange(p)
+    grow = np.linspace(0.5, 3.0, n_play)[:, None]
+    return {
+        "cos": grow * np.cos(2 * np.pi * 3 * (n[None] - np.arange(n_play)[:, None] / 2) / p),
+        "noise": rng.standard_normal((n_play, p)),
+    }
+
+
+def spec_of(chart) -> dict:
+    return chart.to_dict()
+
+
+def layer_rows(spec: dict, i: int) -> list[dict]:
+    # Altair hoists data shared by every layer to the top level.
+    data = spec["layer"][i].get("data", spec.get("data"))
+    return spec["datasets"][data["name"]]
+
+
+def param(spec: dict, name: str) -> dict:
+    matches = [p for p in spec.get("params", []) if p["name"] == name]
+    assert matches, f"no param {name!r} in {[p['name'] for p in spec.get('params', [])]}"
+    return matches[0]
+
+
+# ----------------------------------------------------------------------------- play axis
+
+
+def test_play_param_is_a_range_input_over_the_play_axis():
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", play_start=4))
+    scrub = param(spec, "play_c")
+    assert play_param_name("c") == "play_c"
+    assert scrub["value"] == 4
+    assert scrub["bind"]["input"] == "range"
+    assert (scrub["bind"]["min"], scrub["bind"]["max"], scrub["bind"]["step"]) == (0, P - 1, 1)
+    assert scrub["bind"]["name"].strip() == "c"  # the label names the axis
+
+
+def test_play_checkbox_drives_a_vega_timer_on_the_play_param():
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", sweep_seconds=6.5))
+    toggle = param(spec, "playing_c")
+    assert toggle["bind"]["input"] == "checkbox" and toggle["value"] is False
+    (handler,) = param(spec, "play_c")["on"]
+    assert handler["events"]["type"] == "timer"
+    # A full pass of P slices takes about sweep_seconds.
+    assert handler["events"]["throttle"] * P == pytest.approx(6500, rel=0.1)
+    # Advances only while playing, wraps from the last index to the first.
+    assert handler["update"].startswith("playing_c ?")
+    assert f"> {P - 1} ? 0" in handler["update"]
+
+
+def test_autoplay_ticks_the_checkbox():
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", autoplay=True))
+    assert param(spec, "playing_c")["value"] is True
+
+
+def test_timer_survives_altair_copies():
+    # .properties() copies the chart; the handler lives in usermeta, so it must survive.
+    chart = scope_chart(waves(), x_axis="b", play="c").properties(height=200)
+    assert isinstance(chart, ScopeChart)
+    assert "on" in param(chart.to_dict(), "play_c")
+
+
+def test_every_data_layer_is_filtered_by_the_play_param():
+    m = [[Marker(c / 2, "c/2")] for c in range(P)]
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=m))
+    for layer in spec["layer"]:
+        assert {"filter": "datum.play == play_c"} in layer.get("transform", [])
+
+
+def test_no_play_axis_means_no_params_and_no_filter():
+    spec = spec_of(scope_chart(waves()["cos"][0], x_axis="a"))
+    assert "params" not in spec
+    assert all("transform" not in layer for layer in spec["layer"])
+    assert len(layer_rows(spec, 0)) == P
+
+
+# ----------------------------------------------------------------------------- values, views
+
+
+def test_space_view_sends_the_slices_as_long_form_rows():
+    data = waves()
+    spec = spec_of(scope_chart(data, x_axis="b", play="c"))
+    rows = layer_rows(spec, 0)
+    assert set(rows[0]) == {"line", "play", "x", "y"}  # only the columns the marks need
+    got = {(r["line"], r["play"], r["x"]): r["y"] for r in rows}
+    for name, arr in data.items():
+        for c in (0, 7, P - 1):
+            np.testing.assert_allclose([got[(name, c, x)] for x in range(P)], arr[c], rtol=1e-6)
+    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["cos", "noise"]
+    assert spec["layer"][0]["mark"]["type"] == "line"
+
+
+def test_y_domain_is_global_over_all_slices():
+    data = waves()
+    spec = spec_of(scope_chart(data, x_axis="b", play="c"))
+    lo = min(v.min() for v in data.values())
+    hi = max(v.max() for v in data.values())
+    scale = spec["layer"][0]["encoding"]["y"]["scale"]
+    assert scale["domain"] == pytest.approx([lo, hi])
+    assert scale["nice"] is False  # a nice domain would still be fixed, but not the data's
+    # ...which is wider than the opening slice's own range.
+    assert hi > max(v[0].max() for v in data.values())
+
+
+def test_y_domain_from_the_caller_wins():
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", y_domain=(-10.0, 10.0)))
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [-10.0, 10.0]
+
+
+def test_fourier_view_labels_and_amplitudes_match_lens_fourier():
+    data = waves()
+    spec = spec_of(scope_chart(data, x_axis="b", play="c", view="fourier"))
+    rows = layer_rows(spec, 0)
+    for name, arr in data.items():
+        for c in (0, 5, P - 1):
+            sel = [r for r in rows if r["line"] == name and r["play"] == c]
+            assert [r["component"] for r in sel] == basis_labels(P)
+            np.testing.assert_allclose([r["y"] for r in sel], to_fourier(arr[c]), rtol=1e-5, atol=1e-6)
+    # x positions sit at the frequency: sin f left of f, cos f right of it.
+    one = [r for r in rows if r["line"] == "cos" and r["play"] == 0]
+    for r in one:
+        f = 0 if r["component"] == "const" else int(r["component"].split()[1])
+        assert abs(r["x"] - f) < 0.5
+    lo = min(to_fourier(v).min() for v in data.values())
+    hi = max(to_fourier(v).max() for v in data.values())
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == pytest.approx([min(lo, 0), hi])
+
+
+def test_magnitude_view_has_one_value_per_frequency():
+    arr = waves()["cos"]
+    spec = spec_of(scope_chart(arr, x_axis="b", play="c", view="magnitude"))
+    rows = [r for r in layer_rows(spec, 0) if r["play"] == 2]
+    assert [round(r["x"]) for r in rows] == list(range(n_freqs(P) + 1))
+    amp = to_fourier(arr[2])
+    expected = [abs(amp[0])] + [np.hypot(amp[2 * f - 1], amp[2 * f]) for f in range(1, n_freqs(P) + 1)]
+    np.testing.assert_allclose([r["y"] for r in rows], expected, rtol=1e-5, atol=1e-6)
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"][0] == 0.0
+
+
+def test_fourier_views_need_a_token_axis():
+    with pytest.raises(ValueError, match="token axis"):
+        scope_chart(np.zeros((4, 2)), play="head", view="fourier")
+
+
+# ----------------------------------------------------------------------------- markers, captions
+
+
+def test_markers_are_per_play_slice_and_per_view():
+    def marks(c: int) -> list[Marker]:
+        return [Marker(c / 2, "c/2"), Marker(c / 2 + P / 2, "c/2 + p/2"), Marker(3, "f = 3", "fourier")]
+
+    per_slice = [marks(c) for c in range(P)]
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=per_slice))
+    rule, text = spec["layer"][1], spec["layer"][2]
+    assert rule["mark"]["type"] == "rule" and text["mark"]["type"] == "text"
+    assert text["encoding"]["text"]["field"] == "label"
+    rows = layer_rows(spec, 1)
+    assert {(r["play"], r["x"], r["label"]) for r in rows} == {
+        (c, x, lbl) for c in range(P) for x, lbl in [(c / 2, "c/2"), (c / 2 + P / 2, "c/2 + p/2")]
+    }  # the Fourier marker is not drawn in the space view
+
+    fspec = spec_of(scope_chart(waves(), x_axis="b", play="c", view="fourier", markers=per_slice))
+    assert {r["label"] for r in layer_rows(fspec, 2)} == {"f = 3"}  # layer 1 is the zero line
+
+
+def test_caption_follows_the_play_index():
+    caps = [f"symmetric about {c / 2:g}" for c in range(P)]
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", captions=caps, title="T", fixed={"d_model": 3}))
+    expr = spec["title"]["text"]["expr"]
+    assert '"T"' in expr
+    assert '"d_model = 3, c = " + play_c' in expr
+    assert '"symmetric about 5.5"' in expr and "indexof([0,1,2," in expr and ", play_c)]" in expr
+
+
+def test_static_caption_without_play_axis():
+    spec = spec_of(scope_chart(waves()["cos"][0], x_axis="a", captions="hello", fixed={"d_model": 1}))
+    assert spec["title"]["text"]["expr"] == '["d_model = 1", "hello"]'
+
+
+# ----------------------------------------------------------------------------- heatmap
+
+
+def test_heatmap_uses_rects_with_a_fixed_colour_domain_and_a_play_axis():
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((4, P, P))  # [head, a, b]
+    spec = spec_of(scope_chart(data, x_axis="b", row_axis="a", play="head", view="heatmap"))
+    rect = spec["layer"][0]
+    assert rect["mark"]["type"] == "rect"
+    assert rect["encoding"]["x"]["type"] == "ordinal" and rect["encoding"]["y"]["type"] == "ordinal"
+    m = np.abs(data).max()
+    assert rect["encoding"]["color"]["scale"]["domain"] == pytest.approx([-m, m])
+    rows = layer_rows(spec, 0)
+    assert len(rows) == data.size
+    got = {(r["play"], r["row"], r["x"]): r["value"] for r in rows}
+    assert got[(2, 5, 7)] == pytest.approx(data[2, 5, 7], rel=1e-6)
+    assert param(spec, "play_head")["bind"]["max"] == 3
+
+
+def test_heatmap_draws_one_array():
+    with pytest.raises(ValueError, match="one array"):
+        scope_chart({"x": np.zeros((P, P)), "y": np.zeros((P, P))}, view="heatmap")
+
+
+# ----------------------------------------------------------------------------- budget
+
+
+def test_budget_subsamples_the_play_axis_with_a_stride():
+    data = {f"line {i}": np.random.default_rng(i).standard_normal((113, 113)) for i in range(4)}
+    assert point_count(data) > MAX_POINTS  # 4 x 113 x 113 = 51 076
+    chart = scope_chart(data, x_axis="b", play="c", play_start=5)
+    assert point_count(chart) <= MAX_POINTS
+    spec = chart.to_dict()
+    assert point_count(spec) == point_count(chart)
+    scrub = param(spec, "play_c")
+    assert scrub["bind"]["step"] == 2 and scrub["value"] == 5  # the opening slice is kept
+    plays = sorted({r["play"] for r in layer_rows(spec, 0)})
+    assert plays == list(range(1, 113, 2))
+    assert "every 2" in spec["title"]["text"]["expr"]
+
+
+def test_budget_raises_when_subsampling_is_refused_or_one_slice_is_too_big():
+    data = {f"line {i}": np.zeros((113, 113)) for i in range(4)}
+    with pytest.raises(ValueError, match="subsample"):
+        scope_chart(data, x_axis="b", play="c", subsample=False)
+    with pytest.raises(ValueError, match="one slice"):
+        scope_chart(np.zeros((2, 300, 300)), play="head", view="heatmap")
+
+
+def test_fit_play_axis():
+    assert list(fit_play_axis(10, 100, max_points=1000)) == list(range(10))
+    kept = fit_play_axis(113, 1000, start=40, max_points=50_000)
+    assert len(kept) <= 50 and 40 in kept and len(set(np.diff(kept))) == 1
