@@ -276,6 +276,7 @@ def scope_chart(
     title: str | None = None,
     x_title: str | None = None,
     y_title: str | None = None,
+    row_title: str | None = None,
     y_domain: tuple[float, float] | None = None,
     height: int = 320,
     max_points: int = MAX_POINTS,
@@ -301,6 +302,9 @@ def scope_chart(
             ``view`` does not match are dropped.
         captions: one string, or one per play slice (shown under the title, following the
             play index).
+        x_title, y_title: the x axis title (default ``x_axis``) and the value's title (the y
+            axis, or the heatmap's colour legend); ``row_title``: the heatmap's y axis title
+            (default ``row_axis``).
         y_domain: the fixed value range (y, or colour for heatmaps); default: global over
             ``slices`` in this view. Pass the range over the whole tensor so server-side
             sliders do not move it either.
@@ -363,7 +367,17 @@ def scope_chart(
     data = _frame(lines, idx, view)
     pname = play_param_name(play) if has_play else None
     layers = _layers(
-        data, view, list(lines), x_axis, row_axis, x_title, y_title, y_domain, height, first.shape[-1]
+        data,
+        view,
+        list(lines),
+        x_axis,
+        row_axis,
+        x_title,
+        y_title,
+        row_title,
+        y_domain,
+        height,
+        first.shape[-1],
     )
 
     marker_rows = [
@@ -462,6 +476,7 @@ def _layers(
     row_axis: str | None,
     x_title: str | None,
     y_title: str | None,
+    row_title: str | None,
     y_domain: tuple[float, float],
     height: int,
     n_x: int,
@@ -486,7 +501,7 @@ def _layers(
             cscale = alt.Scale(domain=[-m, m], scheme="blueorange", domainMid=0)
         rect = base.mark_rect().encode(
             x=alt.X("x:O", axis=_axis(x_title or x_axis, values=ticks, labelAngle=0)),
-            y=alt.Y("row:O", axis=_axis(row_axis or "row", values=row_ticks)),
+            y=alt.Y("row:O", axis=_axis(row_title or row_axis or "row", values=row_ticks)),
             color=alt.Color(
                 "value:Q",
                 scale=cscale,

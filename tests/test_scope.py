@@ -157,6 +157,8 @@ def test_fourier_view_labels_and_amplitudes_match_lens_fourier():
     for r in one:
         f = 0 if r["component"] == "const" else int(r["component"].split()[1])
         assert abs(r["x"] - f) < 0.5
+        if r["component"] != "const":
+            assert (r["x"] < f) if r["component"].startswith("sin") else (r["x"] > f)
     lo = min(to_fourier(v).min() for v in data.values())
     hi = max(to_fourier(v).max() for v in data.values())
     assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == pytest.approx([min(lo, 0), hi])
