@@ -268,3 +268,54 @@ def test_fit_play_axis():
     assert list(fit_play_axis(10, 100, max_points=1000)) == list(range(10))
     kept = fit_play_axis(113, 1000, start=40, max_points=50_000)
     assert len(kept) <= 50 and 40 in kept and len(set(np.diff(kept))) == 1
+
+
+# ----------------------------------------------------------------------------- the wrapper
+
+
+def _scope_app():
+    import numpy as np
+
+    from pages.scope_widget import show_scope
+
+    x = np.arange(4 * 5 * 13, dtype=float).reshape(4, 5, 13)  # [d_model, c, a]
+    show_scope(x, ("d_model", "c", "a"), key="t", play="c", start={"d_model": 2, "c": 3})
+
+
+def _chart(at) -> tuple[dict, list]:
+    import json
+
+    import pyarrow as pa
+
+    (el,) = [e for e in at.main if e.type == "vega_lite_chart"]
+    frames = [pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets]
+    return json.loads(el.proto.spec), frames
+
+
+def test_show_scope_keys_slices_and_ships_the_timer():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_scope_app, default_timeout=30).run()
+    assert not at.exception
+    # Only the non-play axis is a Streamlit slider, keyed f"{key}.{axis}", labelled by axis.
+    assert [(s.key, s.label, s.value) for s in at.slider] == [("t.d_model", "d_model", 2)]
+    assert at.button_group(key="t.view").value == "space"
+    spec, frames = _chart(at)
+    assert "on" in param(spec, "play_c") and param(spec, "play_c")["value"] == 3  # reached st.altair_chart
+    (lines,) = [f for f in frames if "y" in f]
+    x = np.arange(4 * 5 * 13, dtype=float).reshape(4, 5, 13)
+    assert sorted(lines["play"].unique()) == list(range(5))
+    row = lines[lines["play"] == 4].sort_values("x")["y"].to_numpy()
+    np.testing.assert_array_equal(row, x[2, 4])
+    # The y range is global over the whole tensor, not over the d_model = 2 slice.
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [0.0, x.max()]
+
+    at.slider(key="t.d_model").set_value(1).run()
+    _, frames = _chart(at)
+    (lines,) = [f for f in frames if "y" in f]
+    np.testing.assert_array_equal(lines[lines["play"] == 0].sort_values("x")["y"].to_numpy(), x[1, 0])
+
+    at.button_group(key="t.view").set_value("magnitude").run()
+    assert not at.exception
+    spec, _ = _chart(at)
+    assert spec["layer"][0]["mark"]["type"] == "rule"
