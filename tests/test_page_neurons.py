@@ -1,0 +1,161 @@
+"""The Neurons page through Streamlit's AppTest, on the published reference model.
+
+Charts reach AppTest only as Vega-Lite specs plus Arrow datasets (element type
+``vega_lite_chart``); the tests decode both. Expected values are recomputed here from the
+run the app cached, so nothing below is a number typed in from one checkpoint except where
+the reference's published facts are the point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+BUDGET = 50_000
+
+
+def charts(at) -> list[tuple[dict, list]]:
+    """Each chart's spec and its data frames (Streamlit ships the data as Arrow datasets)."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    return [
+        (
+            json.loads(el.proto.spec),
+            [convert_arrow_bytes_to_pandas_df(ds.data.data) for ds in el.proto.datasets],
+        )
+        for el in at.get("vega_lite_chart")
+    ]
+
+
+def _title(spec: dict) -> str:
+    t = spec.get("title", {}).get("text", "")
+    return t["expr"] if isinstance(t, dict) else str(t)
+
+
+def _chart(at, words: str) -> tuple[dict, list]:
+    """The chart whose title contains ``words``."""
+    found = [c for c in charts(at) if words in _title(c[0])]
+    assert found, f"no chart titled with {words!r}: {[_title(s) for s, _ in charts(at)]}"
+    return found[0]
+
+
+def _params(spec: dict) -> set[str]:
+    return {p.get("name") for p in spec.get("params", [])}
+
+
+def _text(at) -> str:
+    return " ".join(" ".join(m.value.split()) for m in at.markdown)  # line breaks -> spaces
+
+
+@pytest.fixture(scope="module")
+def run(reference_path):
+    from pages.state import _load_run
+
+    return _load_run(str(Path(reference_path).resolve()))  # the app's own cached run
+
+
+@pytest.fixture(scope="module")
+def page(reference_path, run):
+    from streamlit.testing.v1 import AppTest
+
+    old = os.environ.get("LENS_CHECKPOINT")
+    os.environ["LENS_CHECKPOINT"] = str(reference_path)
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.run()
+    at.switch_page("pages/neurons.py")
+    at.run()
+    yield at
+    if old is None:
+        os.environ.pop("LENS_CHECKPOINT", None)
+    else:
+        os.environ["LENS_CHECKPOINT"] = old
+
+
+@pytest.fixture(scope="module")
+def groups(run):
+    from lens import analysis
+
+    kf = analysis.key_frequencies(run)
+    dom = analysis.neuron_frequencies(run, kf)
+    return kf, {f: int((dom == f).sum()) for f in kf}
+
+
+def test_renders_every_section_within_budget(page):
+    assert not page.exception
+    found = charts(page)
+    assert len(found) >= 8  # bar chart, sorted, heatmap, mock, 2 running sums, residual, pulled
+    for spec, frames in found:
+        assert sum(len(df) for df in frames) <= BUDGET, _title(spec)
+
+
+def test_groups_chart_and_table_match_the_model(page, run, groups):
+    kf, counts = groups
+    assert sum(counts.values()) == run.acts["pre"].shape[1]
+    table = page.dataframe[0].value
+    assert dict(zip(table["frequency"], table["neurons"], strict=True)) == counts
+    bars = [frames[0] for spec, frames in charts(page) if frames and "neurons" in frames[0]]
+    assert bars and dict(zip(bars[0]["frequency"], bars[0]["neurons"], strict=True)) == counts
+    text = _text(page)
+    big = max(counts, key=counts.get)
+    assert f"frequency {big}, has {counts[big]} neurons" in text
+
+
+def test_default_group_is_the_lowest_key_frequency(page, groups):
+    kf, counts = groups
+    f, n = min(kf), counts[min(kf)]
+    assert page.selectbox(key="neurons.freq").value == f
+    assert f"{n} neurons have frequency {f}" in _text(page)
+    spec, frames = _chart(page, "in phase order")
+    assert "play_neuron" in _params(spec)  # n x p points fit: the neurons play in the browser
+    assert len(frames[0]) == n * 113
+    # The running sums open on the last neuron (the full sum), with a playing in the browser.
+    assert page.slider(key=f"neurons.mock_sums.f{f}.neuron").value == n - 1
+    assert page.slider(key=f"neurons.real_sums.f{f}.neuron").value == n - 1
+    spec, frames = _chart(page, f"Running sums over {n} ideal")
+    assert "play_a" in _params(spec) and {"running sum, with ReLU", "running sum, without ReLU"} <= set(
+        frames[0]["line"]
+    )
+    assert _chart(page, "pre-activation over (a, b)")[0]["layer"][0]["mark"]["type"] == "rect"
+
+
+def test_mock_sum_is_a_wave_in_a_plus_b_only_with_relu(page, groups):
+    from lens.analysis import mock_neurons
+    from lens.token_dependence import sum_share
+
+    kf, counts = groups
+    mock = mock_neurons(113, min(kf), counts[min(kf)])
+    share = sum_share(np.maximum(mock, 0).sum(0))
+    assert share > 0.999
+    assert f"**{share:.1%}** of its energy" in _text(page)
+
+
+def test_direction_slider_changes_the_real_running_sums(page, groups):
+    f = min(groups[0])
+    before = _chart(page, "weighted by W_out")[1][0]
+    key = f"neurons.direction.f{f}"
+    d = page.slider(key=key).value
+    page.slider(key=key).set_value((d + 1) % 128).run()
+    assert not page.exception
+    spec, frames = _chart(page, "weighted by W_out")
+    assert f"W_out[\\u00b7, {(d + 1) % 128}]" in _title(spec)  # the title is a JSON-escaped expr
+    assert not frames[0].equals(before)
+
+
+def test_frequency_choice_changes_the_charts(page, groups):
+    kf, counts = groups
+    other = max(kf)
+    page.selectbox(key="neurons.freq").set_value(other).run()
+    assert not page.exception
+    n = counts[other]
+    assert f"{n} neurons have frequency {other}" in _text(page)
+    spec, frames = _chart(page, f"frequency-{other} neurons, in phase order")
+    play = "play_neuron" if n * 113 <= BUDGET - 8 else "play_a"
+    assert play in _params(spec)
+    _chart(page, f"only frequency {other} kept")
+    page.selectbox(key="neurons.freq").set_value(min(kf)).run()
+    assert not page.exception

@@ -1,0 +1,107 @@
+"""The ReLU page through Streamlit's AppTest, on the published reference model.
+
+Charts reach AppTest only as Vega-Lite specs (element type ``vega_lite_chart``), so the
+tests read the spec JSON: the threshold sweep's markers and data must follow the widgets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def charts(at) -> list[tuple[dict, list]]:
+    """Each chart's spec and its data frames (Streamlit ships the data as Arrow datasets)."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    return [
+        (
+            json.loads(el.proto.spec),
+            [convert_arrow_bytes_to_pandas_df(ds.data.data) for ds in el.proto.datasets],
+        )
+        for el in at.get("vega_lite_chart")
+    ]
+
+
+def _scope(at) -> tuple[dict, list]:
+    """The threshold sweep: the chart with a play parameter over the threshold."""
+    for spec, frames in charts(at):
+        if any(p.get("name") == "play_threshold" for p in spec.get("params", [])):
+            return spec, frames
+    raise AssertionError("no threshold scope on the page")
+
+
+def _marker_labels(at) -> set[str]:
+    _, frames = _scope(at)
+    return {lbl for df in frames if "label" in df for lbl in df["label"]}
+
+
+@pytest.fixture(scope="module")
+def page(reference_path):
+    from streamlit.testing.v1 import AppTest
+
+    old = os.environ.get("LENS_CHECKPOINT")
+    os.environ["LENS_CHECKPOINT"] = str(reference_path)
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.run()
+    at.switch_page("pages/relu.py")
+    at.run()
+    yield at
+    if old is None:
+        os.environ.pop("LENS_CHECKPOINT", None)
+    else:
+        os.environ["LENS_CHECKPOINT"] = old
+
+
+def test_renders_sweep_and_ablation_charts(page):
+    assert not page.exception
+    assert len(charts(page)) >= 2
+    spec, frames = _scope(page)
+    # Every browser-side slice is shipped: p thresholds x p points x 2 lines, within budget.
+    assert sum(len(df) for df in frames if "line" in df) == 2 * 113 * 113
+    # Default: f1 + f2 with the two lowest key frequencies (14, 35 on the reference).
+    labels = _marker_labels(page)
+    assert "f₁ = 14" in labels and "f₂ = 35" in labels
+    assert "f₁+f₂ = 49" in labels and "|f₁−f₂| = 21" in labels
+    assert "3f₁ = 42" in labels
+
+
+def test_ablation_table_is_live_and_scientific(page):
+    from lens.analysis import ablations, key_frequencies
+    from pages.state import _load_run
+
+    table = page.table[0].value
+    assert list(table.index) == ["regular", "without sum/difference frequencies", "only key frequencies"]
+    cells = table.to_numpy().ravel()
+    assert all(re.fullmatch(r"\d\.\d{3}e[-+]\d\d", c) for c in cells), cells
+    text = " ".join(" ".join(m.value.split()) for m in page.markdown)  # line breaks -> spaces
+    # The removed frequencies are listed, and the prose quotes the table's numbers.
+    assert "21, " in text and "changes the test loss from " + table.iloc[0, 2] in text
+    assert "to " + table.iloc[1, 2] in text
+    # The numbers are the model's own: recompute them from the run the app cached.
+    run = _load_run(str(Path(os.environ["LENS_CHECKPOINT"]).resolve()))
+    abl = ablations(run, key_frequencies(run))
+    assert table.iloc[2, 2] == f"{abl['only_key_frequencies']['test']:.3e}"
+
+
+def test_widgets_change_the_sweep(page):
+    before = _scope(page)[1][0]
+    page.radio(key="relu.signal").set_value("wave").run()
+    assert not page.exception
+    after = _scope(page)[1][0]
+    assert after.shape == before.shape and not after.equals(before)
+    labels = _marker_labels(page)
+    assert "2f₁ = 28" in labels and not any("f₂" in lbl for lbl in labels)
+
+    page.selectbox(key="relu.f1").set_value(20).run()
+    assert not page.exception
+    labels = _marker_labels(page)
+    assert "f₁ = 20" in labels and "2f₁ = 40" in labels and "3f₁ = 53" in labels  # 60 folds to 53
+    page.selectbox(key="relu.f1").set_value(14)
+    page.radio(key="relu.signal").set_value("sum").run()
