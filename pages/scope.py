@@ -386,7 +386,11 @@ def scope_chart(
         for r, m in enumerate(sorted(ms, key=lambda m: m.x))
     ]
     if marker_rows:
-        layers += _marker_layers(pd.DataFrame(marker_rows), view)
+        x_max = n_freqs(first.shape[-1]) if view in FOURIER_VIEWS else first.shape[-1] - 1
+        under, over = _marker_layers(pd.DataFrame(marker_rows), x_max)
+        # Rules under the lines (so they do not hide a stem at the same x), but over a
+        # heatmap's opaque cells; labels always on top.
+        layers = (layers + under if view == "heatmap" else under + layers) + over
     if has_play:
         # Each layer has its own data: filter each by the play index, in the browser.
         layers = [
@@ -439,8 +443,8 @@ def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> pd.DataF
         if view == "heatmap":
             n_row = vals.shape[1]
             cols["play"] = np.repeat(idx, n_row * n_x)
-            cols["row"] = np.tile(np.repeat(np.arange(n_row), n_x), n_play)
-            cols["x"] = np.tile(np.arange(n_x), n_play * n_row)
+            cols["row"] = np.tile(np.repeat(np.arange(n_row, dtype=np.int16), n_x), n_play)
+            cols["x"] = np.tile(np.arange(n_x, dtype=np.int16), n_play * n_row)
             cols["value"] = vals.reshape(-1)
             frames.append(pd.DataFrame(cols))
             continue
@@ -460,7 +464,7 @@ def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> pd.DataF
         elif view == "magnitude":
             cols["x"] = np.tile(np.arange(n_x, dtype=np.float32) + spread, n_play).astype(np.float32)
         else:
-            cols["x"] = np.tile(np.arange(n_x, dtype=np.int32), n_play)
+            cols["x"] = np.tile(np.arange(n_x, dtype=np.int16), n_play)
         cols["y"] = vals.reshape(-1)
         frames.append(pd.DataFrame(cols))
     df = pd.concat(frames, ignore_index=True)
@@ -491,17 +495,27 @@ def _layers(
     y_scale = alt.Scale(domain=[lo, hi], nice=False, zero=False, padding=6)
 
     if view == "heatmap":
-        ticks = list(range(0, n_x, 10 if n_x > 30 else 1))
         n_row = int(data["row"].max()) + 1
-        row_ticks = list(range(0, n_row, 10 if n_row > 30 else 1))
         if lo >= 0:
             cscale = alt.Scale(domain=[lo, hi], scheme="viridis")
         else:
             m = max(abs(lo), abs(hi))
             cscale = alt.Scale(domain=[-m, m], scheme="blueorange", domainMid=0)
+        # Quantitative cell edges (x +- 0.5, computed in the browser) rather than ordinal
+        # bands: markers at half-integer positions such as c/2 then land where they belong.
         rect = base.mark_rect().encode(
-            x=alt.X("x:O", axis=_axis(x_title or x_axis, values=ticks, labelAngle=0)),
-            y=alt.Y("row:O", axis=_axis(row_title or row_axis or "row", values=row_ticks)),
+            x=alt.X(
+                "x0:Q",
+                axis=_axis(x_title or x_axis, tickMinStep=1),
+                scale=alt.Scale(domain=[-0.5, n_x - 0.5], nice=False, zero=False),
+            ),
+            x2="x1:Q",
+            y=alt.Y(
+                "r0:Q",
+                axis=_axis(row_title or row_axis or "row", tickMinStep=1),
+                scale=alt.Scale(domain=[-0.5, n_row - 0.5], nice=False, zero=False, reverse=True),
+            ),
+            y2="r1:Q",
             color=alt.Color(
                 "value:Q",
                 scale=cscale,
@@ -512,6 +526,9 @@ def _layers(
                 alt.Tooltip("x:O", title=x_axis),
                 alt.Tooltip("value:Q", format=".4g"),
             ],
+        )
+        rect = rect.transform_calculate(
+            x0="datum.x - 0.5", x1="datum.x + 0.5", r0="datum.row - 0.5", r1="datum.row + 0.5"
         )
         return [rect]
 
@@ -561,19 +578,20 @@ def _layers(
     return [stems, zero]
 
 
-def _marker_layers(markers: pd.DataFrame, view: str) -> list[alt.Chart]:
-    x = alt.X("x:Q") if view != "heatmap" else alt.X("x:O")
+def _marker_layers(markers: pd.DataFrame, x_max: float) -> tuple[list[alt.Chart], list[alt.Chart]]:
+    """Dashed rules (drawn under the data) and their labels (over it), staggered in three
+    rows so neighbours do not overwrite each other; labels in the right fifth sit left of
+    their rule so they are not clipped."""
     base = alt.Chart(markers)
-    rule = base.mark_rule(color="#222222", strokeWidth=2, strokeDash=[6, 4], opacity=0.8).encode(x=x)
-    text = base.mark_text(
-        align="left", baseline="top", dx=4, fontSize=FONT, fontWeight="bold", color="#222222"
-    ).encode(
-        x=x,
-        y=alt.Y("ypix:Q", scale=None),
-        text="label:N",
-    )
-    text = text.transform_calculate(ypix="4 + 17 * datum.row")
-    return [rule, text]
+    rule = base.mark_rule(color="#333333", strokeWidth=2, strokeDash=[6, 4], opacity=0.7).encode(x="x:Q")
+    labels = []
+    right = 0.8 * x_max
+    for align, dx, test in (("left", 5, f"datum.x <= {right}"), ("right", -5, f"datum.x > {right}")):
+        text = base.mark_text(
+            align=align, baseline="top", dx=dx, fontSize=FONT, fontWeight="bold", color="#222222"
+        ).encode(x="x:Q", y=alt.Y("ypix:Q", scale=None), text="label:N")
+        labels.append(text.transform_filter(test).transform_calculate(ypix="4 + 17 * datum.row"))
+    return [rule], labels
 
 
 def _add_play(

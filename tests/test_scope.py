@@ -189,16 +189,17 @@ def test_markers_are_per_play_slice_and_per_view():
 
     per_slice = [marks(c) for c in range(P)]
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=per_slice))
-    rule, text = spec["layer"][1], spec["layer"][2]
-    assert rule["mark"]["type"] == "rule" and text["mark"]["type"] == "text"
-    assert text["encoding"]["text"]["field"] == "label"
-    rows = layer_rows(spec, 1)
+    rule, line, left, right = spec["layer"]  # rules under the data, labels over it
+    assert rule["mark"]["type"] == "rule" and line["mark"]["type"] == "line"
+    assert left["mark"]["type"] == right["mark"]["type"] == "text"
+    assert left["encoding"]["text"]["field"] == "label"
+    rows = layer_rows(spec, 0)
     assert {(r["play"], r["x"], r["label"]) for r in rows} == {
         (c, x, lbl) for c in range(P) for x, lbl in [(c / 2, "c/2"), (c / 2 + P / 2, "c/2 + p/2")]
     }  # the Fourier marker is not drawn in the space view
 
     fspec = spec_of(scope_chart(waves(), x_axis="b", play="c", view="fourier", markers=per_slice))
-    assert {r["label"] for r in layer_rows(fspec, 2)} == {"f = 3"}  # layer 1 is the zero line
+    assert {r["label"] for r in layer_rows(fspec, 0)} == {"f = 3"}
 
 
 def test_caption_follows_the_play_index():
@@ -224,7 +225,10 @@ def test_heatmap_uses_rects_with_a_fixed_colour_domain_and_a_play_axis():
     spec = spec_of(scope_chart(data, x_axis="b", row_axis="a", play="head", view="heatmap"))
     rect = spec["layer"][0]
     assert rect["mark"]["type"] == "rect"
-    assert rect["encoding"]["x"]["type"] == "ordinal" and rect["encoding"]["y"]["type"] == "ordinal"
+    # one cell per (row, x): edges at +-0.5, rows top to bottom
+    assert (rect["encoding"]["x"]["field"], rect["encoding"]["x2"]["field"]) == ("x0", "x1")
+    assert rect["encoding"]["y"]["scale"]["reverse"] is True
+    assert {"calculate": "datum.x - 0.5", "as": "x0"} in rect["transform"]
     m = np.abs(data).max()
     assert rect["encoding"]["color"]["scale"]["domain"] == pytest.approx([-m, m])
     rows = layer_rows(spec, 0)
