@@ -34,11 +34,11 @@ def logits_from_post(run: Run, post: Float[np.ndarray, "N d_mlp"]) -> Float[np.n
     view back with :func:`ab_to_rows`. Unedited, this reproduces ``run.logits`` to float32
     rounding.
     """
-    w = run.weights
-    post = np.asarray(post, dtype=np.float64)
-    resid = run.acts["resid_mid"].astype(np.float64) + post @ w["W_out"].astype(np.float64)
-    resid += w["b_out"].astype(np.float64)
-    return resid @ w["W_U"].astype(np.float64)
+    w = {k: run.weights[k].astype(np.float64) for k in ("W_out", "b_out", "W_U")}
+    # Associativity: post @ (W_out @ W_U) is [N, d_mlp] @ [d_mlp, p], fewer flops than
+    # going through d_model, and the post-independent part is one small product.
+    base = (run.acts["resid_mid"].astype(np.float64) + w["b_out"]) @ w["W_U"]
+    return base + np.asarray(post, dtype=np.float64) @ (w["W_out"] @ w["W_U"])
 
 
 def ab_to_rows(x: np.ndarray) -> np.ndarray:
@@ -52,12 +52,31 @@ def _loss_splits(run: Run, post: np.ndarray) -> dict[str, float]:
     return metrics.by_split(metrics.cross_entropy, logits_from_post(run, post), run.labels, run.train_mask)
 
 
+def removal_projector(p: int, freqs: Sequence[int]) -> Float[np.ndarray, "p p"]:
+    """The real symmetric matrix that removes frequencies ``freqs`` from a length-p signal:
+    ``I - sum_f (s_f s_f^T + c_f c_f^T)`` over the orthonormal sine/cosine rows of
+    :func:`lens.fourier.basis`. Same result as zeroing FFT bins f and p - f."""
+    b = fourier.basis(p)
+    rows = np.isin(fourier.basis_freqs(p), [int(f) % p for f in freqs] + [(-int(f)) % p for f in freqs])
+    return np.eye(p) - b[rows].T @ b[rows]
+
+
 def remove_frequencies_along_b(run: Run, freqs: Sequence[int]) -> Float[np.ndarray, "N d_mlp"]:
     """``post`` with the listed frequencies zeroed along b only (the seed's
     ``remove_freqs_from_hook``): for each neuron and each a, the wave over b loses bins f
-    and p - f. The a axis is left alone, as in the seed."""
-    post_ab = run.by_ab("post")  # [neuron, a, b]
-    return ab_to_rows(fourier.filter_frequencies(post_ab, freqs, axes=(-1,), keep=False))
+    and p - f. The a axis is left alone, as in the seed. Float64, rows a-major like
+    ``run.acts["post"]``.
+
+    Done as one projection matrix applied along b (:func:`removal_projector`): a single
+    BLAS product, several times faster than FFT -> zero -> inverse FFT on the
+    ``[neuron, a, b]`` view, with the same result (to 1e-13).
+    """
+    p = run.p
+    post = run.acts["post"]
+    by_b = post.reshape(p, p, -1).transpose(1, 0, 2).reshape(p, -1)  # [b, a * neuron], a copy
+    # One 2-D BLAS product (numpy's broadcast matmul over a was ~6x slower).
+    out = removal_projector(p, freqs) @ by_b.astype(np.float64)
+    return out.reshape(p, p, -1).transpose(1, 0, 2).reshape(p * p, -1)
 
 
 def ablations(run: Run, key_freqs: Sequence[int]) -> dict[str, dict[str, float]]:
