@@ -1,0 +1,242 @@
+"""Checkpoint file -> every spectrum the pages need: ``lens`` against the seed's way.
+
+    python bench/analysis.py [--checkpoint PATH] [--repeat N]
+
+Both pipelines start from the file and do the same analyses (key frequencies, neuron
+frequencies / phases, filter responses, the three ablations, resid_mid c-order spectra,
+2-D spectra of resid_mid and resid_post):
+
+- ``lens``: :func:`lens.checkpoint.load`, :func:`lens.run.run_model` (batched, "=" only),
+  then :mod:`lens.analysis` in numpy;
+- ``seed way``: the notebook's approach: one ``run_with_cache`` over all p * p inputs with
+  the full TransformerLens cache at every position, then complex FFTs in torch on float32.
+
+Imports (torch, TransformerLens) are paid before timing starts. Each pipeline runs
+``--repeat`` times, alternating, and the fastest run of each is reported (the machine is
+shared, so the minimum is the least noisy figure). Writes ``bench/results/analysis.json``.
+Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lens.paths import default_run  # noqa: E402
+
+REFERENCE = ROOT.parent / "shared" / "reference" / "nanda_end_run_data.pth"
+STAGES = (
+    "load + run",
+    "key frequencies",
+    "neuron table",
+    "filter responses",
+    "ablations",
+    "c-order spectra",
+    "2-D spectra",
+)
+
+
+def lens_pipeline(path: Path) -> dict[str, float]:
+    from lens import analysis as A
+    from lens.checkpoint import load
+    from lens.run import run_model
+
+    t, out = time.perf_counter(), {}
+
+    def lap(name):
+        nonlocal t
+        now = time.perf_counter()
+        out[name] = now - t
+        t = now
+
+    run = run_model(load(path))
+    lap("load + run")
+    kf = A.key_frequencies(run)
+    lap("key frequencies")
+    table = A.neuron_table(run, kf)
+    A.neuron_phases(run, A.neurons_of_frequency(run, kf, kf[0]), kf[0], a=0)
+    lap("neuron table")
+    A.filter_responses(run, "embed")
+    A.filter_responses(run, "ov")
+    lap("filter responses")
+    A.ablations(run, kf)
+    A.losses(run)
+    lap("ablations")
+    A.c_order_spectrum(run, "resid_mid")
+    lap("c-order spectra")
+    A.spectrum_2d_ab(run, "resid_mid")
+    A.spectrum_2d_ab(run, "resid_post")
+    lap("2-D spectra")
+    assert len(table) == run.cfg.d_mlp
+    return out
+
+
+def seed_pipeline(path: Path) -> dict[str, float]:
+    """The notebook's route, in torch. Weights come through lens.checkpoint (the seed's own
+    state-dict shuffling has no TransformerLens 4 equivalent), everything after is torch."""
+    import torch
+
+    from lens import task
+    from lens.checkpoint import load
+    from lens.model import build_bridge
+
+    t, out = time.perf_counter(), {}
+
+    def lap(name):
+        nonlocal t
+        now = time.perf_counter()
+        out[name] = now - t
+        t = now
+
+    ck = load(path)
+    p = ck.p
+    bridge = build_bridge(ck.weights, ck.cfg)
+    tokens = torch.as_tensor(task.dataset(p))
+    with torch.no_grad():
+        logits, cache = bridge.run_with_cache(tokens)  # full cache, every position, one go
+    logits = logits[:, -1]
+    w = {k: torch.as_tensor(v) for k, v in ck.weights.items()}
+    labels = torch.as_tensor(task.labels(p))
+    is_train = torch.as_tensor(task.split_mask(p, ck.split))
+
+    def inputs_last(x):  # [p*p, ...] -> [..., a, b]
+        x = x.reshape(p, p, *x.shape[1:])
+        return x.movedim(0, -1).movedim(0, -1)
+
+    def ce(lg, y):
+        return -lg.double().log_softmax(-1).gather(-1, y[:, None]).mean().item()
+
+    lap("load + run")
+
+    # key frequencies: the seed's top-5 of |FFT| over W_E including the "=" column (114 points)
+    spec = torch.fft.fft(w["W_E"].T, dim=-1).abs()[..., : (p + 1) // 2 + 1].sum(0)
+    key = spec[1:].topk(5).indices.sort().values + 1
+    lap("key frequencies")
+
+    pre = inputs_last(cache["blocks.0.mlp.hook_pre"][:, -1])  # [neuron, a, b]
+    mags = torch.fft.fft(pre, dim=-1).abs().sum(-2)[..., key]  # [neuron, key]
+    neuron_freqs = key[mags.argmax(-1)]
+    f0 = int(key[0])
+    freq_pre = pre[neuron_freqs == f0]
+    fx = torch.fft.fft(freq_pre[..., 0, :])[..., f0]
+    torch.angle(fx).sort()
+    lap("neuron table")
+
+    resp = w["W_E"][:p] @ w["W_in"]
+    torch.fft.fft(resp.T, dim=-1).abs()
+    ov = torch.stack([w["W_E"][:p] @ w["W_V"][h] @ w["W_O"][h] @ w["W_in"] for h in range(ck.cfg.n_heads)])
+    torch.fft.fft(ov.transpose(-1, -2), dim=-1).abs()
+    lap("filter responses")
+
+    post = cache["blocks.0.mlp.hook_post"][:, -1]
+    resid_mid = cache["blocks.0.hook_resid_mid"][:, -1]
+    kset = set(key.tolist())
+
+    def remove(freqs):
+        x = torch.fft.fft(inputs_last(post))
+        f = torch.tensor(freqs)
+        x[..., f] = 0
+        x[..., p - f] = 0
+        x = torch.fft.ifft(x).real  # [neuron, a, b] -> [p*p, neuron]
+        return x.movedim(-1, 0).movedim(-1, 0).reshape(p * p, -1)
+
+    def losses(h_post):
+        lg = (resid_mid + h_post @ w["W_out"] + w["b_out"]) @ w["W_U"]
+        return [ce(lg, labels), ce(lg[is_train], labels[is_train]), ce(lg[~is_train], labels[~is_train])]
+
+    sd = set()
+    for f1 in kset:
+        for f2 in kset:
+            for s in (f1 + f2, abs(f1 - f2)):
+                s %= p
+                sd.add(min(s, p - s))
+    losses(post)
+    losses(remove(sorted(sd - {0} - kset)))
+    losses(remove([f for f in range(1, p // 2 + 1) if f not in kset]))
+    ce(logits, labels)
+    lap("ablations")
+
+    c_idx = torch.as_tensor(task.c_order(p))
+    torch.fft.fft(inputs_last(resid_mid[c_idx]), dim=-1)
+    lap("c-order spectra")
+
+    torch.fft.fft2(inputs_last(resid_mid)).abs()
+    torch.fft.fft2(inputs_last(cache["blocks.0.hook_resid_post"][:, -1])).abs()
+    lap("2-D spectra")
+    del cache
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", type=Path, help="default: the reference if present, else the default run")
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "analysis.json")
+    args = ap.parse_args(argv)
+    path = args.checkpoint or (REFERENCE if REFERENCE.is_file() else default_run())
+    if not path.exists():
+        print(f"no checkpoint at {path}; pass --checkpoint PATH", file=sys.stderr)
+        return 2
+
+    t0 = time.perf_counter()
+    import torch
+    import transformer_lens  # noqa: F401  - paid once, outside the timings
+
+    import lens.analysis  # noqa: F401
+
+    imports_s = time.perf_counter() - t0
+    torch.set_num_threads(torch.get_num_threads())
+
+    runs: dict[str, list[dict[str, float]]] = {"lens": [], "seed_way": []}
+    for _ in range(args.repeat):
+        runs["lens"].append(lens_pipeline(path))
+        runs["seed_way"].append(seed_pipeline(path))
+
+    def best(name):
+        totals = [sum(r.values()) for r in runs[name]]
+        return runs[name][int(np.argmin(totals))]
+
+    lens_best, seed_best = best("lens"), best("seed_way")
+    total_lens, total_seed = sum(lens_best.values()), sum(seed_best.values())
+    print(f"checkpoint {path}  (torch threads {torch.get_num_threads()}, repeat {args.repeat}, fastest run)")
+    print(f"{'stage':20}{'lens s':>10}{'seed way s':>12}{'ratio':>8}")
+    for stage in STAGES:
+        a, b = lens_best[stage], seed_best[stage]
+        print(f"{stage:20}{a:>10.3f}{b:>12.3f}{b / a:>8.2f}")
+    print(f"{'total':20}{total_lens:>10.3f}{total_seed:>12.3f}{total_seed / total_lens:>8.2f}")
+    print("ratio = seed way / lens (above 1: lens is faster)")
+
+    result = {
+        "checkpoint": str(path),
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "torch_threads": torch.get_num_threads(),
+        },
+        "imports_s": imports_s,
+        "repeat": args.repeat,
+        "stages": {s: {"lens_s": lens_best[s], "seed_way_s": seed_best[s]} for s in STAGES},
+        "total": {
+            "lens_s": total_lens,
+            "seed_way_s": total_seed,
+            "ratio_seed_over_lens": total_seed / total_lens,
+        },
+        "all_runs": runs,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
