@@ -408,7 +408,8 @@ def scope_chart(
     chart = chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
 
     n = point_count(chart)
-    assert n <= max_points, f"scope sends {n} points to the browser, over {max_points}"
+    if n > max_points:  # not an assert: it must hold under python -O too
+        raise RuntimeError(f"scope would send {n} points to the browser, over {max_points}")
     return chart
 
 

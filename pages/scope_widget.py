@@ -79,7 +79,7 @@ def show_scope(
         raise ValueError("heatmap needs at least two axes")
     if play is not None and (play not in axes or play in drawn):
         raise ValueError(f"play axis {play!r} must be one of {axes} and not a drawn axis {drawn}")
-    start = dict(start or {})
+    start = {a: int(np.clip(i, 0, shape[axes.index(a)] - 1)) for a, i in (start or {}).items() if a in axes}
     if fourier is None:
         fourier = axes[-1] in TOKEN_AXES and shape[-1] >= 3
 
