@@ -1,0 +1,101 @@
+"""Helpers for the AppTest page tests (basics, attention, wave transforms).
+
+AppTest sees a chart only as its Vega-Lite spec (element type ``vega_lite_chart`` in
+Streamlit 1.67; older releases called it ``arrow_vega_lite_chart``) plus its data, shipped as
+Arrow datasets. These helpers read both, so a test can say "this widget changed that chart".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+APP = Path(__file__).resolve().parent.parent / "app.py"
+CHART_TYPES = ("vega_lite_chart", "arrow_vega_lite_chart")
+MAX_POINTS = 50_000  # the browser budget per chart (pages/scope.py)
+
+
+@dataclass
+class Chart:
+    spec: dict
+    frames: list[pd.DataFrame]
+    fingerprint: str  # spec and data together: changes when either does
+
+    @property
+    def text(self) -> str:
+        """The spec as JSON plus every string in the data (titles, captions, marker labels)."""
+        labels = [
+            str(v)
+            for df in self.frames
+            for col in df.columns
+            if df[col].dtype == object
+            for v in df[col].unique()
+        ]
+        return json.dumps(self.spec, ensure_ascii=False) + "\n" + "\n".join(labels)
+
+    @property
+    def rows(self) -> int:
+        inline = (
+            len(self.spec.get("data", {}).get("values", [])) if isinstance(self.spec.get("data"), dict) else 0
+        )
+        return sum(len(df) for df in self.frames) + inline
+
+
+def charts(at) -> list[Chart]:
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    out = []
+    for kind in CHART_TYPES:
+        for el in at.get(kind):
+            frames = [convert_arrow_bytes_to_pandas_df(ds.data.data) for ds in el.proto.datasets]
+            h = hashlib.sha256(el.proto.spec.encode())
+            for ds in el.proto.datasets:
+                h.update(ds.data.data)
+            out.append(Chart(json.loads(el.proto.spec), frames, h.hexdigest()))
+    return out
+
+
+def chart_with(at, needle: str) -> Chart:
+    """The one chart whose spec or data labels contain ``needle`` (e.g. a title)."""
+    found = [c for c in charts(at) if needle in c.text]
+    assert len(found) == 1, f"expected one chart containing {needle!r}, found {len(found)}"
+    return found[0]
+
+
+def markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+@contextmanager
+def reference_env(path: Path):
+    """``LENS_CHECKPOINT`` pointing at ``path`` for the duration (restored afterwards)."""
+    old = os.environ.get("LENS_CHECKPOINT")
+    os.environ["LENS_CHECKPOINT"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("LENS_CHECKPOINT", None)
+        else:
+            os.environ["LENS_CHECKPOINT"] = old
+
+
+def open_page(page: str | None):
+    """A fresh AppTest of the whole app, switched to ``page`` (``None``: the default page).
+
+    The model run is cached process-wide by ``st.cache_resource``, so only the first call in
+    a test session pays for it."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    return at

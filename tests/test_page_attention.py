@@ -1,0 +1,112 @@
+"""The Attention page through Streamlit's AppTest, on the published reference model.
+
+The page must state measured facts (the per-head attention gap, the swap symmetry), keep its
+demos honest (the mirrored wave is symmetric) and follow its widgets.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env
+
+
+@pytest.fixture(scope="module")
+def env(reference_path):
+    with reference_env(reference_path):
+        yield reference_path
+
+
+@pytest.fixture
+def page(env):
+    return open_page("pages/attention.py")
+
+
+def _run(env):
+    from pages.state import _load_run
+
+    return _load_run(str(env.resolve()))
+
+
+def _titles(chart) -> str:
+    return str(chart.spec.get("title"))
+
+
+def test_renders_every_section_within_budget(page):
+    assert not page.exception
+    found = charts(page)
+    assert len(found) >= 5
+    for chart in found:
+        assert chart.rows <= MAX_POINTS
+    # resid_mid in c-order plays over c in the browser, with the mirror markers per c.
+    resid = chart_with(page, "in c-order")
+    assert any(p.get("name") == "play_c" for p in resid.spec["params"])
+    labels = {v for df in resid.frames if "label" in df for v in df["label"]}
+    assert {"a", "b", "c/2", "c/2 + p/2"} <= labels
+
+
+def test_states_the_measured_attention_gap_and_swap_symmetry(page, env):
+    from lens.analysis import attention_ab_gap, swap_symmetry
+
+    run = _run(env)
+    text = markdown(page)
+    for h, gap in enumerate(attention_ab_gap(run)):
+        assert f"**{gap:.2f}** (head {h})" in text
+    for name in ("attn_out", "resid_mid", "resid_post"):
+        assert f"**{swap_symmetry(run, name):.2%}**" in text
+    table = page.table[0].value
+    assert len(table) == run.cfg.n_heads
+    pat = run.acts["pattern"].astype(np.float64)
+    assert list(table["mean weight on a"]) == [f"{x:.3f}" for x in pat[:, :, 0].mean(axis=0)]
+
+
+def test_the_mirrored_wave_demo_is_symmetric(page):
+    match = re.search(r"largest departure from mirror symmetry is ([0-9.e+-]+)", markdown(page))
+    assert match, "the demo states its measured asymmetry"
+    assert float(match.group(1)) < 1e-9
+
+
+def test_choosing_c_updates_the_table_and_the_c_order_scope(page, env):
+    p = _run(env).p
+    before = chart_with(page, "in c-order")
+    page.slider(key="attention.c").set_value(11).run()
+    assert not page.exception
+    df = page.dataframe[0].value
+    assert (df["c"] == 11).all() and len(df) == p
+    assert ((df["a"] + df["b"]) % p == 11).all()
+    # Rows a and c - a mirror each other; exactly one row pairs with itself.
+    assert (df["b"].to_numpy() == df["a"].to_numpy()[df["mirror (row of b, a)"].to_numpy()]).all()
+    assert df["a = b"].sum() == 1
+    text = markdown(page)
+    assert "c = 11" in text and f"c/2 + p/2 = {(11 / 2 + p / 2) % p:g}" in text
+    after = chart_with(page, "in c-order")
+    assert after.fingerprint != before.fingerprint
+    play = next(p for p in after.spec["params"] if p["name"] == "play_c")
+    assert play["value"] == 11
+
+
+def test_idealised_model_follows_c_and_frequency(page, env):
+    from lens.analysis import key_frequencies
+
+    kf = key_frequencies(_run(env))
+    page.slider(key="attention.ideal_c").set_value(9)
+    page.selectbox(key="attention.ideal_freq").set_value(kf[-1])
+    page.run()
+    assert not page.exception
+    ideal = chart_with(page, "Idealised residual stream for c = 9")
+    assert f"cos at f = {kf[-1]}" in ideal.text
+    assert " mod " in ideal.text and "= 9" in ideal.text  # the caption "a + b mod p = c"
+
+
+def test_head_slider_and_wave_seed_change_their_charts(page):
+    heat = chart_with(page, "to a, per input (a, b)")
+    wave = chart_with(page, "A wave, its reflection about c")
+    page.slider(key="attention.pattern.head").set_value(1)
+    page.number_input(key="attention.wave_seed").set_value(3)
+    page.run()
+    assert not page.exception
+    assert chart_with(page, "to a, per input (a, b)").fingerprint != heat.fingerprint
+    assert "head 1:" in chart_with(page, "to a, per input (a, b)").text
+    assert chart_with(page, "A wave, its reflection about c").fingerprint != wave.fingerprint

@@ -1,0 +1,107 @@
+"""The Basics (home) page through Streamlit's AppTest, on the published reference model.
+
+The page must state the model's key facts from the loaded run, draw live charts within the
+browser budget, and follow its widgets.
+"""
+
+from __future__ import annotations
+
+import pytest
+from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env
+
+
+@pytest.fixture(scope="module")
+def env(reference_path):
+    with reference_env(reference_path):
+        yield reference_path
+
+
+@pytest.fixture
+def page(env):
+    return open_page(None)  # the home page is the default page
+
+
+def _run(env):
+    from pages.state import _load_run
+
+    return _load_run(str(env.resolve()))
+
+
+def test_home_page_states_the_models_key_facts(page, env):
+    from lens.analysis import accuracies, key_frequencies, losses
+
+    assert not page.exception
+    run = _run(env)
+    kf = key_frequencies(run)
+    metrics = {m.label: m.value for m in page.metric}
+    assert metrics["p (the modulus)"] == str(run.p)
+    assert metrics["key frequencies"] == ", ".join(map(str, kf))
+    loss, acc = losses(run), accuracies(run)
+    assert metrics["test loss"] == f"{loss['test']:.2e}"
+    table = page.table[0].value
+    assert list(table.columns)[-3:] == ["train", "test", "all"]
+    assert table.iloc[0]["train"] == f"{loss['train']:.3e}"
+    assert table.iloc[0]["all"] == f"{loss['all']:.3e}"
+    if acc["test"] == 1.0:
+        assert metrics["test accuracy"] == "100%"
+    text = markdown(page)
+    assert f"{run.p} × {run.p} = {run.p**2:,}" in text
+    assert f"{int(run.train_mask.sum()):,}" in text
+
+
+def test_charts_are_live_and_within_budget(page, env):
+    found = charts(page)
+    assert len(found) >= 4
+    for chart in found:
+        assert chart.rows <= MAX_POINTS
+    # The embedding scope ships every residual dimension for the browser to scrub.
+    embed = chart_with(page, "W_E for one residual dimension")
+    assert any(p.get("name") == "play_d_model" for p in embed.spec.get("params", []))
+    run = _run(env)
+    assert sum(len(df) for df in embed.frames if "line" in df) == run.weights["W_E"].shape[1] * run.p
+
+
+def test_harmonics_table_is_computed(page, env):
+    from lens.analysis import key_frequencies
+    from lens.fourier import harmonics, subharmonics
+
+    run = _run(env)
+    kf = key_frequencies(run)
+    table = page.table[1].value
+    assert list(table["key frequency f"]) == kf
+    assert list(table["harmonic 2f (folded)"]) == harmonics(kf, run.p)
+    assert list(table["subharmonic"]) == subharmonics(kf, run.p)
+
+
+def test_picking_a_pair_updates_prose_and_grid(page, env):
+    p = _run(env).p
+    before = [c.fingerprint for c in charts(page)]
+    page.number_input(key="basics.a").set_value(5)
+    page.number_input(key="basics.b").set_value(p - 2)
+    page.run()
+    assert not page.exception
+    assert f"c = (5 + {p - 2}) mod {p} = 3" in markdown(page)
+    after = [c.fingerprint for c in charts(page)]
+    # The two grid maps mark the chosen pair; the other charts do not change.
+    changed = [i for i, (x, y) in enumerate(zip(before, after, strict=True)) if x != y]
+    assert len(changed) == 2
+
+
+def test_view_toggle_switches_the_embedding_scope_to_fourier(page):
+    before = chart_with(page, "W_E for one residual dimension")
+    assert "frequency" not in json_axis_titles(before.spec)
+    page.button_group(key="basics.embed.view").set_value("fourier").run()
+    assert not page.exception
+    after = chart_with(page, "W_E for one residual dimension")
+    assert after.fingerprint != before.fingerprint
+    assert any("frequency" in t for t in json_axis_titles(after.spec))
+
+
+def json_axis_titles(spec: dict) -> list[str]:
+    titles = []
+    for layer in spec.get("layer", []):
+        x = layer.get("encoding", {}).get("x", {})
+        title = x.get("axis", {}).get("title") if isinstance(x.get("axis"), dict) else None
+        if title:
+            titles.append(title)
+    return titles

@@ -1,0 +1,120 @@
+"""The Wave Transforms page through Streamlit's AppTest, on the published reference model.
+
+The page must state the filters' measured narrowbandness, put the product's markers at the
+sum and difference frequencies (folded), state where an aliased sum lands, and follow its
+widgets.
+"""
+
+from __future__ import annotations
+
+import pytest
+from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env
+
+
+@pytest.fixture(scope="module")
+def env(reference_path):
+    with reference_env(reference_path):
+        yield reference_path
+
+
+@pytest.fixture
+def page(env):
+    return open_page("pages/wave_transforms.py")
+
+
+def _run(env):
+    from pages.state import _load_run
+
+    return _load_run(str(env.resolve()))
+
+
+def _labels(chart) -> set[str]:
+    return {v for df in chart.frames if "label" in df for v in df["label"]}
+
+
+def test_renders_within_budget_and_states_the_filters(page, env):
+    from lens.analysis import filter_responses
+
+    assert not page.exception
+    found = charts(page)
+    assert len(found) >= 5
+    for chart in found:
+        assert chart.rows <= MAX_POINTS
+    run = _run(env)
+    text = markdown(page)
+    direct = filter_responses(run, "embed").table["narrowbandness"]
+    through = filter_responses(run, "ov").table["narrowbandness"]
+    assert f"**{direct.median():.0%}** of its response into its top frequency" in text
+    assert f"the median neuron puts **{through.median():.0%}**" in text
+    # The overview charts have one point per neuron.
+    assert sum(len(df) for df in chart_with(page, "sorted by top frequency").frames) >= run.cfg.d_mlp
+
+
+def test_neuron_slider_and_path_change_the_response(page, env):
+    from lens.analysis import filter_responses
+
+    before = chart_with(page, "response to the embedding waves")
+    page.slider(key="wave_transforms.response.neuron").set_value(7).run()
+    assert not page.exception
+    after = chart_with(page, "response to the embedding waves")
+    assert after.fingerprint != before.fingerprint and "neuron = 7" in after.text
+    row = filter_responses(_run(env), "embed").table.iloc[7]
+    assert f"Neuron **7**'s top frequency is **{int(row['top_frequency'])}**" in markdown(page)
+
+    page.radio(key="wave_transforms.path").set_value("through one attention head: W_E · W_V W_O · W_in").run()
+    page.selectbox(key="wave_transforms.head").set_value(2).run()
+    assert not page.exception
+    assert "through head 2" in chart_with(page, "response to the embedding waves").text
+
+
+def test_product_markers_sit_at_the_folded_sum_and_difference(page, env):
+    from lens.analysis import key_frequencies
+
+    run = _run(env)
+    p, kf = run.p, key_frequencies(run)
+    first = chart_with(page, "Two waves and their product")
+    assert f"cos {kf[0]}" in first.text and f"cos {kf[1]}" in first.text  # defaults from the model
+    f1, f2 = 10, p // 2 - 1  # the sum passes Nyquist for any p >= 7
+    page.number_input(key="wave_transforms.f1").set_value(f1)
+    page.number_input(key="wave_transforms.f2").set_value(f2)
+    page.run()
+    assert not page.exception
+    chart = chart_with(page, "Two waves and their product")
+    assert chart.fingerprint != first.fingerprint
+    folded = p - (f1 + f2)
+    assert f"f1 + f2 = {f1 + f2} → {folded}" in _labels(chart)
+    assert f"|f1 − f2| = {f2 - f1}" in _labels(chart)
+    assert "they hold **100.0%**" in markdown(page)
+
+    page.radio(key="wave_transforms.product").set_value("(cos f1 + cos f2)²").run()
+    labels = _labels(chart_with(page, "Two waves and their product"))
+    assert f"2 f1 = {2 * f1}" in labels
+
+
+def test_aliasing_states_where_the_sum_lands(page, env):
+    from lens.analysis import key_frequencies
+
+    run = _run(env)
+    p, kf = run.p, key_frequencies(run)
+    text = markdown(page)
+    # The default pair is two key frequencies whose sum passes p / 2.
+    pair = [f for f in kf if 2 * f > p / 2]
+    if pair:
+        f = pair[0]
+        assert (
+            f"**{f} + {f} = {2 * f}** is above p/2 = {p / 2}, so it folds to **{p} − {2 * f} = {p - 2 * f}**"
+            in text
+        )
+    page.number_input(key="wave_transforms.alias_f1").set_value(3)
+    page.number_input(key="wave_transforms.alias_f2").set_value(4)
+    page.run()
+    assert not page.exception
+    assert "**3 + 4 = 7** is below p/2" in markdown(page)
+    assert "7" in _labels(chart_with(page, "Where the product lands"))
+    s = p // 2 + 3
+    page.number_input(key="wave_transforms.alias_f1").set_value(p // 2)
+    page.number_input(key="wave_transforms.alias_f2").set_value(3)
+    page.run()
+    assert f"so it folds to **{p} − {s} = {p - s}**" in markdown(page)
+    assert f"{s} → {p - s}" in _labels(chart_with(page, "Where the product lands"))
+    assert chart_with(page, "window starts at token")  # the continuous-vs-sampled picture
