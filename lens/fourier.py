@@ -56,16 +56,26 @@ def basis_freqs(p: int) -> np.ndarray:
     return np.array([0] + [int(lbl.split()[1]) for lbl in basis_labels(p)[1:]])
 
 
+def _along_last(x: np.ndarray, axis: int, matrix_of_p) -> np.ndarray:
+    """``x @ M`` along ``axis`` as one 2-D BLAS product.
+
+    Why the reshape: numpy's stacked (3-D and up) matmul on a strided view runs ~10-30x
+    slower than the same product on a contiguous 2-D array (measured at [128, 113, 113]).
+    """
+    x = np.ascontiguousarray(np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1))
+    m = matrix_of_p(x.shape[-1])
+    out = (x.reshape(-1, x.shape[-1]) @ m).reshape(x.shape[:-1] + (m.shape[1],))
+    return np.moveaxis(out, -1, axis)
+
+
 def to_fourier(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Signed amplitudes of ``x`` on the real basis along ``axis`` (length p)."""
-    x = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
-    return np.moveaxis(x @ basis(x.shape[-1]).T, -1, axis)
+    return _along_last(x, axis, lambda p: basis(p).T)
 
 
 def from_fourier(coeffs: np.ndarray, axis: int = -1) -> np.ndarray:
     """Inverse of :func:`to_fourier`."""
-    c = np.moveaxis(np.asarray(coeffs, dtype=np.float64), axis, -1)
-    return np.moveaxis(c @ basis(c.shape[-1]), -1, axis)
+    return _along_last(coeffs, axis, basis)
 
 
 def magnitude_spectrum(x: np.ndarray, axis: int = -1) -> np.ndarray:
