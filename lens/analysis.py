@@ -153,7 +153,8 @@ def neuron_table(run: Run, key_freqs: Sequence[int], a: int = 0) -> pd.DataFrame
     """
     pre_ab = run.by_ab("pre")  # [neuron, a, b]
     energy = neuron_frequency_energy(pre_ab)  # [neuron, freq 0..p//2]
-    freq = dominant_frequencies(pre_ab, key_freqs)
+    allowed = np.asarray(sorted(key_freqs))
+    freq = allowed[energy[:, allowed].argmax(axis=1)]  # = dominant_frequencies, energy reused
     nonconst = energy[:, 1:].sum(axis=1)
     idx = np.arange(len(freq))
     share = np.divide(energy[idx, freq], nonconst, out=np.zeros(len(freq)), where=nonconst > 0)
