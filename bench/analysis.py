@@ -12,8 +12,8 @@ frequencies / phases, filter responses, the three ablations, resid_mid c-order s
   the full TransformerLens cache at every position, then complex FFTs in torch on float32.
 
 Imports (torch, TransformerLens) are paid before timing starts. Each pipeline runs
-``--repeat`` times, alternating, and the fastest run of each is reported (the machine is
-shared, so the minimum is the least noisy figure). Writes ``bench/results/analysis.json``.
+``--repeat`` times, alternating; each stage's fastest repeat is reported, on two clocks:
+wall time and this process's CPU time (all threads; steadier on a shared machine). Writes ``bench/results/analysis.json``.
 Nothing here asserts a time.
 """
 
@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,18 +44,26 @@ STAGES = (
 )
 
 
-def lens_pipeline(path: Path) -> dict[str, float]:
+class Laps:
+    """Wall time and this process's CPU time (all threads) per stage. The CPU time is the
+    steadier figure on a shared machine: other people's work stretches wall time only."""
+
+    def __init__(self):
+        self.out: dict[str, dict[str, float]] = {}
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def __call__(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.out[name] = {"wall": wall - self.wall, "cpu": cpu - self.cpu}
+        self.wall, self.cpu = wall, cpu
+
+
+def lens_pipeline(path: Path) -> dict[str, dict[str, float]]:
     from lens import analysis as A
     from lens.checkpoint import load
     from lens.run import run_model
 
-    t, out = time.perf_counter(), {}
-
-    def lap(name):
-        nonlocal t
-        now = time.perf_counter()
-        out[name] = now - t
-        t = now
+    lap = Laps()
 
     run = run_model(load(path))
     lap("load + run")
@@ -77,10 +84,10 @@ def lens_pipeline(path: Path) -> dict[str, float]:
     A.spectrum_2d_ab(run, "resid_post")
     lap("2-D spectra")
     assert len(table) == run.cfg.d_mlp
-    return out
+    return lap.out
 
 
-def seed_pipeline(path: Path) -> dict[str, float]:
+def seed_pipeline(path: Path) -> dict[str, dict[str, float]]:
     """The notebook's route, in torch. Weights come through lens.checkpoint (the seed's own
     state-dict shuffling has no TransformerLens 4 equivalent), everything after is torch."""
     import torch
@@ -89,13 +96,7 @@ def seed_pipeline(path: Path) -> dict[str, float]:
     from lens.checkpoint import load
     from lens.model import build_bridge
 
-    t, out = time.perf_counter(), {}
-
-    def lap(name):
-        nonlocal t
-        now = time.perf_counter()
-        out[name] = now - t
-        t = now
+    lap = Laps()
 
     ck = load(path)
     p = ck.p
@@ -173,7 +174,7 @@ def seed_pipeline(path: Path) -> dict[str, float]:
     torch.fft.fft2(inputs_last(cache["blocks.0.hook_resid_post"][:, -1])).abs()
     lap("2-D spectra")
     del cache
-    return out
+    return lap.out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -194,42 +195,40 @@ def main(argv: list[str] | None = None) -> int:
     import lens.analysis  # noqa: F401
 
     imports_s = time.perf_counter() - t0
-    torch.set_num_threads(torch.get_num_threads())
 
-    runs: dict[str, list[dict[str, float]]] = {"lens": [], "seed_way": []}
+    runs: dict[str, list] = {"lens": [], "seed_way": []}
     for _ in range(args.repeat):
         runs["lens"].append(lens_pipeline(path))
         runs["seed_way"].append(seed_pipeline(path))
 
-    def best(name):
-        totals = [sum(r.values()) for r in runs[name]]
-        return runs[name][int(np.argmin(totals))]
+    def best(name: str, clock: str) -> dict[str, float]:
+        """Stage by stage, the fastest of the repeats on this clock."""
+        return {s: min(r[s][clock] for r in runs[name]) for s in STAGES}
 
-    lens_best, seed_best = best("lens"), best("seed_way")
-    total_lens, total_seed = sum(lens_best.values()), sum(seed_best.values())
-    print(f"checkpoint {path}  (torch threads {torch.get_num_threads()}, repeat {args.repeat}, fastest run)")
-    print(f"{'stage':20}{'lens s':>10}{'seed way s':>12}{'ratio':>8}")
-    for stage in STAGES:
-        a, b = lens_best[stage], seed_best[stage]
-        print(f"{stage:20}{a:>10.3f}{b:>12.3f}{b / a:>8.2f}")
-    print(f"{'total':20}{total_lens:>10.3f}{total_seed:>12.3f}{total_seed / total_lens:>8.2f}")
-    print("ratio = seed way / lens (above 1: lens is faster)")
+    print(f"checkpoint {path}")
+    print(f"torch threads {torch.get_num_threads()}, repeat {args.repeat}, fastest per stage; "
+          "ratio = seed way / lens (above 1: lens is faster)")
+    result_clocks = {}
+    for clock in ("wall", "cpu"):
+        lb, sb = best("lens", clock), best("seed_way", clock)
+        tl, ts = sum(lb.values()), sum(sb.values())
+        print(f"\n{clock + ' s':20}{'lens':>10}{'seed way':>12}{'ratio':>8}")
+        for stage in STAGES:
+            print(f"{stage:20}{lb[stage]:>10.3f}{sb[stage]:>12.3f}{sb[stage] / lb[stage]:>8.2f}")
+        print(f"{'total':20}{tl:>10.3f}{ts:>12.3f}{ts / tl:>8.2f}")
+        result_clocks[clock] = {
+            "stages": {s: {"lens_s": lb[s], "seed_way_s": sb[s]} for s in STAGES},
+            "total": {"lens_s": tl, "seed_way_s": ts, "ratio_seed_over_lens": ts / tl},
+        }
 
     result = {
         "checkpoint": str(path),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "torch_threads": torch.get_num_threads(),
-        },
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                    "load_average": os.getloadavg()},
         "imports_s": imports_s,
         "repeat": args.repeat,
-        "stages": {s: {"lens_s": lens_best[s], "seed_way_s": seed_best[s]} for s in STAGES},
-        "total": {
-            "lens_s": total_lens,
-            "seed_way_s": total_seed,
-            "ratio_seed_over_lens": total_seed / total_lens,
-        },
+        **result_clocks,
         "all_runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
