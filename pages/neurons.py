@@ -97,10 +97,11 @@ def _running_lines(pre, weights) -> tuple[dict, dict]:
     peak = np.abs(total_post).max()
     one = np.abs(rs["post_relu_waves"]).max()
     scale = float(peak / one) if one > 0 else 1.0
+    # Drawn in this order: the sum without ReLU last, on top (for ideal neurons it is a flat 0).
     lines = {
         "running sum, with ReLU": rs["post_relu"].astype(np.float32),
-        "running sum, without ReLU": rs["pre_relu"].astype(np.float32),
         f"this neuron after ReLU (× {scale:.0f})": (rs["post_relu_waves"] * scale).astype(np.float32),
+        "running sum, without ReLU": rs["pre_relu"].astype(np.float32),
     }
     facts = {
         "post": token_dependence(total_post),
@@ -216,7 +217,7 @@ less than half of it there. {dead} neuron{"s" if dead != 1 else ""} never fire{"
 on any of the {g["p"]}² inputs.
 """
     )
-    left, right = st.columns([3, 2])
+    left, right = st.columns([2, 3])
     chart = (
         alt.Chart(per)
         .mark_bar(color="#0072B2")
@@ -237,13 +238,18 @@ on any of the {g["p"]}² inputs.
         {
             "frequency": per["frequency"].astype(int),
             "neurons": per["neurons"].astype(int),
-            "% of neurons": (100 * per["neurons"] / n).map("{:.1f}".format),
-            "mean share at its frequency": (100 * per["share"]).map("{:.1f} %".format),
+            "% of all": (100 * per["neurons"] / n).map("{:.1f}".format),
+            "mean share": (100 * per["share"]).map("{:.1f} %".format),
             "share < 50 %": per["weak"].astype(int),
-            "mean fraction of inputs active": (100 * per["active"]).map("{:.1f} %".format),
+            "active": (100 * per["active"]).map("{:.0f} %".format),
         }
     )
     right.dataframe(shown, hide_index=True, width="stretch")
+    right.caption(
+        "mean share: the part of a neuron's energy at its own frequency, averaged over the group; "
+        "share < 50 %: neurons below one half; active: the average fraction of inputs on which a "
+        "neuron of the group fires."
+    )
 
 
 @st.fragment  # its sliders rerun this section only, not the whole page
@@ -278,7 +284,6 @@ slides along as the phase turns. Move a to watch the whole pattern shift.
         play=play,
         caption=lambda ix: f"neuron #{neurons[ix['neuron']]}, phase {phases[ix['neuron']]:+.2f} rad",
         title=f"Pre-activations of the frequency-{freq} neurons, in phase order",
-        x_title="b",
         y_title="pre-activation",
     )
     st.markdown("One neuron over the whole (a, b) grid: the stripes are the two waves adding up.")
@@ -290,7 +295,6 @@ slides along as the phase turns. Move a to watch the whole pattern shift.
         view="heatmap",
         caption=lambda ix: f"neuron #{neurons[ix['neuron']]}, phase {phases[ix['neuron']]:+.2f} rad",
         title=f"One frequency-{freq} neuron's pre-activation over (a, b)",
-        x_title="b",
         y_title="pre-activation",
         height=440,
     )
@@ -317,7 +321,6 @@ below, what the real neurons do with their output weights.
         key=f"neurons.mock.f{freq}",
         play="neuron" if n * p <= NEURON_PLAY_BUDGET - 8 else "a",
         title=f"{n} ideal neurons of frequency {freq}",
-        x_title="b",
         y_title="pre-activation",
     )
 
@@ -351,7 +354,6 @@ ReLU, scaled up to the sum's size.
         play="a",
         start={"neuron": n - 1},
         title=f"Running sums over {n} ideal neurons of frequency {freq}",
-        x_title="b",
         y_title="sum",
         height=360,
     )
@@ -390,7 +392,6 @@ and {_pct(rf["equal"]["a - b"])} of a − b.
         play="a",
         start={"neuron": n - 1},
         title=f"Running sums over the {n} real neurons of frequency {freq}, weighted by W_out[·, {d}]",
-        x_title="b",
         y_title="sum",
         height=360,
     )
@@ -418,7 +419,6 @@ b alone. The chart opens on d_model = {strongest}, the direction it writes most 
         play="a",
         start={"d_model": strongest},
         title=f"Frequency-{freq} neurons mapped to the residual stream",
-        x_title="b",
         y_title="MLP output",
     )
 
@@ -452,7 +452,6 @@ it depends on a alone or b alone and {_pct(mid["parts"]["a + b"])} on a + b. Aft
         play="a",
         start={"d_model": facts["strongest"]},
         title=f"resid_post and resid_mid with only frequency {freq} kept",
-        x_title="b",
         y_title="residual",
     )
 

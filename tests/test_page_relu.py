@@ -37,6 +37,12 @@ def _scope(at) -> tuple[dict, list]:
     raise AssertionError("no threshold scope on the page")
 
 
+def _line_rows(at):
+    """The sweep's line data (all thresholds), as one frame."""
+    (frame,) = [df for df in _scope(at)[1] if "line" in df]
+    return frame
+
+
 def _marker_labels(at) -> set[str]:
     _, frames = _scope(at)
     return {lbl for df in frames if "label" in df for lbl in df["label"]}
@@ -91,10 +97,10 @@ def test_ablation_table_is_live_and_scientific(page):
 
 
 def test_widgets_change_the_sweep(page):
-    before = _scope(page)[1][0]
+    before = _line_rows(page)
     page.radio(key="relu.signal").set_value("wave").run()
     assert not page.exception
-    after = _scope(page)[1][0]
+    after = _line_rows(page)
     assert after.shape == before.shape and not after.equals(before)
     labels = _marker_labels(page)
     assert "2f₁ = 28" in labels and not any("f₂" in lbl for lbl in labels)
