@@ -52,7 +52,8 @@ FONT = 14  # axis labels; titles are larger. Readable on a projector.
 TITLE_FONT = 16
 LINE_WIDTH = 3
 SWEEP_SECONDS = 8.0  # one full pass of the play axis
-MIN_TICK_MS = 40  # the timer never fires faster than this (25 frames per second)
+MIN_TICK_MS = 40  # the timer never fires faster than this (25 frames per second)...
+MAX_TICK_MS = 1000  # ...nor slower: a play axis of 3 heads steps once a second
 
 
 @dataclass(frozen=True)
@@ -613,7 +614,7 @@ def _add_play(
     )
     running = playing_param_name(play)
     toggle = alt.param(name=running, value=bool(autoplay), bind=alt.binding_checkbox(name=f"▶ play {play} "))
-    tick_ms = max(MIN_TICK_MS, int(round(1000 * sweep_seconds / max(1, len(idx)))))
+    tick_ms = int(np.clip(round(1000 * sweep_seconds / max(1, len(idx))), MIN_TICK_MS, MAX_TICK_MS))
     # Vega's timer event stream; the update wraps to the first slice after the last.
     timer = [
         {
