@@ -57,6 +57,7 @@ def show_scope(
     height: int = 320,
     autoplay: bool = False,
     max_points: int = MAX_POINTS,
+    row_title: str | None = None,
 ) -> None:
     """Draw ``data`` with a slider per axis, a browser-side play axis and a view toggle.
 
@@ -66,6 +67,10 @@ def show_scope(
     indices. ``markers`` and ``caption`` are called with the full index dict of every
     browser-side slice (play axis included). ``fourier`` allows the Fourier views (default:
     the last axis is a token axis, named in :data:`TOKEN_AXES`).
+
+    Titles: ``x_title`` the x axis; ``y_title`` the value (y axis of the line views, colour
+    legend of the heatmap); ``row_title`` the heatmap's y axis (default its axis name). A
+    ``y_title`` equal to the heatmap's row axis name is read as the row title.
     """
     lines = _as_lines(data, y_title)
     shape = next(iter(lines.values())).shape
@@ -79,6 +84,8 @@ def show_scope(
         raise ValueError("heatmap needs at least two axes")
     if play is not None and (play not in axes or play in drawn):
         raise ValueError(f"play axis {play!r} must be one of {axes} and not a drawn axis {drawn}")
+    if heatmap and row_title is None and y_title is not None and y_title == axes[-2]:
+        row_title, y_title = y_title, None  # y_title="a" on an [.., a, b] heatmap names the rows
     start = {a: int(np.clip(i, 0, shape[axes.index(a)] - 1)) for a, i in (start or {}).items() if a in axes}
     if fourier is None:
         fourier = axes[-1] in TOKEN_AXES and shape[-1] >= 3
@@ -166,6 +173,7 @@ def show_scope(
         title=title,
         x_title=x_title,
         y_title=y_title,
+        row_title=row_title if chosen == "heatmap" else None,
         y_domain=y_domain,
         height=height,
         max_points=max_points,

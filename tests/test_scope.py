@@ -323,3 +323,26 @@ def test_show_scope_keys_slices_and_ships_the_timer():
     assert not at.exception
     spec, _ = _chart(at)
     assert spec["layer"][0]["mark"]["type"] == "rule"
+
+
+def _heatmap_app():
+    import numpy as np
+
+    from pages.scope_widget import show_scope
+
+    show_scope(np.zeros((2, 5, 7)), ("head", "a", "b"), key="h", heatmap=True, x_title="b", y_title="a")
+
+
+def test_show_scope_heatmap_opens_as_heatmap_and_y_title_naming_the_rows_titles_the_rows():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_heatmap_app, default_timeout=30).run()
+    assert not at.exception
+    assert at.button_group(key="h.view").value == "heatmap"
+    assert [s.key for s in at.slider] == ["h.head"]
+    spec, frames = _chart(at)
+    rect = spec["layer"][0]
+    assert rect["mark"]["type"] == "rect"
+    assert rect["encoding"]["y"]["axis"]["title"] == "a"
+    assert rect["encoding"]["color"]["legend"]["title"] == "value"
+    assert len(frames[0]) == 5 * 7
