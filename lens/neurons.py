@@ -7,15 +7,24 @@ from typing import Sequence
 import numpy as np
 from jaxtyping import Float, Int
 
+from .fourier import basis, basis_freqs
+
 
 def neuron_frequency_energy(pre_ab: Float[np.ndarray, "neuron a b"]) -> Float[np.ndarray, "neuron freq"]:
     """Energy of each neuron's pre-activation at each frequency 0..p // 2 along b,
     summed over a (the seed's ``get_top_k_freqs(..., dim=-1, sumlist=[-2])``, squared)."""
-    p = pre_ab.shape[-1]
-    # One vectorised rfft for all neurons (the per-neuron loop was ~10x slower).
-    power = (np.abs(np.fft.rfft(np.asarray(pre_ab, dtype=np.float64), axis=-1)) ** 2).sum(axis=1)
-    power[:, 1 : (p + 1) // 2] *= 2  # bins f and p - f are one real frequency, as in frequency_energy
-    return power
+    pre_ab = np.asarray(pre_ab)
+    n, p = pre_ab.shape[0], pre_ab.shape[-1]
+    # Project every row over b on the orthonormal real basis in one float32 BLAS product
+    # (about twice as fast as an rfft here), then square in float64. For the orthonormal
+    # basis, p * (sin_f^2 + cos_f^2) equals |FFT_f|^2 + |FFT_{p-f}|^2, so the numbers are
+    # those of :func:`lens.fourier.frequency_energy` (to float32 rounding, ~1e-7 relative).
+    rows = np.ascontiguousarray(pre_ab, dtype=np.float32).reshape(-1, p)
+    coeffs = (rows @ basis(p).T.astype(np.float32)).reshape(n, -1, p)
+    power = (coeffs.astype(np.float64) ** 2).sum(axis=1)  # [neuron, basis row]
+    out = np.zeros((n, p // 2 + 1))
+    np.add.at(out.T, basis_freqs(p), power.T)
+    return out * p
 
 
 def dominant_frequencies(pre_ab: Float[np.ndarray, "neuron a b"], allowed: Sequence[int]) -> Int[np.ndarray, " neuron"]:
