@@ -206,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
         return {s: min(r[s][clock] for r in runs[name]) for s in STAGES}
 
     print(f"checkpoint {path}")
-    print(f"torch threads {torch.get_num_threads()}, repeat {args.repeat}, fastest per stage; "
-          "ratio = seed way / lens (above 1: lens is faster)")
+    print(
+        f"torch threads {torch.get_num_threads()}, repeat {args.repeat}, fastest per stage; "
+        "ratio = seed way / lens (above 1: lens is faster)"
+    )
     result_clocks = {}
     for clock in ("wall", "cpu"):
         lb, sb = best("lens", clock), best("seed_way", clock)
@@ -223,9 +225,13 @@ def main(argv: list[str] | None = None) -> int:
 
     result = {
         "checkpoint": str(path),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                    "load_average": os.getloadavg()},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "load_average": os.getloadavg(),
+        },
         "imports_s": imports_s,
         "repeat": args.repeat,
         **result_clocks,

@@ -47,7 +47,9 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lens", description="The grokked modular-addition model, measured.")
+    parser = argparse.ArgumentParser(
+        prog="python -m lens", description="The grokked modular-addition model, measured."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="key frequencies, losses, neurons per frequency and ablations")
     rep.add_argument(

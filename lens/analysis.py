@@ -302,4 +302,3 @@ def examples_for_c(p: int, c: int) -> pd.DataFrame:
     a = np.arange(p)
     b = (c - a) % p
     return pd.DataFrame({"a": a, "b": b, "c": np.full(p, c % p), "mirror_row": b, "self_mirror": a == b})
-

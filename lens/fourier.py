@@ -169,7 +169,9 @@ def _frequency_mask(p: int, freqs: Iterable[int]) -> np.ndarray:
     return mask
 
 
-def filter_frequencies(x: np.ndarray, freqs: Iterable[int], axes: Sequence[int] = (-1,), keep: bool = True) -> np.ndarray:
+def filter_frequencies(
+    x: np.ndarray, freqs: Iterable[int], axes: Sequence[int] = (-1,), keep: bool = True
+) -> np.ndarray:
     """Keep (``keep=True``) or remove the listed frequencies along each of ``axes``.
 
     Frequency 0 (the mean) is only affected if it is listed. Removing along one axis is the

@@ -27,7 +27,9 @@ def neuron_frequency_energy(pre_ab: Float[np.ndarray, "neuron a b"]) -> Float[np
     return out * p
 
 
-def dominant_frequencies(pre_ab: Float[np.ndarray, "neuron a b"], allowed: Sequence[int]) -> Int[np.ndarray, " neuron"]:
+def dominant_frequencies(
+    pre_ab: Float[np.ndarray, "neuron a b"], allowed: Sequence[int]
+) -> Int[np.ndarray, " neuron"]:
     """For each neuron, the allowed (key) frequency with the most energy along b."""
     allowed = np.asarray(sorted(allowed))
     energy = neuron_frequency_energy(pre_ab)[:, allowed]

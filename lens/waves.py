@@ -28,7 +28,9 @@ def product_frequencies(f1: int, f2: int, p: int) -> tuple[int, int]:
     return int(fold(f1 + f2, p)), int(fold(abs(f1 - f2), p))
 
 
-def relu_sweep(x: Float[np.ndarray, "... n"], steps: int | None = None) -> Float[np.ndarray, "threshold ... n"]:
+def relu_sweep(
+    x: Float[np.ndarray, "... n"], steps: int | None = None
+) -> Float[np.ndarray, "threshold ... n"]:
     """The seed's ``relu_demo``: a threshold sweeping down through ``x``.
 
     Slice t is ``relu(x - (max - min) * t / steps - min)`` for t = 0..steps-1, with max and
@@ -107,7 +109,9 @@ def _symmetry_columns(c: int, p: int) -> list[int]:
 IDEAL_NAMES = ("cos_wave", "pos a", "pos b", "pos c")
 
 
-def idealised_cosine_slice(p: int, key_freqs: Sequence[int], c: int) -> dict[str, Float[np.ndarray, "freq a b"]]:
+def idealised_cosine_slice(
+    p: int, key_freqs: Sequence[int], c: int
+) -> dict[str, Float[np.ndarray, "freq a b"]]:
     """One answer c of the seed's ``construct_resid_post_model``, float32.
 
     For each key frequency f (rows, in the order given) plus a last row holding their sum

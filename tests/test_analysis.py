@@ -179,7 +179,9 @@ def test_tiny_key_frequencies_and_energy(tiny_run):
 
 
 def test_logits_from_post_reproduces_the_model(tiny_run):
-    np.testing.assert_allclose(A.logits_from_post(tiny_run, tiny_run.acts["post"]), tiny_run.logits, atol=1e-4)
+    np.testing.assert_allclose(
+        A.logits_from_post(tiny_run, tiny_run.acts["post"]), tiny_run.logits, atol=1e-4
+    )
     # and an edit changes them
     assert not np.allclose(A.logits_from_post(tiny_run, 0 * tiny_run.acts["post"]), tiny_run.logits)
 
@@ -198,7 +200,9 @@ def test_remove_frequencies_along_b_only(tiny_run):
     p = tiny_run.p
     kept = tiny_run.by_ab(A.remove_frequencies_along_b(tiny_run, range(1, p // 2 + 1)))  # [neuron, a, b]
     # every non-constant frequency gone along b: each row over b is flat, the a axis untouched
-    np.testing.assert_allclose(kept, np.broadcast_to(kept.mean(axis=-1, keepdims=True), kept.shape), atol=1e-5)
+    np.testing.assert_allclose(
+        kept, np.broadcast_to(kept.mean(axis=-1, keepdims=True), kept.shape), atol=1e-5
+    )
     np.testing.assert_allclose(kept[..., 0], tiny_run.by_ab("post").mean(axis=-1), atol=1e-5)
 
 
@@ -207,7 +211,9 @@ def test_neurons_to_residual_of_all_neurons_is_the_mlp_output(tiny_run):
     out = A.neurons_to_residual(tiny_run, range(d_mlp))
     assert out.shape == (tiny_run.cfg.d_model, tiny_run.p, tiny_run.p)
     np.testing.assert_allclose(out, tiny_run.by_ab("mlp_out"), atol=1e-4)
-    np.testing.assert_allclose(A.neurons_to_residual(tiny_run, [])[:, 0, 0], tiny_run.weights["b_out"], atol=1e-6)
+    np.testing.assert_allclose(
+        A.neurons_to_residual(tiny_run, [])[:, 0, 0], tiny_run.weights["b_out"], atol=1e-6
+    )
 
 
 def test_tiny_neuron_table_covers_all_neurons(tiny_run):
@@ -230,7 +236,9 @@ def test_tiny_filter_responses(tiny_run):
     ov = A.filter_responses(tiny_run.ck, path="ov")
     assert ov.wave.shape == (cfg.n_heads, cfg.d_mlp, p) and len(ov.table) == cfg.n_heads * cfg.d_mlp
     h = cfg.n_heads - 1
-    np.testing.assert_allclose(ov.wave[h], (w["W_E"][:p] @ w["W_V"][h] @ w["W_O"][h] @ w["W_in"]).T, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        ov.wave[h], (w["W_E"][:p] @ w["W_V"][h] @ w["W_O"][h] @ w["W_in"]).T, rtol=1e-5, atol=1e-5
+    )
     with pytest.raises(ValueError):
         A.filter_responses(tiny_run, path="qk")
 

@@ -205,7 +205,10 @@ def test_cli_refuses_a_bad_file_with_one_line(tmp_path):
     bad.write_bytes(b"PK\x03\x04 definitely not a zip archive")
     res = subprocess.run(
         [sys.executable, "-m", "lens", "report", "--checkpoint", str(bad), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert res.returncode == 2
     assert res.stdout == ""

@@ -56,13 +56,22 @@ def test_attention_on_a_and_b_differs_but_the_swap_symmetry_holds(ref_run):
 def test_report_json_from_the_cli(reference_path):
     res = subprocess.run(
         [sys.executable, "-m", "lens", "report", "--checkpoint", str(reference_path), "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert res.returncode == 0, res.stderr
     rep = json.loads(res.stdout)  # exactly one object: json.loads refuses trailing data
     assert isinstance(rep, dict)
     assert list(rep) == [
-        "p", "key_frequencies", "loss", "accuracy", "key_frequency_energy", "neurons_per_frequency", "ablations",
+        "p",
+        "key_frequencies",
+        "loss",
+        "accuracy",
+        "key_frequency_energy",
+        "neurons_per_frequency",
+        "ablations",
     ]
     assert rep["p"] == 113 and rep["key_frequencies"] == KEY_FREQS
     for key in ("loss", "accuracy"):

@@ -12,8 +12,15 @@ TINY_FREQS = {7: [1, 3], 13: [2, 5], 31: [4, 11, 14]}
 TINY_DIMS = {"d_model": 16, "n_heads": 2, "d_head": 4, "d_mlp": 24}
 
 
-def sinusoid_weights(p: int, freqs: list[int], seed: int = 0, d_model: int = 16, n_heads: int = 2,
-                     d_head: int = 4, d_mlp: int = 24) -> dict[str, np.ndarray]:
+def sinusoid_weights(
+    p: int,
+    freqs: list[int],
+    seed: int = 0,
+    d_model: int = 16,
+    n_heads: int = 2,
+    d_head: int = 4,
+    d_mlp: int = 24,
+) -> dict[str, np.ndarray]:
     """Canonical weights whose number-token embedding ``W_E[:p]`` holds only the cosines and
     sines of ``freqs`` (equal amplitude, one pair of residual dimensions each); every other
     weight is seeded Gaussian noise. Needs ``d_model >= 2 * len(freqs)``."""
