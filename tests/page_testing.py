@@ -99,3 +99,14 @@ def open_page(page: str | None):
         at.switch_page(page)
         at.run()
     return at
+
+
+def tiny_run_dir(tmp_path: Path, p: int) -> Path:
+    """A tiny sinusoidal model for prime ``p`` saved as a run directory (milliseconds), so a
+    page can be opened on a p other than the reference's."""
+    from tiny_models import TINY_DIMS, TINY_FREQS, sinusoid_weights
+
+    from lens.checkpoint import save_run
+
+    weights = sinusoid_weights(p, TINY_FREQS[p], 0, **TINY_DIMS)
+    return save_run(tmp_path / f"tiny-p{p}", weights, {"kind": "seeded", "frac": 0.3, "seed": 0})

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env
+from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env, tiny_run_dir
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,14 @@ def test_head_slider_and_wave_seed_change_their_charts(page):
     assert chart_with(page, "to a, per input (a, b)").fingerprint != heat.fingerprint
     assert "head 1:" in chart_with(page, "to a, per input (a, b)").text
     assert chart_with(page, "A wave, its reflection about c").fingerprint != wave.fingerprint
+
+
+@pytest.mark.parametrize("p", [7, 31])
+def test_works_for_another_prime(tmp_path, p):
+    """Nothing is tied to p = 113: a tiny sinusoidal model with p = 7 or 31 renders too."""
+    with reference_env(tiny_run_dir(tmp_path, p)):
+        at = open_page("pages/attention.py")
+    assert not at.exception and not at.error
+    assert len(charts(at)) >= 4
+    df = at.dataframe[0].value
+    assert len(df) == p and df["a = b"].sum() == 1

@@ -7,7 +7,7 @@ browser budget, and follow its widgets.
 from __future__ import annotations
 
 import pytest
-from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env
+from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env, tiny_run_dir
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,13 @@ def json_axis_titles(spec: dict) -> list[str]:
         if title:
             titles.append(title)
     return titles
+
+
+@pytest.mark.parametrize("p", [7, 31])
+def test_works_for_another_prime(tmp_path, p):
+    """Nothing is tied to p = 113: a tiny sinusoidal model with p = 7 or 31 renders too."""
+    with reference_env(tiny_run_dir(tmp_path, p)):
+        at = open_page(None)
+    assert not at.exception and not at.error
+    assert len(charts(at)) >= 4
+    assert dict((m.label, m.value) for m in at.metric)["p (the modulus)"] == str(p)

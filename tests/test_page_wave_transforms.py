@@ -8,7 +8,7 @@ widgets.
 from __future__ import annotations
 
 import pytest
-from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env
+from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env, tiny_run_dir
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +118,13 @@ def test_aliasing_states_where_the_sum_lands(page, env):
     assert f"so it folds to **{p} − {s} = {p - s}**" in markdown(page)
     assert f"{s} → {p - s}" in _labels(chart_with(page, "Where the product lands"))
     assert chart_with(page, "window starts at token")  # the continuous-vs-sampled picture
+
+
+@pytest.mark.parametrize("p", [7, 31])
+def test_works_for_another_prime(tmp_path, p):
+    """Nothing is tied to p = 113: a tiny sinusoidal model with p = 7 or 31 renders too."""
+    with reference_env(tiny_run_dir(tmp_path, p)):
+        at = open_page("pages/wave_transforms.py")
+    assert not at.exception and not at.error
+    assert len(charts(at)) >= 4
+    assert f"p/2 = {p / 2}" in markdown(at)
