@@ -191,8 +191,35 @@ def _load_safetensors(path: Path, meta: dict) -> Checkpoint:
             raise CheckpointError(
                 path, f"config.{dim}", f"expected {getattr(cfg, dim)} (from the weights), found {model_meta[dim]!r}"
             )
-    split = meta.get("split") if isinstance(meta.get("split"), dict) else {"kind": "original", "frac": 0.3}
+    split = _check_split(meta.get("split"), path)
     return Checkpoint(cfg, weights, split, str(path), "run", meta)
+
+
+def _check_split(split: object, path: Path) -> dict:
+    """The split record, checked now so a bad one is refused here rather than crashing
+    later in ``task.split_mask`` (a seeded split without a seed was a KeyError there).
+
+    Absent or empty means the original 30% split, as before.
+    """
+    if split is None or split == {}:
+        return {"kind": "original", "frac": 0.3}
+    if not isinstance(split, dict):
+        raise CheckpointError(path, "config.split", f"expected an object, found {type(split).__name__}")
+    kind = split.get("kind", "original")
+    if kind not in ("original", "seeded"):
+        raise CheckpointError(path, "config.split.kind", f"expected 'original' or 'seeded', found {kind!r}")
+    frac = split.get("frac", 0.3)
+    if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
+        raise CheckpointError(path, "config.split.frac", f"expected a number in (0, 1), found {frac!r}")
+    out = {"kind": kind, "frac": float(frac)}
+    if kind == "seeded":
+        seed = split.get("seed")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise CheckpointError(
+                path, "config.split.seed", f"expected a non-negative integer, found {seed!r}"
+            )
+        out["seed"] = seed
+    return out
 
 
 def _load_original(path: Path) -> Checkpoint:

@@ -123,7 +123,10 @@ def key_frequencies(w_e_numbers: np.ndarray, k: int | None = None) -> list[int]:
     as well happens to give the same five frequencies on the published model, but is not a
     transform over Z_p.
     """
-    e = frequency_energy(w_e_numbers, axis=0)[1:]
+    full = frequency_energy(w_e_numbers, axis=0)
+    e = full[1:]
+    if e.max() <= 1e-12 * full.sum():
+        return []  # a constant (e.g. all-zero) embedding has no key frequency, not all of them
     order = np.argsort(-e, kind="stable")
     if k is None:
         chosen = [i for i in order if e[i] >= KEY_FRACTION_OF_MAX * e[order[0]]]

@@ -190,6 +190,30 @@ def test_run_dir_config_p_disagrees(tmp_path):
         load(run)
 
 
+@pytest.mark.parametrize(
+    "split, key",
+    [
+        ({"kind": "seeded", "frac": 0.3}, "config.split.seed"),  # was a KeyError much later
+        ({"kind": "seeded", "frac": 0.3, "seed": "0"}, "config.split.seed"),
+        ({"kind": "random", "frac": 0.3}, "config.split.kind"),
+        ({"kind": "original", "frac": 1.5}, "config.split.frac"),
+        ({"kind": "original", "frac": "lots"}, "config.split.frac"),
+        ([0.3], "config.split"),
+    ],
+)
+def test_bad_split_record(tmp_path, split, key):
+    run = save_run(tmp_path / "r", sinusoid_weights(7, [1, 3]), split)
+    with pytest.raises(CheckpointError, match=key.replace(".", r"\.")):
+        load(run)
+
+
+def test_split_record_defaults_to_the_original_split(tmp_path):
+    assert load(save_run(tmp_path / "r", sinusoid_weights(7, [1, 3]), {})).split == {
+        "kind": "original",
+        "frac": 0.3,
+    }
+
+
 def test_oversized_file(tmp_path, good_sd, monkeypatch):
     path = write_original(tmp_path / "big.pth", good_sd, 13)
     monkeypatch.setattr(checkpoint, "MAX_BYTES", 100)

@@ -44,6 +44,11 @@ def test_key_frequencies_threshold_drops_weak_ones():
     assert fourier.key_frequencies(x, k=2) == [3, 7]
 
 
+def test_a_constant_embedding_has_no_key_frequencies():
+    assert fourier.key_frequencies(np.zeros((13, 4))) == []
+    assert fourier.key_frequencies(np.ones((13, 4))) == []
+
+
 def test_frequency_energy_is_parseval():
     x = np.random.default_rng(0).normal(size=(13, 4))
     e = fourier.frequency_energy(x, axis=0)
