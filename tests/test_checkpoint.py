@@ -239,3 +239,24 @@ def test_cli_refuses_a_bad_file_with_one_line(tmp_path):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1, res.stderr
     assert str(bad) in lines[0] and "Traceback" not in res.stderr
+
+
+def test_cli_without_a_default_model_says_how_to_make_one(tmp_path, monkeypatch, capsys):
+    import lens.__main__ as cli
+
+    monkeypatch.setattr(cli, "default_run", lambda: tmp_path / "default-run")
+    assert cli.main(["report"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "python -m lens.train --out assets/default-run" in err
+
+
+def test_cli_help_does_not_import_torch():
+    code = "import sys, lens.__main__ as m; m.main(['--help'])"
+    res = subprocess.run(
+        [sys.executable, "-c", code + "\n"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert "report" in res.stdout
+    check = "import sys, lens.__main__; print('torch' in sys.modules)"
+    res = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.stdout.strip() == "False", res.stderr
