@@ -1,0 +1,566 @@
+"""Train the one-layer transformer on (a + b) mod p, fast, on a CPU: ``python -m lens.train``.
+
+The default recipe is Nanda et al.'s: d_model 128, 4 heads of 32, d_mlp 512, ReLU, no
+LayerNorm; AdamW (lr 1e-3, weight decay 1.0, betas (0.9, 0.98)) with a 10-step linear
+warm-up; full batch over the training split (30 %); float64 cross-entropy. Outputs are
+classes 0..p-1 only (the canonical W_U of :mod:`lens.config` has no "=" column).
+
+Why it is fast (measured in ``bench/train.py``):
+- In a one-layer model only the ``=`` position (2) reaches the logits, and its residual
+  before attention is the same for every input (W_E[=] + W_pos[2]). So its query is one
+  vector per head, and keys, values and attention scores are tables over the p tokens at
+  positions 0 and 1, gathered per input. The MLP and the unembedding run at position 2
+  alone: a third of the full forward's work, and no [N, 3, 3] attention.
+- Float32 subnormals make a CPU many times slower once the loss nears 1e-7; they are
+  flushed (``torch.set_flush_denormal``).
+- The test split is evaluated only every ``eval_every`` steps, under ``no_grad``.
+
+Footguns:
+- Determinism holds for the same seed, thread count and machine (matmul reduction order
+  depends on threads). Both are recorded in ``config.json``.
+- The warm-up is Nanda's ``LambdaLR(lambda t: min(t / 10, 1))``: update 0 has lr 0 (the
+  Adam moments still see its gradient).
+- The train loss logged at step t is that of the weights *before* update t, so it pairs
+  with the test loss of the same weights.
+
+Run directory (see :mod:`lens.history` for the history and snapshots)::
+
+    config.json, model.safetensors   latest weights (lens.checkpoint.save_run)
+    history.json                     curves and per-checkpoint summaries
+    snapshots/step-NNNNNN/           weights at the scheduled checkpoints (run dirs)
+    train_state.safetensors          everything --resume needs (weights, Adam, log)
+
+Every file is written atomically (temporary file, fsync, rename): a kill at any moment
+loses at most the steps since the last save and never leaves a torn file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+if "torch" not in sys.modules:
+    # Sleeping, not spinning, OpenMP workers: on a shared CPU, spinning threads that get
+    # preempted made two threads ten times slower than one (bench/train.py). Only takes
+    # effect when torch's OpenMP is not loaded yet; OMP_WAIT_POLICY=active overrides.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from jaxtyping import Float, Int  # noqa: E402
+
+from . import task  # noqa: E402
+from .checkpoint import atomic_write_bytes, save_run  # noqa: E402
+from .config import WEIGHT_NAMES, ModelConfig  # noqa: E402
+
+STATE_FILE = "train_state.safetensors"
+SNAPSHOT_DIR = "snapshots"
+GROK_ACC = 0.999  # test accuracy that counts as "grokked"
+REPO = Path(__file__).resolve().parent.parent
+
+Params = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that determines the weights (with the thread count and the machine)."""
+
+    p: int = 113
+    frac: float = 0.3
+    seed: int = 0
+    steps: int = 20_000
+    lr: float = 1e-3
+    weight_decay: float = 1.0
+    beta1: float = 0.9
+    beta2: float = 0.98
+    warmup: int = 10
+    d_model: int = 128
+    n_heads: int = 4
+    d_head: int = 32
+    d_mlp: int = 512
+
+    @property
+    def cfg(self) -> ModelConfig:
+        return ModelConfig(self.p, self.d_model, self.n_heads, self.d_head, self.d_mlp)
+
+    @property
+    def split(self) -> dict:
+        return {"kind": "seeded", "frac": self.frac, "seed": self.seed}
+
+    def lr_at(self, step: int) -> float:
+        return self.lr * min(step / self.warmup, 1.0) if self.warmup > 0 else self.lr
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When to log and when to keep a checkpoint (these never change the weights).
+
+    A checkpoint is kept at an evaluation step when, since the last one, log10 of the train
+    loss moved by ``d_log_train``, log10 of the test loss by ``d_log_test``, test accuracy
+    by ``d_test_acc`` or the weight norm by the fraction ``d_norm``, provided ``min_gap``
+    steps have passed; and at least every ``max_gap`` steps. This puts them densely where
+    things change: memorisation, the fall of the test loss, the weight-norm clean-up.
+    """
+
+    eval_every: int = 20
+    dense_until: int = 500  # evaluate every dense_every steps before this (memorisation is fast)
+    dense_every: int = 5
+    save_every: int = 1000
+    min_gap: int = 50
+    max_gap: int = 1000
+    d_log_train: float = 0.5
+    d_log_test: float = 0.25
+    d_test_acc: float = 0.05
+    d_norm: float = 0.1
+
+
+# ---------------------------------------------------------------- model
+
+
+def init_params(cfg: ModelConfig, seed: int) -> Params:
+    """Canonical weights with Nanda et al.'s initial scales (randn / sqrt(d_model); W_U by
+    1 / sqrt(p + 1)), biases zero, drawn from a private generator seeded with ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
+    params: Params = {}
+    for name, shape in cfg.weight_shapes().items():
+        if name.startswith("b_"):
+            params[name] = torch.zeros(shape)
+        else:
+            scale = math.sqrt(cfg.d_vocab if name == "W_U" else cfg.d_model)
+            params[name] = torch.randn(shape, generator=gen) / scale
+    return params
+
+
+def forward(
+    P: Params, a: Int[torch.Tensor, " N"], b: Int[torch.Tensor, " N"], with_pre: bool = False
+) -> Float[torch.Tensor, "N p"] | tuple[Float[torch.Tensor, "N p"], Float[torch.Tensor, "N d_mlp"]]:
+    """Logits at the ``=`` position for inputs ``[a, b, =]``; the model of :mod:`lens.model`.
+
+    Only position 2 is computed past the attention scores (nothing else reaches the logits),
+    and its pre-attention residual is one vector, so q is one vector per head and the keys
+    and values of positions 0 and 1 are [p, ...] tables indexed by a and b.
+    With ``with_pre`` the MLP pre-activations [N, d_mlp] come back too.
+    """
+    W_E, W_pos, W_K, W_V = P["W_E"], P["W_pos"], P["W_K"], P["W_V"]
+    n_heads, _, d_head = W_K.shape
+    p = P["W_U"].shape[1]
+    eq = W_E[p] + W_pos[2]  # [d]: the "=" residual, the same for every input
+    x0 = W_E[:p] + W_pos[0]  # [p, d]: position 0 holding token a (row a)
+    x1 = W_E[:p] + W_pos[1]  # [p, d]: position 1 holding token b
+    q = torch.einsum("d,hde->he", eq, P["W_Q"])
+    qk = torch.einsum("hde,he->dh", W_K, q) / math.sqrt(d_head)  # score of residual x = x @ qk
+    scores = torch.stack(
+        [(x0 @ qk)[a], (x1 @ qk)[b], (eq @ qk).expand(len(a), n_heads)], dim=-1
+    )  # [N, head, key position]
+    pattern = scores.softmax(dim=-1)
+    v0 = torch.einsum("pd,hde->phe", x0, W_V)  # [p, head, d_head]
+    v1 = torch.einsum("pd,hde->phe", x1, W_V)
+    v2 = torch.einsum("d,hde->he", eq, W_V)
+    z = pattern[..., 0, None] * v0[a] + pattern[..., 1, None] * v1[b] + pattern[..., 2, None] * v2
+    resid_mid = eq + z.flatten(1) @ P["W_O"].flatten(0, 1)
+    pre = torch.addmm(P["b_in"], resid_mid, P["W_in"])
+    # In place when pre is not wanted: one [N, d_mlp] buffer fewer per step.
+    post = F.relu(pre) if with_pre else pre.relu_()
+    logits = (resid_mid + torch.addmm(P["b_out"], post, P["W_out"])) @ P["W_U"]
+    return (logits, pre) if with_pre else logits
+
+
+def forward_flops(cfg: ModelConfig, n: int) -> int:
+    """Floating-point operations of one :func:`forward` on ``n`` inputs (matmuls only; the
+    [p, ...] tables are counted once). A training step costs about three times this."""
+    p, d, h, dh, m = cfg.p, cfg.d_model, cfg.n_heads, cfg.d_head, cfg.d_mlp
+    tables = 2 * p * d * h * (1 + dh)  # scores and values at positions 0 and 1
+    per_input = d * h * dh + d * m + m * d + d * p  # W_O, W_in, W_out, W_U
+    return 2 * (tables + n * per_input)
+
+
+def to_numpy(P: Params) -> dict[str, np.ndarray]:
+    return {k: P[k].detach().to("cpu", torch.float32).numpy().copy() for k in WEIGHT_NAMES}
+
+
+def weight_norm(P: Params) -> float:
+    """sqrt of the sum of squares of every weight (Nanda et al. plot its square)."""
+    return math.sqrt(sum(float(v.double().pow(2).sum()) for v in P.values()))
+
+
+# ---------------------------------------------------------------- environment
+
+
+def configure(threads: int | None, device: str) -> torch.device:
+    """Threads, denormal flushing and deterministic kernels. Call before any torch work."""
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            raise SystemExit("--device cuda: no CUDA device is available")
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+        torch.backends.cuda.matmul.allow_tf32 = False
+    torch.set_num_threads(threads or default_threads())
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set, or parallel work has started: harmless
+        pass
+    torch.set_flush_denormal(True)
+    torch.use_deterministic_algorithms(True)
+    _keep_freed_memory()
+    return torch.device(device)
+
+
+def _keep_freed_memory() -> None:
+    """Ask glibc to serve buffers up to 32 MB from the heap and not to hand them back.
+
+    Every step allocates the same few multi-MB tensors; by default glibc maps each from the
+    kernel afresh, and the page faults that zero them cost as much as the ReLU itself.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
+
+
+def default_threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": default_threads(), "system": platform.platform(),
+            "python": platform.python_version(), "torch": torch.__version__}
+
+
+def git_commit() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lens"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev + ("-dirty" if dirty and rev else "") if rev else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+# ---------------------------------------------------------------- training state
+
+
+LOG_KEYS = ("step", "train_loss", "train_acc", "test_loss", "test_acc", "weight_norm", "wall_s")
+
+
+@dataclass
+class State:
+    """What a resumed run needs to continue exactly as if it had never stopped."""
+
+    recipe: Recipe
+    params: Params
+    opt: torch.optim.Optimizer
+    step: int = 0
+    wall_s: float = 0.0
+    log: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in LOG_KEYS})
+    checkpoints: list[int] = field(default_factory=list)
+    grok: dict = field(default_factory=dict)  # first step with test acc >= GROK_ACC
+
+    def to_bytes(self) -> bytes:
+        from safetensors.torch import save
+
+        tensors = {f"param/{k}": v.detach().cpu().contiguous() for k, v in self.params.items()}
+        for name in WEIGHT_NAMES:
+            st = self.opt.state.get(self.params[name], {})
+            for key in ("exp_avg", "exp_avg_sq"):
+                if key in st:
+                    tensors[f"{key}/{name}"] = st[key].detach().cpu().contiguous()
+            if "step" in st:
+                tensors[f"adam_step/{name}"] = torch.as_tensor(st["step"]).reshape(1).float().cpu()
+        for k, v in self.log.items():
+            tensors[f"log/{k}"] = torch.tensor(v, dtype=torch.float64)
+        tensors["checkpoints"] = torch.tensor(self.checkpoints, dtype=torch.int64)
+        meta = {"recipe": json.dumps(asdict(self.recipe)), "step": str(self.step),
+                "wall_s": repr(self.wall_s), "grok": json.dumps(self.grok)}
+        return save(tensors, metadata=meta)
+
+
+def new_state(recipe: Recipe, device: torch.device) -> State:
+    params = {k: v.to(device).requires_grad_(True) for k, v in init_params(recipe.cfg, recipe.seed).items()}
+    return State(recipe, params, make_optimizer(params, recipe))
+
+
+def make_optimizer(params: Params, recipe: Recipe) -> torch.optim.Optimizer:
+    # Weight decay on every tensor, biases and embeddings included, as in the original.
+    return torch.optim.AdamW([params[k] for k in WEIGHT_NAMES], lr=recipe.lr_at(0),
+                             betas=(recipe.beta1, recipe.beta2), weight_decay=recipe.weight_decay,
+                             foreach=True)
+
+
+def load_state(path: Path, device: torch.device, steps: int | None = None) -> State:
+    """Read ``train_state.safetensors``; ``steps`` may extend (never change) the recipe."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        meta = fh.metadata() or {}
+        t = {k: fh.get_tensor(k) for k in fh.keys()}
+    allowed = {f.name for f in fields(Recipe)}
+    recipe = Recipe(**{k: v for k, v in json.loads(meta["recipe"]).items() if k in allowed})
+    if steps is not None:
+        recipe = replace(recipe, steps=steps)
+    params = {k: t[f"param/{k}"].to(device).requires_grad_(True) for k in WEIGHT_NAMES}
+    opt = make_optimizer(params, recipe)
+    sd = opt.state_dict()
+    for i, name in enumerate(WEIGHT_NAMES):
+        if f"exp_avg/{name}" in t:
+            sd["state"][i] = {"step": t[f"adam_step/{name}"].reshape(()),
+                              "exp_avg": t[f"exp_avg/{name}"], "exp_avg_sq": t[f"exp_avg_sq/{name}"]}
+    opt.load_state_dict(sd)
+    log = {k: t[f"log/{k}"].tolist() for k in LOG_KEYS}
+    return State(recipe, params, opt, int(meta["step"]), float(meta["wall_s"]), log,
+                 [int(s) for s in t["checkpoints"].tolist()], json.loads(meta.get("grok", "{}")))
+
+
+# ---------------------------------------------------------------- the loop
+
+
+class Stop:
+    """Ctrl-C (or SIGTERM) asks the loop to stop after the current step and save.
+
+    A second Ctrl-C interrupts at once; the atomic writes still leave every file whole.
+    """
+
+    def __init__(self):
+        self.requested = False
+
+    def __enter__(self):
+        self._old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+
+class Progress:
+    """One status line on stderr: step, losses, accuracies, speed, time left."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled = total, enabled
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def update(self, step: int, row: dict, rate: float, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not force and now - self.last < (0.5 if self.tty else 15.0)):
+            return
+        self.last = now
+        left = (self.total - step) / rate if rate > 0 else float("nan")
+        eta = f"{int(left // 60)}:{int(left % 60):02d}" if math.isfinite(left) else "?"
+        line = (f"step {step:>6}/{self.total} | train {row['train_loss']:.2e} {100 * row['train_acc']:6.2f}% "
+                f"| test {row['test_loss']:.2e} {100 * row['test_acc']:6.2f}% | {rate:5.1f} steps/s | left {eta}")
+        sys.stderr.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            sys.stderr.write("\n")
+
+
+def _due_checkpoint(state: State, row: dict, sched: Schedule) -> bool:
+    if not state.checkpoints:
+        return True
+    last_step = state.checkpoints[-1]
+    gap = row["step"] - last_step
+    if gap >= sched.max_gap:
+        return True
+    if gap < sched.min_gap:
+        return False
+    last = state.log["step"].index(last_step)
+    old = {k: state.log[k][last] for k in LOG_KEYS}
+
+    def dlog(key: str) -> float:
+        return abs(math.log10(max(row[key], 1e-30)) - math.log10(max(old[key], 1e-30)))
+
+    return (dlog("train_loss") >= sched.d_log_train or dlog("test_loss") >= sched.d_log_test
+            or abs(row["test_acc"] - old["test_acc"]) >= sched.d_test_acc
+            or abs(row["weight_norm"] / old["weight_norm"] - 1) >= sched.d_norm)
+
+
+def train(
+    recipe: Recipe | None,
+    out: str | os.PathLike,
+    resume: bool = False,
+    threads: int | None = None,
+    device: str = "cpu",
+    schedule: Schedule = Schedule(),
+    progress: bool = True,
+    keep_snapshots: int | None = None,
+    summarise: bool = True,
+    stop_after: int | None = None,
+    steps: int | None = None,
+) -> Path:
+    """Train (or continue) the run in ``out`` up to ``recipe.steps`` updates; return ``out``.
+
+    On ``resume`` the stored recipe is used; ``steps`` (or a given ``recipe``'s steps) may
+    extend it; a given ``recipe`` differing in anything else is refused.
+
+    ``stop_after`` ends this call after that many updates as if interrupted (for tests).
+    With ``summarise`` the history (:mod:`lens.history`) is written at the end; with
+    ``keep_snapshots`` only that many snapshots stay afterwards.
+    """
+    out = Path(out)
+    dev = configure(threads, device)
+    n_threads = torch.get_num_threads()
+    state_path = out / STATE_FILE
+    if resume:
+        if not state_path.is_file():
+            raise SystemExit(f"{state_path}: nothing to resume (no training state)")
+        state = load_state(state_path, dev, steps or (recipe.steps if recipe else None))
+        if recipe is not None and replace(recipe, steps=state.recipe.steps) != state.recipe:
+            raise SystemExit(f"{out}: --resume with a different recipe: stored {asdict(state.recipe)}")
+    else:
+        if recipe is None:
+            raise ValueError("a new run needs a recipe")
+        if state_path.exists() or (out / "model.safetensors").exists():
+            raise SystemExit(f"{out}: already holds a run; pass --resume or choose another --out")
+        state = new_state(recipe, dev)
+    recipe = state.recipe
+    p = recipe.p
+    if not task.is_prime(p):
+        raise SystemExit(f"--p {p}: expected a prime")
+
+    train_mask = task.seeded_split(p, recipe.frac, recipe.seed)
+    data, labels = task.dataset(p), task.labels(p)
+
+    def tensors(mask):
+        return (torch.as_tensor(data[mask, 0], device=dev), torch.as_tensor(data[mask, 1], device=dev),
+                torch.as_tensor(labels[mask], device=dev))
+
+    (a_tr, b_tr, y_tr), (a_te, b_te, y_te) = tensors(train_mask), tensors(~train_mask)
+    P, opt = state.params, state.opt
+    bar = Progress(recipe.steps, progress)
+    provenance = {"trainer": "lens.train", "threads": n_threads, "device": device, "machine": machine(),
+                  "commit": git_commit()}
+
+    def save(final: bool = False) -> None:
+        # Resume state first: it alone decides how training continues. The model and config
+        # written after it are derived, so a kill between the two loses nothing.
+        atomic_write_bytes(state_path, state.to_bytes())
+        save_run(out, to_numpy(P), recipe.split, asdict(recipe),
+                 {**provenance, "step": state.step, "wall_s": round(state.wall_s, 2), "grok": state.grok,
+                  "finished": final})
+
+    with Stop() as stop:
+        t_call = time.monotonic()
+        t0, start_step = t_call - state.wall_s, state.step
+        while True:
+            step = state.step
+            # A resumed run has often logged this step already (it stopped right after).
+            logged = bool(state.log["step"]) and state.log["step"][-1] == step
+            every = schedule.dense_every if step < schedule.dense_until else schedule.eval_every
+            evaluate = (step % every == 0 or step == recipe.steps) and not logged
+            logits = forward(P, a_tr, b_tr)
+            loss = F.cross_entropy(logits.double(), y_tr)
+            if evaluate:
+                with torch.no_grad():
+                    test_logits = forward(P, a_te, b_te)
+                    row = {"step": step, "train_loss": float(loss),
+                           "train_acc": float((logits.argmax(1) == y_tr).double().mean()),
+                           "test_loss": float(F.cross_entropy(test_logits.double(), y_te)),
+                           "test_acc": float((test_logits.argmax(1) == y_te).double().mean()),
+                           "weight_norm": weight_norm(P), "wall_s": time.monotonic() - t0}
+                for k in LOG_KEYS:
+                    state.log[k].append(row[k])
+                if not state.grok and row["test_acc"] >= GROK_ACC:
+                    state.grok = {"step": step, "wall_s": round(row["wall_s"], 2)}
+                if _due_checkpoint(state, row, schedule) or step == recipe.steps:
+                    state.checkpoints.append(step)
+                    state.wall_s = time.monotonic() - t0
+                    save_run(out / SNAPSHOT_DIR / f"step-{step:06d}", to_numpy(P), recipe.split, asdict(recipe),
+                             {**provenance, "step": step})
+                elapsed = time.monotonic() - t_call
+                bar.update(step, row, (step - start_step) / elapsed if elapsed > 0 else 0.0,
+                           force=step == recipe.steps)
+            if step >= recipe.steps or stop.requested or (stop_after is not None and step - start_step >= stop_after):
+                break
+            for group in opt.param_groups:
+                group["lr"] = recipe.lr_at(step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            state.step += 1
+            if state.step % schedule.save_every == 0:
+                state.wall_s = time.monotonic() - t0
+                save()
+        state.wall_s = time.monotonic() - t0
+        finished = state.step >= recipe.steps
+        save(final=finished)
+    bar.close()
+    if summarise:
+        from .history import prune_snapshots, write_history
+
+        write_history(out)
+        if keep_snapshots is not None and finished:
+            prune_snapshots(out, keep_snapshots)
+    if not finished and progress:
+        print(f"stopped at step {state.step}; continue with --resume --out {out}", file=sys.stderr)
+    return out
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    d = Recipe()
+    ap = argparse.ArgumentParser(prog="python -m lens.train", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--p", type=int, default=d.p, help="a prime (default %(default)s)")
+    ap.add_argument("--frac", type=float, default=d.frac, help="training fraction (default %(default)s)")
+    ap.add_argument("--seed", type=int, default=d.seed, help="initialisation and split seed")
+    ap.add_argument("--steps", type=int, default=None, help=f"total updates (default {d.steps})")
+    ap.add_argument("--out", type=Path, default=None, help="run directory (default runs/p{P}-seed{SEED})")
+    ap.add_argument("--resume", action="store_true", help="continue the run in --out")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    ap.add_argument("--eval-every", type=int, default=Schedule.eval_every)
+    ap.add_argument("--save-every", type=int, default=Schedule.save_every, help="steps between resume saves")
+    ap.add_argument("--keep-snapshots", type=int, default=None,
+                    help="after training, keep only this many checkpoint snapshots (summaries stay)")
+    ap.add_argument("--quiet", action="store_true", help="no progress line")
+    for dim in ("d_model", "n_heads", "d_head", "d_mlp"):
+        ap.add_argument(f"--{dim.replace('_', '-')}", type=int, default=getattr(d, dim))
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    recipe = Recipe(p=args.p, frac=args.frac, seed=args.seed, steps=args.steps or Recipe.steps,
+                    d_model=args.d_model, n_heads=args.n_heads, d_head=args.d_head, d_mlp=args.d_mlp)
+    if args.resume:
+        recipe = None  # the stored recipe rules; only --steps may extend it
+    out = args.out or REPO / "runs" / f"p{args.p}-seed{args.seed}"
+    schedule = Schedule(eval_every=args.eval_every, save_every=args.save_every)
+    train(recipe, out, resume=args.resume, threads=args.threads, device=args.device, schedule=schedule,
+          progress=not args.quiet, keep_snapshots=args.keep_snapshots, steps=args.steps)
+    print(out)
+
+
+if __name__ == "__main__":
+    main()
