@@ -100,7 +100,7 @@ def _running_lines(pre, weights) -> tuple[dict, dict]:
     # Drawn in this order: the sum without ReLU last, on top (for ideal neurons it is a flat 0).
     lines = {
         "running sum, with ReLU": rs["post_relu"].astype(np.float32),
-        f"this neuron after ReLU (× {scale:.0f})": (rs["post_relu_waves"] * scale).astype(np.float32),
+        f"this neuron (× {scale:.0f})": (rs["post_relu_waves"] * scale).astype(np.float32),
         "running sum, without ReLU": rs["pre_relu"].astype(np.float32),
     }
     facts = {
@@ -466,11 +466,19 @@ def show() -> None:
     _groups_section(g)
 
     st.divider()
+    counts = g["table"]["frequency"].value_counts().to_dict()
+    groups = [f for f in kf if counts.get(f, 0) > 0]  # a key frequency may have no neuron
     st.markdown(
-        "The rest of the page follows one group. It starts at the lowest key frequency, whose "
-        "waves have the fewest wiggles to follow by eye; pick another."
+        "The rest of the page follows one group. It starts at the lowest key frequency that has "
+        "neurons, whose waves have the fewest wiggles to follow by eye; pick another."
     )
-    freq = st.selectbox("key frequency", kf, index=0, key="neurons.freq")
+    freq = st.selectbox(
+        "key frequency",
+        groups,
+        index=0,
+        format_func=lambda f: f"{f}  ({counts[f]} neuron{'s' if counts[f] != 1 else ''})",
+        key="neurons.freq",
+    )
     grp = _group(source, int(freq))
     n = len(grp["neurons"])
     _phase_section(source, p, int(freq), grp)

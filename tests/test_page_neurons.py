@@ -159,3 +159,26 @@ def test_frequency_choice_changes_the_charts(page, groups):
     _chart(page, f"only frequency {other} kept")
     page.selectbox(key="neurons.freq").set_value(min(kf)).run()
     assert not page.exception
+
+
+@pytest.mark.parametrize("p", [7, 13, 31])
+def test_any_prime_and_small_groups(p, tmp_path, monkeypatch):
+    """A tiny sinusoidal model: other p, other key frequencies, groups of one neuron."""
+    from streamlit.testing.v1 import AppTest
+    from tiny_models import make_checkpoint
+
+    from lens.checkpoint import save_run
+
+    ck = make_checkpoint(p)
+    monkeypatch.setenv("LENS_CHECKPOINT", str(save_run(tmp_path / f"tiny{p}", ck.weights, ck.split)))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    at.switch_page("pages/neurons.py")
+    at.run()
+    assert not at.exception
+    assert len(charts(at)) >= 8
+    box = at.selectbox(key="neurons.freq")
+    for f in box.options[1:]:  # every other group, the smallest included
+        box.set_value(int(f.split()[0])).run()
+        assert not at.exception, f
+        assert len(charts(at)) >= 8

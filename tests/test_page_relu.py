@@ -111,3 +111,26 @@ def test_widgets_change_the_sweep(page):
     assert "f₁ = 20" in labels and "2f₁ = 40" in labels and "3f₁ = 53" in labels  # 60 folds to 53
     page.selectbox(key="relu.f1").set_value(14)
     page.radio(key="relu.signal").set_value("sum").run()
+
+
+@pytest.mark.parametrize("p", [7, 31])
+def test_any_prime(p, tmp_path, monkeypatch):
+    """A tiny sinusoidal model: other p, other key frequencies; aliasing folds at p / 2."""
+    from streamlit.testing.v1 import AppTest
+    from tiny_models import make_checkpoint
+
+    from lens.checkpoint import save_run
+    from lens.fourier import fold
+
+    ck = make_checkpoint(p)
+    monkeypatch.setenv("LENS_CHECKPOINT", str(save_run(tmp_path / f"tiny{p}", ck.weights, ck.split)))
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    at.switch_page("pages/relu.py")
+    at.run()
+    assert not at.exception
+    assert len(charts(at)) >= 2
+    f1 = at.selectbox(key="relu.f1").value
+    # Names of one frequency share a rule: "2f₁ = |f₁−f₂| = 2" at p = 7.
+    assert any("2f₁" in lbl and lbl.endswith(f"= {int(fold(2 * f1, p))}") for lbl in _marker_labels(at))
+    assert len(_line_rows(at)) == 2 * p * p
