@@ -18,9 +18,11 @@ def _report(args: argparse.Namespace) -> int:
     source = args.checkpoint
     if source is None:
         path = default_run()
-        if not path.exists():
+        # A folder without config.json is a default run still being trained (or a broken
+        # one): say how to make it rather than only what is missing.
+        if not (path / "config.json").is_file():
             print(
-                f"no checkpoint given and the default model {path} is missing; "
+                f"no checkpoint given and the default model {path} is missing or incomplete; "
                 f"create it with `{CREATE_DEFAULT}` or pass --checkpoint PATH",
                 file=sys.stderr,
             )
