@@ -38,7 +38,8 @@ frequencies come out among the side effects, together with the harmonics.
 by the threshold and the ReLU zeroes whatever falls below zero. The chart opens in the
 Fourier view (one stem per sine and cosine component). Press **play**, or drag the threshold
 slider under the chart, and watch stems grow at the dashed markers as more of the wave is cut
-away. The space view shows the clipped wave itself.
+away. The space view shows the clipped wave itself. Both curves are drawn with their mean
+removed: the constant is not a frequency, and it would dwarf every other stem.
 """
 )
 
@@ -152,8 +153,8 @@ def _sweep_section(p: int, kf: list[int]) -> None:
     # (the scope's y range is global), and it is not a frequency the demo is about.
     show_scope(
         {
-            "after the ReLU (mean removed)": data["after"] - data["after"].mean(axis=-1, keepdims=True),
-            "the input (mean removed)": np.broadcast_to(data["input"], data["after"].shape),
+            "after the ReLU": data["after"] - data["after"].mean(axis=-1, keepdims=True),
+            "input": np.broadcast_to(data["input"], data["after"].shape),
         },
         ("threshold", "n"),
         key="relu.sweep",
