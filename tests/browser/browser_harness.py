@@ -200,42 +200,59 @@ def close_chromium(context, profile: str) -> None:
 INSTRUMENT_JS = r"""
 (() => {
   if (window.__lens) return;
-  const L = window.__lens = {firstMarkdown: null, firstChart: null, paints: [], ws: []};
+  const L = window.__lens = {firstMarkdown: null, firstChart: null, lastPaint: null, paintCount: 0, ws: []};
   const CHART = '[data-testid="stVegaLiteChart"]';
   const now = () => performance.now();
-  const paint = (el) => {
-    const t = now();
-    L.paints.push(t);
-    if (L.firstChart === null) {
-      const r = el.getBoundingClientRect();
-      if (r.width > 0 && r.height > 0) L.firstChart = t;
-    }
+  const paint = () => {
+    L.lastPaint = now();
+    L.paintCount++;
   };
-  // Canvas renderer: any drawing call on a canvas inside a chart.
+  // First prose and first chart: the first animation frame in which a markdown element with
+  // text / a chart's canvas or svg of non-zero size is on screen (polled once per frame
+  // until both are seen).
+  const MD = '[data-testid="stMarkdown"] [data-testid="stMarkdownContainer"]';
+  const MARK = `${CHART} canvas, ${CHART} svg.marks`;
+  const poll = () => {
+    if (L.firstMarkdown === null) {
+      for (const md of document.querySelectorAll(MD)) {
+        if (md.innerText.trim().length > 0) { L.firstMarkdown = now(); break; }
+      }
+    }
+    if (L.firstChart === null) {
+      for (const m of document.querySelectorAll(MARK)) {
+        const r = m.getBoundingClientRect();
+        if (r.width > 0 && r.height > 0) { L.firstChart = now(); break; }
+      }
+    }
+    if (L.firstMarkdown === null || L.firstChart === null) requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+  // Canvas renderer: any drawing call on a canvas inside a chart (whether a canvas is in a
+  // chart is looked up once per canvas, to keep the wrapper cheap).
+  const inChart = new WeakMap();
   const proto = CanvasRenderingContext2D.prototype;
   for (const name of ['fillRect', 'clearRect', 'fill', 'stroke', 'fillText', 'drawImage']) {
     const orig = proto[name];
     proto[name] = function (...args) {
       const c = this.canvas;
-      if (c && c.isConnected && c.closest && c.closest(CHART)) paint(c);
+      if (c) {
+        let yes = inChart.get(c);
+        if (yes === undefined || !yes) {
+          yes = !!(c.isConnected && c.closest && c.closest(CHART));
+          if (yes) inChart.set(c, true);
+        }
+        if (yes) paint();
+      }
       return orig.apply(this, args);
     };
   }
-  // SVG renderer, and markdown: DOM mutations.
+  // SVG renderer: DOM mutations inside a chart (one paint per batch of mutation records).
   const seen = (node) => node && (node.nodeType === 1 ? node : node.parentElement);
   new MutationObserver((records) => {
     for (const rec of records) {
       const el = seen(rec.target);
-      if (!el || !el.closest) continue;
-      const chart = el.closest(CHART);
-      if (chart) {
-        const mark = chart.querySelector('svg.marks');
-        if (mark) paint(mark);
-      }
-      if (L.firstMarkdown === null) {
-        const md = document.querySelector('[data-testid="stMarkdown"] [data-testid="stMarkdownContainer"]');
-        if (md && md.innerText.trim().length > 0) L.firstMarkdown = now();
-      }
+      const chart = el && el.closest ? el.closest(CHART) : null;
+      if (chart && chart.querySelector('svg.marks')) { paint(); break; }
     }
   }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
   // The reader's last input (a key or a pointer press), for input -> redraw timings.
@@ -390,3 +407,23 @@ def charts_drawn(page) -> list[dict]:
         })""",
         CHART,
     )
+
+
+def screenshot_whole(page, path: str, max_height: int = 16000) -> None:
+    """A screenshot of the whole page. Streamlit scrolls inside its main container, not the
+    document, so a "full page" screenshot would stop at the viewport: the viewport is grown
+    to the content's height for the shot, then restored."""
+    size = page.viewport_size or {"width": 1400, "height": 1000}
+    height = page.evaluate(
+        """() => Math.max(document.documentElement.scrollHeight,
+            ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"], '
+                + '[data-testid="stMainBlockContainer"]')].map((e) => e.scrollHeight))"""
+    )
+    page.set_viewport_size(
+        {"width": size["width"], "height": min(max(int(height), size["height"]), max_height)}
+    )
+    try:
+        page.wait_for_timeout(800)
+        page.screenshot(path=path)
+    finally:
+        page.set_viewport_size(size)

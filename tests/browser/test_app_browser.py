@@ -23,6 +23,7 @@ from browser_harness import (
     ConsoleWatch,
     WsWatch,
     charts_drawn,
+    screenshot_whole,
     wait_idle,
 )
 
@@ -78,13 +79,23 @@ def _visit(context, base: str, path: str, shots: Path | None) -> Visit:
     visit.heading = headings[0].strip() if headings else ""
     if shots is not None:
         name = re.sub(r"[^A-Za-z0-9_-]+", "_", path).strip("_") or "root"
-        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        screenshot_whole(page, str(shots / f"{name}.png"))
     return visit
 
 
+PAGE_IDS = [url for url, _ in PAGES]
+NOT_FOUND = "Page not found"
+# The first page opened on the fresh server: one whose URL path differs from its file name
+# (wave-transforms is pages/wave_transforms.py). The very first script run of a Streamlit
+# server resolves the URL before st.navigation has registered its pages, against the legacy
+# pages/ directory's file names; a mismatch there shows the first reader a "Page not found"
+# notice over a page that then loads. The first visit is made here so that it is caught.
+FIRST = next((url for url, _ in PAGES if url.replace("-", "_") != url), PAGE_IDS[0])
+
+
 @pytest.fixture(scope="module")
-def visit(app_server, chromium, tmp_path_factory):
-    """visit(path) -> Visit, each path loaded once per module."""
+def visit(app_server, chromium):
+    """visit(path) -> Visit, each path loaded once per module; FIRST is loaded first."""
     shots = Path(os.environ["LENS_SCREENSHOTS"]) if os.environ.get("LENS_SCREENSHOTS") else None
     if shots is not None:
         shots.mkdir(parents=True, exist_ok=True)
@@ -95,38 +106,32 @@ def visit(app_server, chromium, tmp_path_factory):
             cache[path] = _visit(chromium, app_server.url, path, shots)
         return cache[path]
 
+    get(FIRST)
     yield get
     for v in cache.values():
         v.page.close()
 
 
-PAGE_IDS = [url for url, _ in PAGES]
-# Streamlit serves the default page (basics) at the app's root, which is where the sidebar
-# links to it; "/basics" itself is answered by Streamlit's "Page not found" fallback, see
-# test_default_page_by_name_falls_back.
-HREF = {url: ("" if i == 0 else url) for i, (url, _) in enumerate(PAGES)}
-NOT_FOUND = "Page not found"
-
-
 @pytest.mark.parametrize("path", PAGE_IDS)
 def test_page_has_no_error_element(visit, path):
-    v = visit(HREF[path])
+    v = visit(path)
     assert v.problem is None, f"/{path} did not settle: {v.problem}"
     assert not v.exceptions, f"/{path} shows a Streamlit exception: {v.exceptions}"
     assert not v.error_alerts, f"/{path} shows an error: {v.error_alerts}"
-    assert not [d for d in v.dialogs if NOT_FOUND in d], f"/{path} shows {v.dialogs}"
+    first = " (the first page opened on a fresh server)" if path == FIRST else ""
+    assert not [d for d in v.dialogs if NOT_FOUND in d], f"/{path}{first} shows {v.dialogs}"
 
 
 @pytest.mark.parametrize("path", PAGE_IDS)
 def test_page_draws_a_chart(visit, path):
-    v = visit(HREF[path])
+    v = visit(path)
     drawn = [c for c in v.charts if c["width"] > 0 and c["height"] > 0]
     assert drawn, f"/{path} drew no Vega-Lite chart (charts found: {v.charts})"
 
 
 @pytest.mark.parametrize("path", PAGE_IDS)
 def test_page_console_is_clean(visit, path):
-    v = visit(HREF[path])
+    v = visit(path)
     assert not v.console.errors, f"/{path} logged errors: {v.console.errors}"
 
 
@@ -147,7 +152,7 @@ def test_scrub_redraws_in_the_browser_without_a_rerun(visit):
     """
     candidates = []
     for path in PAGE_IDS:
-        v = visit(HREF[path])
+        v = visit(path)
         if v.page.locator(SCRUB_INPUT).count() > 0:
             candidates.append((path, v))
     assert candidates, "no page has a play-axis slider (a Vega range binding in .vega-bindings)"
@@ -196,9 +201,17 @@ def _falls_back_to_default(v: Visit, default: Visit, what: str) -> None:
     )
 
 
+def test_root_shows_the_default_page(visit):
+    default = visit(PAGE_IDS[0])
+    v = visit("")
+    _falls_back_to_default(v, default, "the root URL")
+    assert not v.dialogs, f"the root URL opened {v.dialogs}"
+    assert not v.console.errors, f"the root URL logged errors: {v.console.errors}"
+
+
 def test_bad_query_parameter_falls_back(visit):
-    default = visit(HREF[PAGE_IDS[0]])
-    v = visit("?c=notanumber&f=-7&freq=1e99&neuron=abc&a=%00")
+    default = visit(PAGE_IDS[0])
+    v = visit(f"{PAGE_IDS[0]}?c=notanumber&f=-7&freq=1e99&neuron=abc&a=%00")
     _falls_back_to_default(v, default, "the default page with bad query parameters")
     assert not v.dialogs, f"bad query parameters opened {v.dialogs}"
     assert not v.console.errors, f"bad query parameters logged errors: {v.console.errors}"
@@ -208,15 +221,6 @@ def test_unknown_page_falls_back(visit):
     """An unknown path shows the default page. Streamlit itself (not the app) opens its "Page
     not found" notice over it and logs it to the console: its documented behaviour, so neither
     the notice nor that console line is held against the app."""
-    default = visit(HREF[PAGE_IDS[0]])
+    default = visit(PAGE_IDS[0])
     v = visit("no-such-page")
     _falls_back_to_default(v, default, "an unknown page path")
-
-
-def test_default_page_by_name_falls_back(visit):
-    """``/basics`` (the default page's url_path in app.py) is not a URL Streamlit serves: the
-    default page lives at the root. It must still show the default page without an app error
-    (Streamlit's "Page not found" notice may cover it, as for any unknown path)."""
-    default = visit(HREF[PAGE_IDS[0]])
-    v = visit(PAGE_IDS[0])
-    _falls_back_to_default(v, default, f"/{PAGE_IDS[0]}")
