@@ -11,11 +11,14 @@ import streamlit as st
 from pages.state import current_source
 
 HERE = Path(__file__).parent
+# Each file is named for its URL path. Streamlit's old folder-based multipage mode, which it
+# uses for the first run after a start (see pages.state.route_through_app), finds pages by
+# file name, so a deep link then still reaches the right file.
 SECTIONS = [
     # (file, title, icon, url path)
     ("basics.py", "Basics", ":material/waves:", "basics"),
     ("attention.py", "Attention", ":material/center_focus_strong:", "attention"),
-    ("wave_transforms.py", "Wave Transforms", ":material/tune:", "wave-transforms"),
+    ("wave-transforms.py", "Wave Transforms", ":material/tune:", "wave-transforms"),
     ("relu.py", "ReLU", ":material/show_chart:", "relu"),
     ("neurons.py", "Neurons", ":material/hub:", "neurons"),
 ]

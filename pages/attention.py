@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.state import route_through_app
+
+route_through_app()
+
 st.title("Attention: one wave per answer, mirrored about c/2")
 st.markdown(
     """

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.state import route_through_app
+
+route_through_app()
+
 st.title("How a transformer adds modulo p")
 st.markdown(
     """

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.state import route_through_app
+
+route_through_app()
+
 st.title("Neurons: from two waves to one")
 st.markdown(
     r"""

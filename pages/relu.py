@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.state import route_through_app
+
+route_through_app()
+
 st.title("The ReLU makes new frequencies")
 st.markdown(
     r"""

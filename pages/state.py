@@ -94,3 +94,20 @@ def report(source: str) -> dict:
 def current_report() -> dict:
     current_run()  # surfaces refusals and a missing default before computing
     return report(current_source())
+
+
+def route_through_app() -> None:
+    """Make sure this page runs under ``app.py``'s navigation. Call it first on every page.
+
+    Footgun: a folder named ``pages/`` beside the entry file switches Streamlit into its old
+    multipage mode for every script run until some run calls ``st.navigation``. The first
+    visitor after a server start who deep-links to ``/relu`` would get this file run on its
+    own (no router, no layout, the sidebar listing every file in ``pages/``), and so would
+    everyone after them until someone opened ``/``. Leaving that mode and rerunning sends the
+    same URL through ``app.py``.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

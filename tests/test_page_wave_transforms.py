@@ -19,7 +19,7 @@ def env(reference_path):
 
 @pytest.fixture
 def page(env):
-    return open_page("pages/wave_transforms.py")
+    return open_page("pages/wave-transforms.py")
 
 
 def _run(env):
@@ -124,7 +124,7 @@ def test_aliasing_states_where_the_sum_lands(page, env):
 def test_works_for_another_prime(tmp_path, p):
     """Nothing is tied to p = 113: a tiny sinusoidal model with p = 7 or 31 renders too."""
     with reference_env(tiny_run_dir(tmp_path, p)):
-        at = open_page("pages/wave_transforms.py")
+        at = open_page("pages/wave-transforms.py")
     assert not at.exception and not at.error
     assert len(charts(at)) >= 4
     assert f"p/2 = {p / 2}" in markdown(at)

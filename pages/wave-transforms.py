@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.state import route_through_app
+
+route_through_app()
+
 st.title("Wave transforms: filters, products and aliasing")
 st.markdown(
     """
