@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from lens.paths import CREATE_DEFAULT, DEFAULT_RUN
+
 if TYPE_CHECKING:  # pragma: no cover
     from lens.run import Run
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RUN = ROOT / "assets" / "default-run"
 
 
 def requested_checkpoint() -> str | None:
@@ -75,8 +75,8 @@ def current_run() -> "Run":
     source = current_source()
     if source == str(DEFAULT_RUN) and not (DEFAULT_RUN / "config.json").is_file():
         st.error(
-            "The embedded default model is missing from `assets/default-run`. Create it with "
-            "`python -m lens.train --out assets/default-run`, or start the app with "
+            f"The embedded default model is missing from `assets/default-run`. Create it with "
+            f"`{CREATE_DEFAULT}`, or start the app with "
             "`streamlit run app.py -- --checkpoint PATH`."
         )
         st.stop()
