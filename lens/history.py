@@ -40,8 +40,19 @@ MAX_BYTES = 32 * 1024 * 1024
 SNAPSHOT_DIR = "snapshots"  # same as lens.train.SNAPSHOT_DIR (kept here so loading skips torch)
 
 CURVE_KEYS = ("step", "train_loss", "train_acc", "test_loss", "test_acc", "weight_norm", "wall_s")
-SCALAR_KEYS = ("step", "train_loss", "test_loss", "all_loss", "train_acc", "test_acc", "all_acc",
-               "weight_norm", "gini_W_E", "restricted_loss", "excluded_loss")
+SCALAR_KEYS = (
+    "step",
+    "train_loss",
+    "test_loss",
+    "all_loss",
+    "train_acc",
+    "test_acc",
+    "all_acc",
+    "weight_norm",
+    "gini_W_E",
+    "restricted_loss",
+    "excluded_loss",
+)
 
 
 def snapshot_dir(run_dir: Path | str, step: int) -> Path:
@@ -80,10 +91,14 @@ def checkpoint_summary(
     return {
         **{f"{s}_loss": loss[s] for s in ("train", "test", "all")},
         **{f"{s}_acc": acc[s] for s in ("train", "test", "all")},
-        "weight_norm": math.sqrt(sum(float(np.sum(np.asarray(v, np.float64) ** 2)) for v in weights.values())),
+        "weight_norm": math.sqrt(
+            sum(float(np.sum(np.asarray(v, np.float64) ** 2)) for v in weights.values())
+        ),
         "gini_W_E": fourier.gini(np.linalg.norm(fourier.to_fourier(w_e, axis=0), axis=1)),
         "restricted_loss": progress.restricted_loss(logits, labels, key_freqs) if key_freqs else float("nan"),
-        "excluded_loss": progress.excluded_loss(logits, labels, train, key_freqs) if key_freqs else float("nan"),
+        "excluded_loss": progress.excluded_loss(logits, labels, train, key_freqs)
+        if key_freqs
+        else float("nan"),
         "spectrum_W_E": fourier.frequency_energy(w_e, axis=0),
         "neurons_per_freq": np.bincount(dominant, minlength=fourier.n_freqs(p) + 1),
     }
@@ -99,7 +114,12 @@ def phases(curves: pd.DataFrame) -> dict[str, int | None]:
     - ``cleanup_end``: first step where it has fallen 90 % of that way.
     Any boundary not reached is None. Footgun: the last two depend on how long the run was.
     """
-    out: dict[str, int | None] = {"memorised": None, "cleanup_start": None, "grokked": None, "cleanup_end": None}
+    out: dict[str, int | None] = {
+        "memorised": None,
+        "cleanup_start": None,
+        "grokked": None,
+        "cleanup_end": None,
+    }
     if curves.empty:
         return out
     step = curves["step"].to_numpy()
@@ -154,7 +174,9 @@ def write_history(run_dir: Path | str) -> Path:
         elif step in old:
             rows.append(old[step])
         else:
-            print(f"warning: {snap}: no snapshot and no earlier summary; checkpoint left out", file=sys.stderr)
+            print(
+                f"warning: {snap}: no snapshot and no earlier summary; checkpoint left out", file=sys.stderr
+            )
     curves = pd.DataFrame({k: np.asarray(v, dtype=np.float64) for k, v in log.items()})
     curves["step"] = curves["step"].astype(int)
     doc = {
@@ -167,7 +189,9 @@ def write_history(run_dir: Path | str) -> Path:
         "grok": json.loads(meta.get("grok", "{}")),
         "phases": phases(curves),
         "curves": {k: _compact(curves[k].to_numpy(), k) for k in CURVE_KEYS},
-        "checkpoints": {k: _compact(np.array([r[k] for r in rows], dtype=np.float64), k) for k in SCALAR_KEYS},
+        "checkpoints": {
+            k: _compact(np.array([r[k] for r in rows], dtype=np.float64), k) for k in SCALAR_KEYS
+        },
         "spectrum_W_E": [_compact(np.asarray(r["spectrum_W_E"]), "") for r in rows],
         "neurons_per_freq": [[int(n) for n in r["neurons_per_freq"]] for r in rows],
         "snapshots": [s for s in ck_steps if (snapshot_dir(run_dir, s) / "model.safetensors").is_file()],
@@ -193,8 +217,12 @@ def _old_rows(run_dir: Path, key_freqs: list[int]) -> dict[int, dict]:
         return {}
     rows = {}
     for i, rec in enumerate(h.checkpoints.to_dict("records")):
-        rows[int(rec["step"])] = {**rec, "step": int(rec["step"]), "spectrum_W_E": h.spectrum[i],
-                                  "neurons_per_freq": h.neurons[i]}
+        rows[int(rec["step"])] = {
+            **rec,
+            "step": int(rec["step"]),
+            "spectrum_W_E": h.spectrum[i],
+            "neurons_per_freq": h.neurons[i],
+        }
     return rows
 
 
@@ -251,7 +279,9 @@ class History:
     def snapshot_path(self, step: int) -> Path:
         """The run directory of the kept snapshot nearest to ``step``."""
         if not self.snapshot_steps:
-            raise CheckpointError(self.run_dir, "snapshots", "expected at least one kept snapshot, found none")
+            raise CheckpointError(
+                self.run_dir, "snapshots", "expected at least one kept snapshot, found none"
+            )
         best = min(self.snapshot_steps, key=lambda s: (abs(s - step), s))
         return snapshot_dir(self.run_dir, best)
 
@@ -270,7 +300,11 @@ def load_history(run_dir: Path | str = DEFAULT_RUN) -> History:
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(path, "json", f"expected valid JSON, found {err}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise CheckpointError(path, "format", f"expected {FORMAT!r}, found {str(doc.get('format') if isinstance(doc, dict) else doc)[:40]!r}")
+        raise CheckpointError(
+            path,
+            "format",
+            f"expected {FORMAT!r}, found {str(doc.get('format') if isinstance(doc, dict) else doc)[:40]!r}",
+        )
     p = doc.get("p")
     if not isinstance(p, int) or not task.is_prime(p):
         raise CheckpointError(path, "p", f"expected a prime, found {p!r}")
@@ -281,12 +315,18 @@ def load_history(run_dir: Path | str = DEFAULT_RUN) -> History:
     neurons = _matrix(path, doc, "neurons_per_freq", (n_ck, n_f), np.int64)
     key_freqs = doc.get("key_freqs")
     if not isinstance(key_freqs, list) or not all(isinstance(f, int) and 0 < f <= p // 2 for f in key_freqs):
-        raise CheckpointError(path, "key_freqs", f"expected frequencies in 1..{p // 2}, found {str(key_freqs)[:60]}")
+        raise CheckpointError(
+            path, "key_freqs", f"expected frequencies in 1..{p // 2}, found {str(key_freqs)[:60]}"
+        )
     snaps = doc.get("snapshots", [])
     if not isinstance(snaps, list) or not all(isinstance(s, int) for s in snaps):
         raise CheckpointError(path, "snapshots", "expected a list of steps")
     ph = doc.get("phases", {})
-    ph = {k: v for k, v in ph.items() if isinstance(k, str) and (v is None or isinstance(v, int))} if isinstance(ph, dict) else {}
+    ph = (
+        {k: v for k, v in ph.items() if isinstance(k, str) and (v is None or isinstance(v, int))}
+        if isinstance(ph, dict)
+        else {}
+    )
     grok = doc.get("grok") if isinstance(doc.get("grok"), dict) else {}
     meta = {k: doc[k] for k in ("model", "split", "recipe") if k in doc}
     return History(run_dir, p, key_freqs, curves, checkpoints, spectrum, neurons, snaps, ph, grok, meta)

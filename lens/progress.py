@@ -58,7 +58,9 @@ def key_component(logits: Float[np.ndarray, "p_sq p"], freqs: Iterable[int]) -> 
     return u.T @ (u @ z)
 
 
-def restricted_logits(logits: Float[np.ndarray, "p_sq p"], freqs: Iterable[int]) -> Float[np.ndarray, "p_sq p"]:
+def restricted_logits(
+    logits: Float[np.ndarray, "p_sq p"], freqs: Iterable[int]
+) -> Float[np.ndarray, "p_sq p"]:
     """Each column's mean plus its key-frequency component; every other direction removed."""
     z = np.asarray(logits, dtype=np.float64)
     return z.mean(axis=0, keepdims=True) + key_component(z, freqs)

@@ -79,7 +79,7 @@ class Recipe:
     p: int = 113
     frac: float = 0.3
     seed: int = 0
-    steps: int = 20_000
+    steps: int = 25_000
     lr: float = 1e-3
     weight_decay: float = 1.0
     beta1: float = 0.9
@@ -244,16 +244,27 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": default_threads(), "system": platform.platform(),
-            "python": platform.python_version(), "torch": torch.__version__}
+    return {
+        "cpu": cpu,
+        "cores": default_threads(),
+        "system": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
 
 
 def git_commit() -> str:
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                             timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lens"], cwd=REPO,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "lens"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return rev + ("-dirty" if dirty and rev else "") if rev else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -292,8 +303,12 @@ class State:
         for k, v in self.log.items():
             tensors[f"log/{k}"] = torch.tensor(v, dtype=torch.float64)
         tensors["checkpoints"] = torch.tensor(self.checkpoints, dtype=torch.int64)
-        meta = {"recipe": json.dumps(asdict(self.recipe)), "step": str(self.step),
-                "wall_s": repr(self.wall_s), "grok": json.dumps(self.grok)}
+        meta = {
+            "recipe": json.dumps(asdict(self.recipe)),
+            "step": str(self.step),
+            "wall_s": repr(self.wall_s),
+            "grok": json.dumps(self.grok),
+        }
         return save(tensors, metadata=meta)
 
 
@@ -304,9 +319,13 @@ def new_state(recipe: Recipe, device: torch.device) -> State:
 
 def make_optimizer(params: Params, recipe: Recipe) -> torch.optim.Optimizer:
     # Weight decay on every tensor, biases and embeddings included, as in the original.
-    return torch.optim.AdamW([params[k] for k in WEIGHT_NAMES], lr=recipe.lr_at(0),
-                             betas=(recipe.beta1, recipe.beta2), weight_decay=recipe.weight_decay,
-                             foreach=True)
+    return torch.optim.AdamW(
+        [params[k] for k in WEIGHT_NAMES],
+        lr=recipe.lr_at(0),
+        betas=(recipe.beta1, recipe.beta2),
+        weight_decay=recipe.weight_decay,
+        foreach=True,
+    )
 
 
 def load_state(path: Path, device: torch.device, steps: int | None = None) -> State:
@@ -325,12 +344,23 @@ def load_state(path: Path, device: torch.device, steps: int | None = None) -> St
     sd = opt.state_dict()
     for i, name in enumerate(WEIGHT_NAMES):
         if f"exp_avg/{name}" in t:
-            sd["state"][i] = {"step": t[f"adam_step/{name}"].reshape(()),
-                              "exp_avg": t[f"exp_avg/{name}"], "exp_avg_sq": t[f"exp_avg_sq/{name}"]}
+            sd["state"][i] = {
+                "step": t[f"adam_step/{name}"].reshape(()),
+                "exp_avg": t[f"exp_avg/{name}"],
+                "exp_avg_sq": t[f"exp_avg_sq/{name}"],
+            }
     opt.load_state_dict(sd)
     log = {k: t[f"log/{k}"].tolist() for k in LOG_KEYS}
-    return State(recipe, params, opt, int(meta["step"]), float(meta["wall_s"]), log,
-                 [int(s) for s in t["checkpoints"].tolist()], json.loads(meta.get("grok", "{}")))
+    return State(
+        recipe,
+        params,
+        opt,
+        int(meta["step"]),
+        float(meta["wall_s"]),
+        log,
+        [int(s) for s in t["checkpoints"].tolist()],
+        json.loads(meta.get("grok", "{}")),
+    )
 
 
 # ---------------------------------------------------------------- the loop
@@ -374,8 +404,10 @@ class Progress:
         self.last = now
         left = (self.total - step) / rate if rate > 0 else float("nan")
         eta = f"{int(left // 60)}:{int(left % 60):02d}" if math.isfinite(left) else "?"
-        line = (f"step {step:>6}/{self.total} | train {row['train_loss']:.2e} {100 * row['train_acc']:6.2f}% "
-                f"| test {row['test_loss']:.2e} {100 * row['test_acc']:6.2f}% | {rate:5.1f} steps/s | left {eta}")
+        line = (
+            f"step {step:>6}/{self.total} | train {row['train_loss']:.2e} {100 * row['train_acc']:6.2f}% "
+            f"| test {row['test_loss']:.2e} {100 * row['test_acc']:6.2f}% | {rate:5.1f} steps/s | left {eta}"
+        )
         sys.stderr.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         sys.stderr.flush()
 
@@ -399,9 +431,12 @@ def _due_checkpoint(state: State, row: dict, sched: Schedule) -> bool:
     def dlog(key: str) -> float:
         return abs(math.log10(max(row[key], 1e-30)) - math.log10(max(old[key], 1e-30)))
 
-    return (dlog("train_loss") >= sched.d_log_train or dlog("test_loss") >= sched.d_log_test
-            or abs(row["test_acc"] - old["test_acc"]) >= sched.d_test_acc
-            or abs(row["weight_norm"] / old["weight_norm"] - 1) >= sched.d_norm)
+    return (
+        dlog("train_loss") >= sched.d_log_train
+        or dlog("test_loss") >= sched.d_log_test
+        or abs(row["test_acc"] - old["test_acc"]) >= sched.d_test_acc
+        or abs(row["weight_norm"] / old["weight_norm"] - 1) >= sched.d_norm
+    )
 
 
 def train(
@@ -451,23 +486,43 @@ def train(
     data, labels = task.dataset(p), task.labels(p)
 
     def tensors(mask):
-        return (torch.as_tensor(data[mask, 0], device=dev), torch.as_tensor(data[mask, 1], device=dev),
-                torch.as_tensor(labels[mask], device=dev))
+        return (
+            torch.as_tensor(data[mask, 0], device=dev),
+            torch.as_tensor(data[mask, 1], device=dev),
+            torch.as_tensor(labels[mask], device=dev),
+        )
 
     (a_tr, b_tr, y_tr), (a_te, b_te, y_te) = tensors(train_mask), tensors(~train_mask)
     P, opt = state.params, state.opt
     bar = Progress(recipe.steps, progress)
-    provenance = {"trainer": "lens.train", "threads": n_threads, "device": device, "machine": machine(),
-                  "commit": git_commit()}
+    provenance = {
+        "trainer": "lens.train",
+        "threads": n_threads,
+        "device": device,
+        "machine": machine(),
+        "commit": git_commit(),
+    }
 
     def save(final: bool = False) -> None:
         # Resume state first: it alone decides how training continues. The model and config
         # written after it are derived, so a kill between the two loses nothing.
         atomic_write_bytes(state_path, state.to_bytes())
-        save_run(out, to_numpy(P), recipe.split, asdict(recipe),
-                 {**provenance, "step": state.step, "wall_s": round(state.wall_s, 2), "grok": state.grok,
-                  "finished": final})
+        save_run(
+            out,
+            to_numpy(P),
+            recipe.split,
+            asdict(recipe),
+            {
+                **provenance,
+                "step": state.step,
+                "wall_s": round(state.wall_s, 2),
+                "grok": state.grok,
+                "finished": final,
+            },
+        )
 
+    if not resume:
+        save()  # a loadable run directory from the first moment on
     with Stop() as stop:
         t_call = time.monotonic()
         t0, start_step = t_call - state.wall_s, state.step
@@ -482,11 +537,15 @@ def train(
             if evaluate:
                 with torch.no_grad():
                     test_logits = forward(P, a_te, b_te)
-                    row = {"step": step, "train_loss": float(loss),
-                           "train_acc": float((logits.argmax(1) == y_tr).double().mean()),
-                           "test_loss": float(F.cross_entropy(test_logits.double(), y_te)),
-                           "test_acc": float((test_logits.argmax(1) == y_te).double().mean()),
-                           "weight_norm": weight_norm(P), "wall_s": time.monotonic() - t0}
+                    row = {
+                        "step": step,
+                        "train_loss": float(loss.detach()),
+                        "train_acc": float((logits.argmax(1) == y_tr).double().mean()),
+                        "test_loss": float(F.cross_entropy(test_logits.double(), y_te)),
+                        "test_acc": float((test_logits.argmax(1) == y_te).double().mean()),
+                        "weight_norm": weight_norm(P),
+                        "wall_s": time.monotonic() - t0,
+                    }
                 for k in LOG_KEYS:
                     state.log[k].append(row[k])
                 if not state.grok and row["test_acc"] >= GROK_ACC:
@@ -494,12 +553,25 @@ def train(
                 if _due_checkpoint(state, row, schedule) or step == recipe.steps:
                     state.checkpoints.append(step)
                     state.wall_s = time.monotonic() - t0
-                    save_run(out / SNAPSHOT_DIR / f"step-{step:06d}", to_numpy(P), recipe.split, asdict(recipe),
-                             {**provenance, "step": step})
+                    save_run(
+                        out / SNAPSHOT_DIR / f"step-{step:06d}",
+                        to_numpy(P),
+                        recipe.split,
+                        asdict(recipe),
+                        {**provenance, "step": step},
+                    )
                 elapsed = time.monotonic() - t_call
-                bar.update(step, row, (step - start_step) / elapsed if elapsed > 0 else 0.0,
-                           force=step == recipe.steps)
-            if step >= recipe.steps or stop.requested or (stop_after is not None and step - start_step >= stop_after):
+                bar.update(
+                    step,
+                    row,
+                    (step - start_step) / elapsed if elapsed > 0 else 0.0,
+                    force=step == recipe.steps,
+                )
+            if (
+                step >= recipe.steps
+                or stop.requested
+                or (stop_after is not None and step - start_step >= stop_after)
+            ):
                 break
             for group in opt.param_groups:
                 group["lr"] = recipe.lr_at(step)
@@ -541,8 +613,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--eval-every", type=int, default=Schedule.eval_every)
     ap.add_argument("--save-every", type=int, default=Schedule.save_every, help="steps between resume saves")
-    ap.add_argument("--keep-snapshots", type=int, default=None,
-                    help="after training, keep only this many checkpoint snapshots (summaries stay)")
+    ap.add_argument(
+        "--keep-snapshots",
+        type=int,
+        default=8,
+        help="after training, keep this many checkpoint snapshots; 0 keeps all (default %(default)s; "
+        "the summaries of every checkpoint stay in history.json)",
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress line")
     for dim in ("d_model", "n_heads", "d_head", "d_mlp"):
         ap.add_argument(f"--{dim.replace('_', '-')}", type=int, default=getattr(d, dim))
@@ -551,14 +628,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    recipe = Recipe(p=args.p, frac=args.frac, seed=args.seed, steps=args.steps or Recipe.steps,
-                    d_model=args.d_model, n_heads=args.n_heads, d_head=args.d_head, d_mlp=args.d_mlp)
+    recipe = Recipe(
+        p=args.p,
+        frac=args.frac,
+        seed=args.seed,
+        steps=args.steps or Recipe.steps,
+        d_model=args.d_model,
+        n_heads=args.n_heads,
+        d_head=args.d_head,
+        d_mlp=args.d_mlp,
+    )
     if args.resume:
         recipe = None  # the stored recipe rules; only --steps may extend it
     out = args.out or REPO / "runs" / f"p{args.p}-seed{args.seed}"
     schedule = Schedule(eval_every=args.eval_every, save_every=args.save_every)
-    train(recipe, out, resume=args.resume, threads=args.threads, device=args.device, schedule=schedule,
-          progress=not args.quiet, keep_snapshots=args.keep_snapshots, steps=args.steps)
+    train(
+        recipe,
+        out,
+        resume=args.resume,
+        threads=args.threads,
+        device=args.device,
+        schedule=schedule,
+        progress=not args.quiet,
+        keep_snapshots=args.keep_snapshots or None,
+        steps=args.steps,
+    )
     print(out)
 
 
