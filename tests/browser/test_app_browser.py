@@ -85,11 +85,11 @@ def _visit(context, base: str, path: str, shots: Path | None) -> Visit:
 
 PAGE_IDS = [url for url, _ in PAGES]
 NOT_FOUND = "Page not found"
-# The first page opened on the fresh server: one whose URL path differs from its file name
-# (wave-transforms is pages/wave_transforms.py). The very first script run of a Streamlit
-# server resolves the URL before st.navigation has registered its pages, against the legacy
-# pages/ directory's file names; a mismatch there shows the first reader a "Page not found"
-# notice over a page that then loads. The first visit is made here so that it is caught.
+# The first page opened on the fresh server: one whose URL path has a hyphen, which a Python
+# file name usually spells with "_". The very first script run of a Streamlit server resolves
+# the URL before st.navigation has registered its pages, against the legacy pages/ directory's
+# file names; a mismatch there shows the first reader a "Page not found" notice over a page
+# that then loads. The first visit is made here so that this is caught.
 FIRST = next((url for url, _ in PAGES if url.replace("-", "_") != url), PAGE_IDS[0])
 
 
