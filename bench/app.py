@@ -234,7 +234,16 @@ def scrub(page, steps: int) -> dict | None:
     page.wait_for_timeout(300)
     reruns = sum(1 for m in ws_since(page, mark) if m["dir"] == "sent" and m["type"] == "rerun_script")
     draws = [o["draw"] if o["draw"] is not None else o["sync"] for o in out]
+    renderer = page.evaluate(
+        """(sel) => {
+            const c = document.querySelector(sel).closest('[data-testid="stVegaLiteChart"]');
+            const m = c && c.querySelector('canvas, svg.marks');
+            return m ? m.tagName.toLowerCase() : null;
+        }""",
+        SCRUB_INPUT,
+    )
     return {
+        "renderer": renderer,
         "steps": steps,
         "redrawn_steps": sum(o["draw"] is not None for o in out),
         "draw_ms": draws,
@@ -424,7 +433,7 @@ def report(r: dict) -> None:
                 p50_p95(sc["draw_ms"]),
                 "",
                 f"p95 <= {FRAME_MS:.0f} ms: {verdict(d95 <= FRAME_MS)}; "
-                f"redrawn {sc['redrawn_steps']}/{sc['steps']}, reruns {sc['reruns_sent']}",
+                f"redrawn {sc['redrawn_steps']}/{sc['steps']} ({sc['renderer']}), reruns {sc['reruns_sent']}",
             )
         )
         rows.append((f"/{url}: scrub step, input -> next frame p50 / p95", p50_p95(sc["frame_ms"]), "", ""))
