@@ -259,7 +259,7 @@ def git_commit() -> str:
             ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "lens"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "lens"],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -285,6 +285,7 @@ class State:
     opt: torch.optim.Optimizer
     step: int = 0
     wall_s: float = 0.0
+    cpu_s: float = 0.0  # this process's CPU time, all threads (steadier than wall on a shared machine)
     log: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in LOG_KEYS})
     checkpoints: list[int] = field(default_factory=list)
     grok: dict = field(default_factory=dict)  # first step with test acc >= GROK_ACC
@@ -307,6 +308,7 @@ class State:
             "recipe": json.dumps(asdict(self.recipe)),
             "step": str(self.step),
             "wall_s": repr(self.wall_s),
+            "cpu_s": repr(self.cpu_s),
             "grok": json.dumps(self.grok),
         }
         return save(tensors, metadata=meta)
@@ -355,11 +357,12 @@ def load_state(path: Path, device: torch.device, steps: int | None = None) -> St
         recipe,
         params,
         opt,
-        int(meta["step"]),
-        float(meta["wall_s"]),
-        log,
-        [int(s) for s in t["checkpoints"].tolist()],
-        json.loads(meta.get("grok", "{}")),
+        step=int(meta["step"]),
+        wall_s=float(meta["wall_s"]),
+        cpu_s=float(meta.get("cpu_s", 0.0)),
+        log=log,
+        checkpoints=[int(s) for s in t["checkpoints"].tolist()],
+        grok=json.loads(meta.get("grok", "{}")),
     )
 
 
@@ -516,6 +519,7 @@ def train(
                 **provenance,
                 "step": state.step,
                 "wall_s": round(state.wall_s, 2),
+                "cpu_s": round(state.cpu_s, 2),
                 "grok": state.grok,
                 "finished": final,
             },
@@ -526,6 +530,7 @@ def train(
     with Stop() as stop:
         t_call = time.monotonic()
         t0, start_step = t_call - state.wall_s, state.step
+        c0 = time.process_time() - state.cpu_s
         while True:
             step = state.step
             # A resumed run has often logged this step already (it stopped right after).
@@ -549,10 +554,14 @@ def train(
                 for k in LOG_KEYS:
                     state.log[k].append(row[k])
                 if not state.grok and row["test_acc"] >= GROK_ACC:
-                    state.grok = {"step": step, "wall_s": round(row["wall_s"], 2)}
+                    state.grok = {
+                        "step": step,
+                        "wall_s": round(row["wall_s"], 2),
+                        "cpu_s": round(time.process_time() - c0, 2),
+                    }
                 if _due_checkpoint(state, row, schedule) or step == recipe.steps:
                     state.checkpoints.append(step)
-                    state.wall_s = time.monotonic() - t0
+                    state.wall_s, state.cpu_s = time.monotonic() - t0, time.process_time() - c0
                     save_run(
                         out / SNAPSHOT_DIR / f"step-{step:06d}",
                         to_numpy(P),
@@ -580,9 +589,9 @@ def train(
             opt.step()
             state.step += 1
             if state.step % schedule.save_every == 0:
-                state.wall_s = time.monotonic() - t0
+                state.wall_s, state.cpu_s = time.monotonic() - t0, time.process_time() - c0
                 save()
-        state.wall_s = time.monotonic() - t0
+        state.wall_s, state.cpu_s = time.monotonic() - t0, time.process_time() - c0
         finished = state.step >= recipe.steps
         save(final=finished)
     bar.close()
