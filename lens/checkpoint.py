@@ -105,14 +105,14 @@ def validate_weights(
 
 
 def _as_array(x: object, path: Path | str, key: str) -> np.ndarray:
-    import torch
+    if isinstance(x, np.ndarray):
+        return x
+    import torch  # only the torch format needs it; safetensors arrive as numpy
 
     if isinstance(x, torch.Tensor):
         if x.is_complex() or not x.is_floating_point():
             raise CheckpointError(path, key, f"expected a float tensor, found dtype {x.dtype}")
         return x.detach().to("cpu", torch.float32).numpy()
-    if isinstance(x, np.ndarray):
-        return x
     raise CheckpointError(path, key, f"expected a tensor, found {type(x).__name__}")
 
 

@@ -1,5 +1,12 @@
 """One run of the model over all p * p inputs, with the activations the analyses need.
 
+Two engines compute the same activations (tests hold them to float32 rounding):
+- ``"transformer_lens"``: the TransformerLens 4 model of :mod:`lens.model`, read through its
+  hooks. The reference implementation, used by the CLI and the tests.
+- ``"numpy"``: the same forward pass written out in numpy at the ``=`` position only. It needs
+  neither torch nor TransformerLens, whose imports cost seconds and about 400 MB: the app
+  uses it so the first chart of a cold start does not wait for them.
+
 Everything is returned as float32 numpy arrays whose first axis is the example, in a-major
 order (row ``a * p + b``). Only the ``=`` position (2) is kept for the activations after
 attention: in a one-layer model nothing else reaches the logits. :meth:`Run.by_ab` and
@@ -12,12 +19,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-import torch
 from jaxtyping import Bool, Float, Int
 
 from . import task
 from .checkpoint import Checkpoint
-from .model import build_bridge
 
 # Hook name -> the name used here, and how to slice it down to the "=" position.
 HOOKS = {
@@ -80,8 +85,19 @@ class Run:
         return self.by_ab(x[task.c_order(self.p)])
 
 
-def run_model(ck: Checkpoint, batch: int = 16384) -> Run:
-    """Run every input through the TransformerLens model and keep the activations.
+def run_model(ck: Checkpoint, engine: str = "transformer_lens", batch: int = 16384) -> Run:
+    """Run every input through the model and keep the activations (see the module doc)."""
+    if engine == "numpy":
+        logits, acts = _numpy_forward(ck)
+    elif engine == "transformer_lens":
+        logits, acts = _transformer_lens_forward(ck, batch)
+    else:
+        raise ValueError(f"engine must be 'numpy' or 'transformer_lens', not {engine!r}")
+    return Run(ck, logits, acts)
+
+
+def _transformer_lens_forward(ck: Checkpoint, batch: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Through TransformerLens's hooks.
 
     Only the hooks in :data:`HOOKS` are cached (``names_filter``), so even one batch of all
     p * p inputs stays small (about 100 MB at p = 113, against about 1 GB for the full
@@ -89,6 +105,10 @@ def run_model(ck: Checkpoint, batch: int = 16384) -> Run:
     one pass: each extra batch costs a fixed TransformerBridge overhead that measured
     slower than the work itself (4 batches of 4096 took about 2.5x one batch of 12769).
     """
+    import torch
+
+    from .model import build_bridge
+
     bridge = build_bridge(ck.weights, ck.cfg)
     tokens = torch.as_tensor(task.dataset(ck.p))
     parts: dict[str, list[np.ndarray]] = {name: [] for name in HOOKS.values()}
@@ -107,4 +127,51 @@ def run_model(ck: Checkpoint, batch: int = 16384) -> Run:
                     x = x[:, -1]
                 parts[name].append(x.float().numpy())
     acts = {name: np.concatenate(v) for name, v in parts.items()}
-    return Run(ck, np.concatenate(logits_parts), acts)
+    return np.concatenate(logits_parts), acts
+
+
+def _numpy_forward(ck: Checkpoint) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The forward pass in float32 numpy, at the ``=`` position (the only one that reaches
+    the logits: attention is causal and there is one layer).
+
+    Keys and values depend on a token and its position only, so they are computed once per
+    (position, token) and gathered, rather than once per example.
+    """
+    w, cfg = ck.weights, ck.cfg
+    tokens = task.dataset(ck.p)  # [N, 3]
+    n_pos = tokens.shape[1]
+    embed = w["W_E"][tokens]  # [N, pos, d]
+    resid_pre = embed + w["W_pos"][None]
+    # Per-position tables over the vocabulary: [pos, vocab, head, d_head].
+    table_in = w["W_E"][None] + w["W_pos"][:, None]
+    k_table = np.einsum("svd,hde->svhe", table_in, w["W_K"])
+    v_table = np.einsum("svd,hde->svhe", table_in, w["W_V"])
+    positions = np.arange(n_pos)[None]
+    k = k_table[positions, tokens]  # [N, pos, head, d_head]
+    v = v_table[positions, tokens]
+    q = np.einsum("nd,hde->nhe", resid_pre[:, -1], w["W_Q"])
+    scores = np.einsum("nhe,nkhe->nhk", q, k) / np.float32(np.sqrt(cfg.d_head))
+    scores -= scores.max(axis=-1, keepdims=True)  # the last query sees every key: no mask
+    pattern = np.exp(scores)
+    pattern /= pattern.sum(axis=-1, keepdims=True)
+    z = np.einsum("nhk,nkhe->nhe", pattern, v)
+    attn_out = np.einsum("nhe,hed->nd", z, w["W_O"])
+    resid_mid = resid_pre[:, -1] + attn_out
+    pre = resid_mid @ w["W_in"] + w["b_in"]
+    post = np.maximum(pre, 0)
+    mlp_out = post @ w["W_out"] + w["b_out"]
+    resid_post = resid_mid + mlp_out
+    acts = {
+        "embed": embed,
+        "resid_pre": resid_pre,
+        "pattern": pattern,
+        "z": z,
+        "attn_out": attn_out,
+        "resid_mid": resid_mid,
+        "pre": pre,
+        "post": post,
+        "mlp_out": mlp_out,
+        "resid_post": resid_post,
+    }
+    acts = {name: np.ascontiguousarray(x, dtype=np.float32) for name, x in acts.items()}
+    return (resid_post @ w["W_U"]).astype(np.float32), acts

@@ -7,8 +7,10 @@ is refused is reported once on the page and the default model is shown instead.
 
 Caching: the model and its full-dataset run are a ``st.cache_resource`` shared by every
 session, keyed by the checkpoint's path string (never by a tensor). They must never be
-mutated: analyses return new arrays. Heavy imports (torch, TransformerLens) happen inside
-the cached functions, so the prose of a page reaches the browser before they finish.
+mutated: analyses return new arrays. The run uses lens's numpy engine, which needs neither
+torch nor TransformerLens (seconds and about 400 MB to import); tests hold it to the
+TransformerLens model. Imports happen inside the cached functions, so the prose of a page
+reaches the browser before they finish.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def _load_run(source: str) -> "Run":
     from lens.checkpoint import load
     from lens.run import run_model
 
-    return run_model(load(source))
+    return run_model(load(source), engine="numpy")
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

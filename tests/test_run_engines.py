@@ -1,0 +1,60 @@
+"""The app's numpy forward pass agrees with the TransformerLens model, activation by activation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lens import metrics
+from lens.checkpoint import load
+from lens.run import HOOKS, run_model
+from tests.tiny_models import make_checkpoint
+
+
+def _assert_same_run(ck, rel: float = 1e-5) -> None:
+    fast, ref = run_model(ck, engine="numpy"), run_model(ck, engine="transformer_lens")
+    assert set(fast.acts) == set(ref.acts) == set(HOOKS.values())
+    for name in ref.acts:
+        a, b = fast.acts[name], ref.acts[name]
+        assert a.shape == b.shape and a.dtype == np.float32, name
+        scale = float(np.abs(b).max()) or 1.0
+        assert float(np.abs(a - b).max()) <= rel * scale, name
+    assert fast.logits.shape == ref.logits.shape
+    assert (fast.logits.argmax(1) == ref.logits.argmax(1)).mean() > 0.999
+
+
+@pytest.mark.parametrize("p", [7, 13, 31])
+def test_engines_agree_on_tiny_models(p):
+    _assert_same_run(make_checkpoint(p))
+
+
+def test_engines_agree_on_the_reference(reference_path):
+    ck = load(reference_path)
+    _assert_same_run(ck)
+    fast, ref = run_model(ck, engine="numpy"), run_model(ck)
+    for split in ("all", "train", "test"):
+        a = metrics.by_split(metrics.cross_entropy, fast.logits, fast.labels, fast.train_mask)[split]
+        b = metrics.by_split(metrics.cross_entropy, ref.logits, ref.labels, ref.train_mask)[split]
+        assert a == pytest.approx(b, rel=1e-4)
+
+
+def test_numpy_engine_imports_neither_torch_nor_transformer_lens(tmp_path):
+    from lens.checkpoint import save_run
+
+    ck = make_checkpoint(13)
+    save_run(tmp_path / "run", ck.weights, ck.split)
+    code = (
+        "import sys; from lens.checkpoint import load; from lens.run import run_model; "
+        f"run_model(load({str(tmp_path / 'run')!r}), engine='numpy'); "
+        "print(sorted(m for m in ('torch', 'transformer_lens') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unknown_engine_is_refused():
+    with pytest.raises(ValueError, match="engine"):
+        run_model(make_checkpoint(7), engine="jax")
