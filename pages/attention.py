@@ -145,7 +145,7 @@ def default_c(p: int) -> int:
 
 
 def show() -> None:
-    from pages import state
+    from pages import links, state
     from pages.scope import Marker
     from pages.scope_widget import show_scope
 
@@ -161,7 +161,9 @@ def show() -> None:
 
     # -- examples for one c
     st.header("The pairs that share an answer")
-    c = st.slider("answer c", 0, p - 1, default_c(p), key="attention.c")
+    c0 = default_c(p)
+    c = st.slider("answer c", 0, p - 1, links.int_param("c", 0, p - 1, c0), key="attention.c")
+    links.keep("c", c, c0)
     self_a = next(a for a in range(p) if (2 * a) % p == c)
     s1, s2 = mirror_points(c)
     st.markdown(
@@ -353,10 +355,12 @@ equal weights, is what makes the rows above mirror-symmetric.
             f"on = {mean_to[h, 2]:.3f}; mean |a − b| = {gaps[h]:.3f}"
         )
 
+    head0 = links.int_param("head", 0, f["n_heads"] - 1, 0)
     show_scope(
         _attn_to_a(source),
         ("head", "a", "b"),
         key="attention.pattern",
+        start={"head": head0},
         heatmap=True,
         view="heatmap",
         caption=head_caption,
@@ -365,6 +369,7 @@ equal weights, is what makes the rows above mirror-symmetric.
         y_title="weight on a",
         height=460,
     )
+    links.keep("head", st.session_state.get("attention.pattern.head", head0), 0)
 
     st.markdown(
         """

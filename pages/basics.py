@@ -209,7 +209,7 @@ def _spectrum_chart(f: dict):
 
 
 def show() -> None:
-    from pages import state
+    from pages import links, state
     from pages.scope_widget import show_scope
 
     with st.spinner("Loading the model…"):
@@ -254,8 +254,10 @@ were in training.
     )
     default_a, default_b = divmod(f["first_test"], p)
     c1, c2 = st.columns(2)
-    a = c1.number_input("a", 0, p - 1, default_a, key="basics.a")
-    b = c2.number_input("b", 0, p - 1, default_b, key="basics.b")
+    a = c1.number_input("a", 0, p - 1, links.int_param("a", 0, p - 1, default_a), key="basics.a")
+    b = c2.number_input("b", 0, p - 1, links.int_param("b", 0, p - 1, default_b), key="basics.b")
+    links.keep("a", a, default_a)
+    links.keep("b", b, default_b)
     pred = _prediction(source, int(a), int(b))
     verdict = "correct" if pred["pred"] == pred["c"] else "wrong"
     st.markdown(

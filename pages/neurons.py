@@ -461,7 +461,7 @@ it depends on a alone or b alone and {_pct(mid["parts"]["a + b"])} on a + b. Aft
 
 
 def show() -> None:
-    from pages import state
+    from pages import links, state
 
     state.current_run()  # surfaces a refused checkpoint or a missing default
     source = state.current_source()
@@ -476,13 +476,16 @@ def show() -> None:
         "The rest of the page follows one group. It starts at the lowest key frequency that has "
         "neurons, whose waves have the fewest wiggles to follow by eye; pick another."
     )
+    freq0 = groups[0] if groups else None
+    opening = links.choice_param("freq", groups, freq0)
     freq = st.selectbox(
         "key frequency",
         groups,
-        index=0,
+        index=groups.index(opening) if groups else 0,
         format_func=lambda f: f"{f}  ({counts[f]} neuron{'s' if counts[f] != 1 else ''})",
         key="neurons.freq",
     )
+    links.keep("freq", freq, freq0)
     grp = _group(source, int(freq))
     n = len(grp["neurons"])
     _phase_section(source, p, int(freq), grp)

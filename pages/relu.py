@@ -127,19 +127,32 @@ def _sweep_section(p: int, kf: list[int]) -> None:
     import numpy as np
 
     from lens.fourier import fold
+    from pages import links
     from pages.scope_widget import show_scope
 
     k = p // 2
     default1 = kf[0] if kf else 1
     default2 = kf[1] if len(kf) > 1 else (default1 % k) + 1
     options = list(range(1, k + 1))
+    signals = list(SIGNALS)
+    open1 = links.int_param("f1", 1, k, default1)
+    open2 = links.int_param("f2", 1, k, default2)
+    open_signal = links.choice_param("signal", signals, "sum")
     label = lambda f: f"{f}  (key)" if f in kf else str(f)  # noqa: E731
     c1, c2, c3 = st.columns([1, 1, 2])
-    f1 = c1.selectbox("frequency f₁", options, index=default1 - 1, format_func=label, key="relu.f1")
-    f2 = c2.selectbox("frequency f₂", options, index=default2 - 1, format_func=label, key="relu.f2")
+    f1 = c1.selectbox("frequency f₁", options, index=open1 - 1, format_func=label, key="relu.f1")
+    f2 = c2.selectbox("frequency f₂", options, index=open2 - 1, format_func=label, key="relu.f2")
     signal = c3.radio(
-        "signal", list(SIGNALS), format_func=SIGNALS.get, horizontal=True, index=1, key="relu.signal"
+        "signal",
+        signals,
+        format_func=SIGNALS.get,
+        horizontal=True,
+        index=signals.index(open_signal),
+        key="relu.signal",
     )
+    links.keep("f1", f1, default1)
+    links.keep("f2", f2, default2)
+    links.keep("signal", signal, "sum")
 
     data = _sweep(p, int(f1), int(f2), signal)
     steps = len(data["level"])

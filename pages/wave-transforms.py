@@ -206,7 +206,7 @@ def show() -> None:
     import numpy as np
 
     from lens import analysis, fourier
-    from pages import state
+    from pages import links, state
     from pages.scope import Marker
     from pages.scope_widget import show_scope
 
@@ -259,7 +259,9 @@ are part of the filter.
     median_neuron = int(
         rows.iloc[(rows["narrowbandness"] - rows["narrowbandness"].median()).abs().argmin()]["neuron"]
     )
-    neuron = int(st.session_state.get(f"{scope_key}.neuron", median_neuron))
+    neuron0 = links.int_param("neuron", 0, len(waves) - 1, median_neuron)
+    neuron = int(st.session_state.get(f"{scope_key}.neuron", neuron0))
+    links.keep("neuron", neuron, median_neuron)
     left, right = _overview_charts(rows, neuron)
     o1, o2 = st.columns([3, 2])
     o1.altair_chart(left, width="stretch", key="wave_transforms.overview")
@@ -267,8 +269,8 @@ are part of the filter.
 
     row = rows[rows["neuron"] == neuron].iloc[0]
     st.markdown(
-        f"One neuron's response, in the magnitude view: pick the neuron with the slider (it opens "
-        f"on neuron {median_neuron}, a typical one, at the median share). Neuron **{neuron}**'s "
+        f"One neuron's response, in the magnitude view: pick the neuron with the slider (neuron "
+        f"{median_neuron} is a typical one, at the median share). Neuron **{neuron}**'s "
         f"top frequency is **{int(row['top_frequency'])}**, with **{row['narrowbandness']:.0%}** "
         f"of its response. Switch to the space view to see the wave itself."
     )
@@ -284,7 +286,7 @@ are part of the filter.
         waves,
         ("neuron", "token"),
         key=scope_key,
-        start={"neuron": median_neuron},
+        start={"neuron": neuron0},
         view="magnitude",
         fourier=True,
         markers=response_markers,
@@ -308,8 +310,11 @@ the Fourier view: the product's energy sits exactly where the markers say.
     )
     k = p // 2
     d1, d2, d3 = st.columns([1, 1, 2])
-    f1 = int(d1.number_input("f1", 1, k, kf[0], key="wave_transforms.f1"))
-    f2 = int(d2.number_input("f2", 1, k, kf[1] if len(kf) > 1 else kf[0], key="wave_transforms.f2"))
+    default1, default2 = kf[0], kf[1] if len(kf) > 1 else kf[0]
+    f1 = int(d1.number_input("f1", 1, k, links.int_param("f1", 1, k, default1), key="wave_transforms.f1"))
+    f2 = int(d2.number_input("f2", 1, k, links.int_param("f2", 1, k, default2), key="wave_transforms.f2"))
+    links.keep("f1", f1, default1)
+    links.keep("f2", f2, default2)
     mode = d3.radio(
         "product",
         ["cos f1 · cos f2", "(cos f1 + cos f2)²"],
