@@ -21,6 +21,7 @@ SECTIONS = [
     ("wave-transforms.py", "Wave Transforms", ":material/tune:", "wave-transforms"),
     ("relu.py", "ReLU", ":material/show_chart:", "relu"),
     ("neurons.py", "Neurons", ":material/hub:", "neurons"),
+    ("grokking.py", "Grokking", ":material/timeline:", "grokking"),
 ]
 
 st.set_page_config(page_title="How a transformer learns modular addition", page_icon="〰️", layout="wide")
