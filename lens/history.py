@@ -33,8 +33,8 @@ from jaxtyping import Bool, Float, Int
 from . import fourier, metrics, progress, task
 from .checkpoint import HISTORY_FILE, CheckpointError, atomic_write_bytes
 from .config import ModelConfig
+from .paths import DEFAULT_RUN  # noqa: F401  (one definition, in lens.paths; re-exported)
 
-DEFAULT_RUN = Path(__file__).resolve().parent.parent / "assets" / "default-run"
 FORMAT = "grokking-lens-history/1"
 MAX_BYTES = 32 * 1024 * 1024
 SNAPSHOT_DIR = "snapshots"  # same as lens.train.SNAPSHOT_DIR (kept here so loading skips torch)
