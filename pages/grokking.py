@@ -172,7 +172,10 @@ def _step_x(scale: tuple[str, int], field: str = "step", title: str | None = "tr
             axis=alt.Axis(values=ticks, labelExpr="format(datum.value, ',')", labelFlush=True),
         )
     return alt.X(
-        f"{field}:Q", title=title, scale=alt.Scale(nice=False), axis=alt.Axis(format=",", labelFlush=True)
+        f"{field}:Q",
+        title=title,
+        scale=alt.Scale(nice=False),
+        axis=alt.Axis(labelExpr="format(datum.value, ',')", labelFlush=True),
     )
 
 
@@ -672,11 +675,12 @@ simpler quantities beside them:
             f"loss is {_g(r_m)}, against {f['chance_loss']:.2f} for guessing uniformly: {verdict}."
         )
         if "restricted_at_cleanup_start" in f:
+            r_cs, t_cs = f["restricted_at_cleanup_start"], f["test_loss_at_ck_cleanup_start"]
+            ahead = r_cs is not None and t_cs is not None and r_cs < t_cs / 10
             sentences.append(
-                f"By step {f['ck_cleanup_start']:,}, where clean-up starts, it is down to "
-                f"{_g(f['restricted_at_cleanup_start'])} while the test loss is still "
-                f"{_g(f['test_loss_at_ck_cleanup_start'])}: the circuit is in place before the test "
-                "loss shows it."
+                f"By step {f['ck_cleanup_start']:,}, where clean-up starts, it is "
+                f"{_g(r_cs)} while the test loss is {'still ' if ahead else ''}{_g(t_cs)}"
+                + (": the circuit is in place before the test loss shows it." if ahead else ".")
             )
         sentences.append(f"At the end it is {_g(f['restricted_final'], '.2g')}.")
     if "excluded_peak" in f:
