@@ -137,35 +137,37 @@ def _examples(p: int, c: int):
 
 
 def default_c(p: int) -> int:
-    """A small even answer: big enough that several pairs precede the mirror point."""
-    return min(p - 1, 2 * max(1, p // 36))
+    """An even answer about 2p/5: c/2 is a whole token, and the example pair, c/2 and
+    c/2 + p/2 land apart on the axis instead of crowding its left edge."""
+    return min(p - 1, 2 * max(1, round(p / 5)))
 
 
-# ---------------------------------------------------------------- the page
+def default_a(p: int, c: int) -> int:
+    """An example a about p/8 left of c/2, so its partner b sits as far right of it."""
+    return int(max(0, c // 2 - max(1, round(p / 8))))
 
 
-def show() -> None:
-    from pages import links, state
+def _mirror_points(c: int, p: int) -> tuple[float, float]:
+    return c / 2, (c / 2 + p / 2) % p
+
+
+# ---------------------------------------------------------------- sections
+
+
+@st.fragment  # c and the example pair rerun these two sections only
+def _c_sections(source: str, f: dict) -> None:
+    from pages import links
     from pages.scope import Marker
     from pages.scope_widget import show_scope
 
-    with st.spinner("Loading the model…"):
-        state.current_run()
-        source = state.current_source()
-        f = _facts(source)
-    p, kf = f["p"], f["key_freqs"]
-    half = p / 2
-
-    def mirror_points(c: int) -> tuple[float, float]:
-        return c / 2, (c / 2 + half) % p
-
+    p = f["p"]
     # -- examples for one c
     st.header("The pairs that share an answer")
     c0 = default_c(p)
     c = st.slider("answer c", 0, p - 1, links.int_param("c", 0, p - 1, c0), key="attention.c")
     links.keep("c", c, c0)
     self_a = next(a for a in range(p) if (2 * a) % p == c)
-    s1, s2 = mirror_points(c)
+    s1, s2 = _mirror_points(c, p)
     st.markdown(
         f"""
 Below are all {p} inputs whose answer is **c = {c}**, in c-order: a counts up, so
@@ -194,11 +196,13 @@ relative error, ‖r(a, b) − r(b, a)‖ / ‖r‖ over all inputs and dimensio
 **{f["swap"]["resid_mid"]:.2%}**.
 """
     )
-    a_pick = st.slider("example a (the markers a and b)", 0, p - 1, min(1, p - 1), key="attention.a")
+    a_pick = st.slider(
+        "example a (the markers a and b)", 0, p - 1, default_a(p, default_c(p)), key="attention.a"
+    )
 
     def ca_markers(idx: dict[str, int]) -> list:
         cc = idx.get("c", c)
-        m1, m2 = mirror_points(cc)
+        m1, m2 = _mirror_points(cc, p)
         return [
             Marker(a_pick, "a"),
             Marker((cc - a_pick) % p, "b"),
@@ -208,7 +212,7 @@ relative error, ‖r(a, b) − r(b, a)‖ / ‖r‖ over all inputs and dimensio
 
     def ca_caption(idx: dict[str, int]) -> str:
         cc = idx.get("c", c)
-        m1, m2 = mirror_points(cc)
+        m1, m2 = _mirror_points(cc, p)
         return (
             f"c = {cc}: example ({a_pick}, {(cc - a_pick) % p}) and its swap; "
             f"mirror points c/2 = {m1:g} and c/2 + p/2 = {m2:g}"
@@ -227,15 +231,21 @@ relative error, ‖r(a, b) − r(b, a)‖ / ‖r‖ over all inputs and dimensio
         y_title="activation",
     )
 
-    # -- reversed and shifted waves
+
+@st.fragment  # the seed reruns this demo only
+def _wave_section(p: int) -> None:
+    from pages.scope import Marker
+    from pages.scope_widget import show_scope
+
     st.header("Why a mirror: any wave plus its reflection")
     st.markdown(
         """
 The symmetry does not need cosines. Take any signal w over the tokens, such as the
-hand-made one below, built from ramps, steps and noise. Read it once forwards, w(a), and
-once backwards from c, w(c − a): that is how a and b index the same embedding wave for one
-answer c. Their sum is unchanged when a is replaced by c − a, so it is mirror-symmetric about
-c/2, and, since the index wraps at p, about c/2 + p/2 too. Sweep the shift c.
+hand-made one below, built from ramps, steps and noise. Read it once forwards, w(n), and
+once backwards from c, w(c − n): that is how a and b index the same embedding wave for one
+answer c. Their sum is unchanged when n is replaced by c − n, so it is mirror-symmetric about
+c/2, and, since the index wraps at p, about c/2 + p/2 too. Sweep the shift c. (The three
+curves are drawn apart: w(n) 3 higher, the sum 4 lower.)
 """
     )
     seed = st.number_input("hand-made wave: random seed", 0, 10_000, 0, key="attention.wave_seed")
@@ -248,33 +258,35 @@ c/2, and, since the index wraps at p, about c/2 + p/2 too. Sweep the shift c.
     )
 
     def wave_markers(idx: dict[str, int]) -> list:
-        m1, m2 = mirror_points(idx.get("c", 0))
+        m1, m2 = _mirror_points(idx.get("c", 0), p)
         return [Marker(m1, "c/2"), Marker(m2, "c/2 + p/2")]
 
     def wave_caption(idx: dict[str, int]) -> str:
         cc = idx.get("c", 0)
-        m1, m2 = mirror_points(cc)
+        m1, m2 = _mirror_points(cc, p)
         return f"c = {cc}, c/2 = {m1:g}, c/2 + p/2 = {m2:g}"
 
     show_scope(
-        {
-            "w(n), drawn 3 higher": rows[0] + 3,
-            "w(c − n), reversed and shifted": rows[1],
-            "sum, drawn 4 lower": rows[2] - 4,
-        },
+        {"w(n) + 3": rows[0] + 3, "w(c − n)": rows[1], "w(n) + w(c − n) − 4": rows[2] - 4},
         ("c", "n"),
         key="attention.custom_wave",
         play="c",
-        start={"c": c},
+        # Opens on the c chosen above (as it was when this section last ran).
+        start={"c": int(st.session_state.get("attention.c", default_c(p)))},
         markers=wave_markers,
         caption=wave_caption,
         fourier=False,
         title="A wave, its reflection about c, and their sum",
-        x_title="n (token index)",
-        y_title="value (offset for display)",
+        x_title="token index n",
+        y_title="value (drawn apart)",
     )
 
-    # -- idealised cosine model
+
+@st.fragment  # its c and frequency rerun this section only
+def _ideal_section(p: int, kf: list[int]) -> None:
+    from pages.scope import Marker
+    from pages.scope_widget import show_scope
+
     st.header("The idealised picture: cosines centred on c/2")
     st.markdown(
         f"""
@@ -282,18 +294,21 @@ Put the two previous sections together. For the key frequencies f = {", ".join(m
 an ideal version of the residual stream for the answer c is the cosine
 cos(2π f (n − c/2) / {p}) over the token index n, one per frequency, plus their normalised sum.
 Each peaks at n = c/2; each is even about c/2 and about c/2 + p/2. Choose c here and sweep a:
-the example's a and b move in opposite directions, always mirrored about c/2, while a + b
-stays equal to c (mod {p}).
+the example's a and b move in opposite directions along n, always mirrored about c/2, while
+a + b stays equal to c (mod {p}).
 """
     )
     i1, i2 = st.columns(2)
-    ideal_c = i1.slider("answer c", 0, p - 1, c, key="attention.ideal_c")
+    ideal_c = i1.slider(
+        "answer c", 0, p - 1, int(st.session_state.get("attention.c", default_c(p))), key="attention.ideal_c"
+    )
     freq = i2.selectbox("key frequency", kf, index=0, key="attention.ideal_freq")
     ideal = _ideal(p, tuple(kf), int(ideal_c))
+    a0 = int(st.session_state.get("attention.a", default_a(p, default_c(p))))
 
     def ideal_markers(idx: dict[str, int]) -> list:
         aa = idx.get("a", 0)
-        m1, m2 = mirror_points(ideal_c)
+        m1, m2 = _mirror_points(ideal_c, p)
         return [Marker(aa, "a"), Marker((ideal_c - aa) % p, "b"), Marker(m1, "c/2"), Marker(m2, "c/2 + p/2")]
 
     def ideal_caption(idx: dict[str, int]) -> str:
@@ -301,20 +316,84 @@ stays equal to c (mod {p}).
         return f"{aa} + {(ideal_c - aa) % p} mod {p} = {ideal_c}"
 
     show_scope(
-        {
-            f"cos at f = {freq}": ideal[kf.index(freq)],
-            "normalised sum over key frequencies": ideal[-1],
-        },
-        ("a", "b"),
+        {f"cos at f = {freq}": ideal[kf.index(freq)], "normalised sum": ideal[-1]},
+        ("a", "n"),
         key="attention.ideal",
         play="a",
-        start={"a": a_pick},
+        start={"a": a0},
         markers=ideal_markers,
         caption=ideal_caption,
         fourier=True,
         title=f"Idealised residual stream for c = {ideal_c}",
+        x_title="token index n",
         y_title="value",
     )
+
+
+@st.fragment  # the head slider reruns this heat map only
+def _pattern_scope(source: str, f: dict) -> None:
+    from pages import links
+    from pages.scope_widget import show_scope
+
+    mean_to, gaps = f["mean_to"], f["gap"]
+
+    def head_caption(idx: dict[str, int]) -> str:
+        h = idx.get("head", 0)
+        return (
+            f"head {h}: mean weight on a {mean_to[h, 0]:.3f}, on b {mean_to[h, 1]:.3f}, "
+            f"on = {mean_to[h, 2]:.3f}; mean |a − b| = {gaps[h]:.3f}"
+        )
+
+    head0 = links.int_param("head", 0, f["n_heads"] - 1, 0)
+    show_scope(
+        _attn_to_a(source),
+        ("head", "a", "b"),
+        key="attention.pattern",
+        start={"head": head0},
+        heatmap=True,
+        view="heatmap",
+        caption=head_caption,
+        title="Attention from “=” to a, per input (a, b)",
+        x_title="b",
+        y_title="weight on a",
+        height=460,
+    )
+    links.keep("head", st.session_state.get("attention.pattern.head", head0), 0)
+
+
+@st.fragment  # its sliders rerun this scope only
+def _swap_scope(source: str, loudest_dim: int) -> None:
+    from pages.scope_widget import show_scope
+
+    r_ab, r_ba, r_diff = _resid_mid_ab(source)
+    show_scope(
+        {"r(a, b)": r_ab, "r(b, a)": r_ba, "r(a, b) − r(b, a)": r_diff},
+        ("d_model", "a", "b"),
+        key="attention.swap",
+        play="a",
+        start={"d_model": loudest_dim},
+        fourier=False,
+        title="resid_mid at “=”: the input and its swap",
+        x_title="b",
+        y_title="activation",
+    )
+
+
+# ---------------------------------------------------------------- the page
+
+
+def show() -> None:
+    from pages import state
+
+    with st.spinner("Loading the model…"):
+        state.current_run()
+        source = state.current_source()
+        f = _facts(source)
+    p, kf = f["p"], f["key_freqs"]
+
+    _c_sections(source, f)
+    _wave_section(p)
+    _ideal_section(p, kf)
 
     # -- attention patterns, and what is (not) symmetric
     st.header("The attention weights: not equal, but swap-symmetric")
@@ -347,29 +426,7 @@ equal weights, is what makes the rows above mirror-symmetric.
             "mean |a in (a,b) − b in (b,a)|": [f"{x:.1e}" for x in f["swap_weight_gap"]],
         }
     )
-
-    def head_caption(idx: dict[str, int]) -> str:
-        h = idx.get("head", 0)
-        return (
-            f"head {h}: mean weight on a {mean_to[h, 0]:.3f}, on b {mean_to[h, 1]:.3f}, "
-            f"on = {mean_to[h, 2]:.3f}; mean |a − b| = {gaps[h]:.3f}"
-        )
-
-    head0 = links.int_param("head", 0, f["n_heads"] - 1, 0)
-    show_scope(
-        _attn_to_a(source),
-        ("head", "a", "b"),
-        key="attention.pattern",
-        start={"head": head0},
-        heatmap=True,
-        view="heatmap",
-        caption=head_caption,
-        title="Attention from “=” to a, per input (a, b)",
-        x_title="b",
-        y_title="weight on a",
-        height=460,
-    )
-    links.keep("head", st.session_state.get("attention.pattern.head", head0), 0)
+    _pattern_scope(source, f)
 
     st.markdown(
         """
@@ -378,18 +435,7 @@ b, for one a and one residual dimension, and their difference. Sweep a: the two 
 top of each other and the difference stays near zero.
 """
     )
-    r_ab, r_ba, r_diff = _resid_mid_ab(source)
-    show_scope(
-        {"r(a, b)": r_ab, "r(b, a)": r_ba, "r(a, b) − r(b, a)": r_diff},
-        ("d_model", "a", "b"),
-        key="attention.swap",
-        play="a",
-        start={"d_model": f["loudest_dim"]},
-        fourier=False,
-        title="resid_mid at “=”: the input and its swap",
-        x_title="b",
-        y_title="activation",
-    )
+    _swap_scope(source, f["loudest_dim"])
 
 
 show()

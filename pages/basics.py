@@ -79,22 +79,20 @@ def _split_sizes(acc: dict, n_all: int, n_train: int):
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _task_grid(source: str):
-    """The (a, b) grid as a long table: answer c, split, and the model's answer."""
+    """The (a, b) grid, one row per pair in a-major order (row a * p + b): answer c, split,
+    and the model's answer. The pair itself is the row's position, not a column: the maps
+    are sent again with every new pair, so they carry only what they colour and show."""
     import numpy as np
     import pandas as pd
 
     from pages import state
 
     run = state._load_run(source)
-    p = run.p
-    a, b = np.divmod(np.arange(p * p), p)
     return pd.DataFrame(
         {
-            "a": a,
-            "b": b,
-            "c": run.labels,
-            "split": np.where(run.train_mask, "train", "test"),
-            "model": run.logits.argmax(axis=1),
+            "c": run.labels.astype(np.int16),
+            "split": pd.Categorical.from_codes(run.train_mask.astype(np.int8) ^ 1, ["train", "test"]),
+            "model": run.logits.argmax(axis=1).astype(np.int16),
         }
     )
 
@@ -135,34 +133,65 @@ def _freqs(fs) -> str:
 # ---------------------------------------------------------------- charts
 
 
-def _grid_chart(grid, colour: str, a: int, b: int, p: int):
+def _grid_chart(grid, colour: str, p: int):
+    """Every pair (a, b) as a cell, coloured by its answer c or by its split. Each map gets
+    only the columns it uses; a and b come from the row number (computed once, in the
+    browser, when the map is first drawn)."""
     import altair as alt
+
+    from pages.charts import PALETTE
 
     if colour == "c":
         # c is cyclic (p - 1 sits next to 0), so a cyclic colour scheme.
         color = alt.Color("c:Q", scale=alt.Scale(scheme="sinebow", domain=[0, p]), title="c = (a + b) mod p")
+        data, tips = grid[["c"]], ["a:O", "b:O", "c:Q"]
     else:
         color = alt.Color(
-            "split:N", scale=alt.Scale(domain=["train", "test"], range=["#1f77b4", "#e0e0e0"]), title="split"
+            "split:N", scale=alt.Scale(domain=["train", "test"], range=[PALETTE[0], "#e0e0e0"]), title="split"
         )
-    base = (
-        alt.Chart(grid)
+        data = grid[["split", "model"]]
+        tips = ["a:O", "b:O", "split:N", alt.Tooltip("model:Q", title="model's answer")]
+    ticks = list(range(0, p, 10))
+    # Explicit domains: the chosen pair's layer then does not feed the scales, so moving it
+    # re-draws one point instead of re-encoding all p² cells.
+    tokens = alt.Scale(domain=list(range(p)))
+    cells = (
+        alt.Chart(data)
+        .transform_window(n="row_number()")
+        .transform_calculate(a=f"floor((datum.n - 1) / {p})", b=f"(datum.n - 1) % {p}")
         .mark_rect()
         .encode(
-            x=alt.X("b:O", title="b", axis=alt.Axis(values=list(range(0, p, 10)), labelAngle=0)),
-            y=alt.Y("a:O", title="a", axis=alt.Axis(values=list(range(0, p, 10)))),
+            x=alt.X("b:O", title="b", axis=alt.Axis(values=ticks, labelAngle=0), scale=tokens),
+            y=alt.Y("a:O", title="a", axis=alt.Axis(values=ticks), scale=tokens),
             color=color,
-            tooltip=["a", "b", "c", "split", "model"],
+            tooltip=tips,
         )
     )
+    # A layer chart of one layer, so the chosen pair is added as a second layer later.
+    return alt.layer(cells).properties(height=420)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _grid_spec(source: str, colour: str) -> dict:
+    from pages.charts import spec
+
+    return spec(_grid_chart(_task_grid(source), colour, _facts(source)["p"]))
+
+
+def _picked(base: dict, a: int, b: int) -> dict:
+    """The grid spec with the pair (a, b) outlined: a one-row dataset, not a rebuilt chart."""
     import pandas as pd
 
-    pick = (
-        alt.Chart(pd.DataFrame({"a": [a], "b": [b]}))
-        .mark_point(shape="square", size=160, color="black", strokeWidth=3)
-        .encode(x="b:O", y="a:O")
+    from pages.charts import with_layer
+
+    return with_layer(
+        base,
+        {
+            "mark": {"type": "point", "shape": "square", "size": 160, "color": "black", "strokeWidth": 3},
+            "encoding": {"x": {"field": "b", "type": "ordinal"}, "y": {"field": "a", "type": "ordinal"}},
+        },
+        pd.DataFrame({"a": [a], "b": [b]}),
     )
-    return (base + pick).properties(height=420)
 
 
 def _spectrum_chart(f: dict):
@@ -185,7 +214,8 @@ def _spectrum_chart(f: dict):
             kind.append("other")
     df = pd.DataFrame({"frequency": freqs, "share": f["share"][1:], "kind": kind})
     domain = ["key frequency", "harmonic (2f)", "subharmonic (f/2)", "other"]
-    colours = ["#d62728", "#ff7f0e", "#2ca02c", "#9e9e9e"]
+    colours = ["#D55E00", "#E69F00", "#009E73", "#999999"]  # Okabe-Ito, grey for the rest
+    top = float(df["share"].max()) if len(df) else 1.0
     return (
         alt.Chart(df)
         .mark_bar()
@@ -195,22 +225,78 @@ def _spectrum_chart(f: dict):
                 title="frequency (cycles over the p tokens)",
                 scale=alt.Scale(domain=[0, p // 2 + 1]),
             ),
-            y=alt.Y("share:Q", title="share of W_E's energy", axis=alt.Axis(format="%")),
-            color=alt.Color("kind:N", scale=alt.Scale(domain=domain, range=colours), title=None),
+            # Headroom above the tallest bar, so it does not touch the frame.
+            y=alt.Y(
+                "share:Q",
+                title="share of W_E's energy",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, top * 1.15], nice=False),
+            ),
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=domain, range=colours),
+                title=None,
+                legend=alt.Legend(orient="top"),
+            ),
             tooltip=["frequency", alt.Tooltip("share:Q", format=".2%"), "kind"],
         )
         .properties(height=300)
-        .configure_axis(labelFontSize=14, titleFontSize=15)
-        .configure_legend(labelFontSize=14, orient="top")
     )
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _spectrum_spec(source: str) -> dict:
+    from pages.charts import spec
+
+    return spec(_spectrum_chart(_facts(source)))
 
 
 # ---------------------------------------------------------------- the page
 
 
-def show() -> None:
-    from pages import links, state
+@st.fragment  # a new pair reruns this section only
+def _pair_section(source: str, f: dict) -> None:
+    from pages import charts, links
+
+    p = f["p"]
+    default_a, default_b = divmod(f["first_test"], p)
+    c1, c2 = st.columns(2)
+    a = c1.number_input("a", 0, p - 1, links.int_param("a", 0, p - 1, default_a), key="basics.a")
+    b = c2.number_input("b", 0, p - 1, links.int_param("b", 0, p - 1, default_b), key="basics.b")
+    links.keep("a", a, default_a)
+    links.keep("b", b, default_b)
+    pred = _prediction(source, int(a), int(b))
+    verdict = "correct" if pred["pred"] == pred["c"] else "wrong"
+    st.markdown(
+        f"Tokens **`[{a}, {b}, {p}]`** (the last is `=`) → label **c = ({a} + {b}) mod {p} = "
+        f"{pred['c']}**. This pair is in the **{pred['split']}** set. The model answers "
+        f"**{pred['pred']}** ({verdict}), with probability {pred['prob_c']:.6f} on the right answer."
+    )
+    g1, g2 = st.columns(2)
+    with g1:
+        charts.show(_picked(_grid_spec(source, "c"), int(a), int(b)), key="basics.grid_c")
+    with g2:
+        charts.show(_picked(_grid_spec(source, "split"), int(a), int(b)), key="basics.grid_split")
+
+
+@st.fragment  # the view toggle reruns this scope only
+def _embed_section(source: str, strongest_dim: int) -> None:
     from pages.scope_widget import show_scope
+
+    show_scope(
+        _embed(source),
+        ("d_model", "token"),
+        key="basics.embed",
+        play="d_model",
+        start={"d_model": strongest_dim},
+        fourier=True,
+        title="W_E for one residual dimension, over the number tokens",
+        y_title="embedding value",
+    )
+
+
+def show() -> None:
+    from pages import charts, state
 
     with st.spinner("Loading the model…"):
         state.current_run()  # surfaces a refused checkpoint or a missing default
@@ -252,27 +338,7 @@ along the anti-diagonals a + b = c, and wraps around at {p}. The right map shows
 were in training.
 """
     )
-    default_a, default_b = divmod(f["first_test"], p)
-    c1, c2 = st.columns(2)
-    a = c1.number_input("a", 0, p - 1, links.int_param("a", 0, p - 1, default_a), key="basics.a")
-    b = c2.number_input("b", 0, p - 1, links.int_param("b", 0, p - 1, default_b), key="basics.b")
-    links.keep("a", a, default_a)
-    links.keep("b", b, default_b)
-    pred = _prediction(source, int(a), int(b))
-    verdict = "correct" if pred["pred"] == pred["c"] else "wrong"
-    st.markdown(
-        f"Tokens **`[{a}, {b}, {p}]`** (the last is `=`) → label **c = ({a} + {b}) mod {p} = "
-        f"{pred['c']}**. This pair is in the **{pred['split']}** set. The model answers "
-        f"**{pred['pred']}** ({verdict}), with probability {pred['prob_c']:.6f} on the right answer."
-    )
-    grid = _task_grid(source)
-    g1, g2 = st.columns(2)
-    with g1:
-        st.altair_chart(_grid_chart(grid, "c", int(a), int(b), p), width="stretch", key="basics.grid_c")
-    with g2:
-        st.altair_chart(
-            _grid_chart(grid, "split", int(a), int(b), p), width="stretch", key="basics.grid_split"
-        )
+    _pair_section(source, f)
 
     # -- embeddings as waves
     st.header("Each token is a point on a set of waves")
@@ -290,16 +356,7 @@ of frequencies: the model's **key frequencies**, here **{_freqs(kf)}**. Together
 **{f["key_share"]:.1%}** of the embedding's energy (its constant offset left out).
 """
     )
-    show_scope(
-        _embed(source),
-        ("d_model", "token"),
-        key="basics.embed",
-        play="d_model",
-        start={"d_model": f["strongest_dim"]},
-        fourier=True,
-        title="W_E for one residual dimension, over the number tokens",
-        y_title="embedding value",
-    )
+    _embed_section(source, f["strongest_dim"])
 
     # -- key frequencies, harmonics, subharmonics
     st.header("Key frequencies, their harmonics and subharmonics")
@@ -324,7 +381,7 @@ hold **{f["sub_share"]:.1%}**: the embedding is nearly pure key frequencies.
             "share of W_E's energy at f": [f"{f['share'][x]:.1%}" for x in kf],
         }
     )
-    st.altair_chart(_spectrum_chart(f), width="stretch", key="basics.spectrum")
+    charts.show(_spectrum_spec(source), key="basics.spectrum")
 
     # -- loss and accuracy
     st.header("Loss and accuracy")

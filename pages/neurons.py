@@ -108,6 +108,9 @@ def _running_lines(pre, weights) -> tuple[dict, dict]:
         "running sum, without ReLU": rs["pre_relu"].astype(np.float32),
     }
     facts = {
+        # Where the last neuron fires most: at many a, a single clipped neuron is zero for
+        # every b, and its curve would be a flat line at the opening position.
+        "open_a": int(np.argmax((rs["post_relu_waves"][-1] ** 2).sum(axis=-1))),
         "post": token_dependence(total_post),
         "pre": token_dependence(total_pre),
         "pre_max": float(np.abs(total_pre).max()),
@@ -186,13 +189,19 @@ def _pct(x: float) -> str:
     return f"{x:.0%}" if 0.02 <= x <= 0.98 else f"{x:.1%}"
 
 
-def _groups_section(g: dict) -> None:
-    import altair as alt
-    import pandas as pd
+def _firing(dead: int, p: int) -> str:
+    """The sentence on neurons that never fire, natural for any count."""
+    if dead == 0:
+        return f"Every neuron fires on at least one of the {p}² inputs."
+    if dead == 1:
+        return f"One neuron never fires on any of the {p}² inputs."
+    return f"{dead} neurons never fire on any of the {p}² inputs."
 
+
+def _per_group(g: dict):
+    """One row per key frequency: neurons, mean share, weak neurons, mean activity."""
     table, kf = g["table"], g["key_freqs"]
-    n = len(table)
-    per = (
+    return (
         table.groupby("frequency")
         .agg(
             neurons=("neuron", "size"),
@@ -203,6 +212,40 @@ def _groups_section(g: dict) -> None:
         .reindex(kf, fill_value=0)
         .reset_index()
     )
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _groups_spec(source: str) -> dict:
+    """Neurons per key frequency, as bars with their counts on top."""
+    import altair as alt
+
+    from pages.charts import PALETTE, spec
+
+    per = _per_group(_groups(source))
+    top = float(per["neurons"].max()) if len(per) else 1.0
+    chart = (
+        alt.Chart(per)
+        .mark_bar(color=PALETTE[0])
+        .encode(
+            x=alt.X("frequency:O", title="dominant key frequency", axis=alt.Axis(labelAngle=0)),
+            # Headroom for the count written above the tallest bar.
+            y=alt.Y("neurons:Q", title="neurons", scale=alt.Scale(domain=[0, top * 1.18], nice=False)),
+            tooltip=["frequency:O", "neurons:Q", alt.Tooltip("share:Q", format=".1%", title="mean share")],
+        )
+        .properties(height=280)
+    )
+    labels = chart.mark_text(dy=-10, fontSize=15).encode(text="neurons:Q")
+    return spec(chart + labels)
+
+
+def _groups_section(source: str, g: dict) -> None:
+    import pandas as pd
+
+    from pages import charts
+
+    table, kf = g["table"], g["key_freqs"]
+    n = len(table)
+    per = _per_group(g)
     biggest = per.loc[per["neurons"].idxmax()]
     smallest = per.loc[per["neurons"].idxmin()]
     weak = int((table["share"] < 0.5).sum())
@@ -217,27 +260,12 @@ Give each of the {n} neurons the key frequency with the most energy in its pre-a
 {int(smallest["neurons"])}. This rule gives every neuron *some* key frequency, so the table
 also says how clean the assignment is: on average **{table["share"].mean():.0%}** of a neuron's
 energy (the constant left out) sits at its own frequency, and {weak} of the {n} neurons have
-less than half of it there. {dead} neuron{"s" if dead != 1 else ""} never fire{"s" if dead == 1 else ""}
-on any of the {g["p"]}² inputs.
+less than half of it there. {_firing(dead, g["p"])}
 """
     )
     left, right = st.columns([2, 3])
-    chart = (
-        alt.Chart(per)
-        .mark_bar(color="#0072B2")
-        .encode(
-            x=alt.X(
-                "frequency:O",
-                title="dominant key frequency",
-                axis=alt.Axis(labelFontSize=14, titleFontSize=15, labelAngle=0),
-            ),
-            y=alt.Y("neurons:Q", title="neurons", axis=alt.Axis(labelFontSize=14, titleFontSize=15)),
-            tooltip=["frequency", "neurons", alt.Tooltip("share:Q", format=".1%", title="mean share")],
-        )
-        .properties(height=280)
-    )
-    labels = chart.mark_text(dy=-10, fontSize=15).encode(text="neurons:Q")
-    left.altair_chart(chart + labels, width="stretch")
+    with left:
+        charts.show(_groups_spec(source), key="neurons.groups")
     shown = pd.DataFrame(
         {
             "frequency": per["frequency"].astype(int),
@@ -348,7 +376,8 @@ the same, so a single readout direction can find c from any pair.
 
 The neuron slider (on the server) picks how many neurons are summed; it starts at the last
 one, so the curves are the full sums. The third curve is that last neuron alone, after the
-ReLU, scaled up to the sum's size.
+ReLU, scaled up to the sum's size. For many values of a a single clipped neuron is zero for
+every b, so the chart opens at a = {facts["open_a"]}, where this one fires most.
 """
     )
     show_scope(
@@ -356,7 +385,7 @@ ReLU, scaled up to the sum's size.
         ("neuron", "a", "b"),
         key=f"neurons.mock_sums.f{freq}",
         play="a",
-        start={"neuron": n - 1},
+        start={"neuron": n - 1, "a": facts["open_a"]},
         title=f"Running sums over {n} ideal neurons of frequency {freq}",
         y_title="sum",
         height=360,
@@ -386,7 +415,8 @@ With d = {d}: without the ReLU, **{_pct(rf["pre"]["a + b"])}** of the weighted s
 function of a + b ({_pct(rf["pre"]["a"] + rf["pre"]["b"])} depends on a alone or b alone);
 with the ReLU, **{_pct(rf["post"]["a + b"])}**. The weights matter: summed with equal weights,
 the same clipped neurons give a total that is {_pct(rf["equal"]["a + b"])} a function of a + b
-and {_pct(rf["equal"]["a - b"])} of a − b.
+and {_pct(rf["equal"]["a - b"])} of a − b. The chart opens at a = {rf["open_a"]}, where the
+last neuron's weighted, clipped wave is strongest.
 """
     )
     show_scope(
@@ -394,7 +424,7 @@ and {_pct(rf["equal"]["a - b"])} of a − b.
         ("neuron", "a", "b"),
         key=f"neurons.real_sums.f{freq}",
         play="a",
-        start={"neuron": n - 1},
+        start={"neuron": n - 1, "a": rf["open_a"]},
         title=f"Running sums over the {n} real neurons of frequency {freq}, weighted by W_out[·, {d}]",
         y_title="sum",
         height=360,
@@ -467,7 +497,7 @@ def show() -> None:
     source = state.current_source()
     g = _groups(source)
     p, kf = g["p"], g["key_freqs"]
-    _groups_section(g)
+    _groups_section(source, g)
 
     st.divider()
     counts = g["table"]["frequency"].value_counts().to_dict()

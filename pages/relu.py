@@ -207,11 +207,57 @@ def _sweep_section(p: int, kf: list[int]) -> None:
     )
 
 
-def _ablation_section(p: int, kf: list[int], abl: dict) -> None:
+ABLATIONS = {
+    "regular": "regular",
+    "without_sum_difference": "without sum/difference frequencies",
+    "only_key_frequencies": "only key frequencies",
+}
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _ablation_spec(source: str) -> dict:
+    """The three ablations' losses per split, as grouped bars."""
     import altair as alt
     import pandas as pd
 
+    from pages import state
+    from pages.charts import PALETTE, spec
+
+    abl = state.report(source)["ablations"]
+    rows = ABLATIONS
+    long = pd.DataFrame(
+        [{"ablation": rows[r], "split": s, "loss": abl[r][s]} for r in rows for s in ("all", "train", "test")]
+    )
+    chart = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y(
+                "ablation:N",
+                sort=list(rows.values()),
+                title=None,
+                axis=alt.Axis(labelLimit=360),
+            ),
+            yOffset=alt.YOffset("split:N", sort=["all", "train", "test"]),
+            x=alt.X("loss:Q", title="cross-entropy loss (float64)", axis=alt.Axis(format=".1e")),
+            color=alt.Color(
+                "split:N",
+                sort=["all", "train", "test"],
+                scale=alt.Scale(range=PALETTE[:3]),
+                legend=alt.Legend(orient="top", title=None),
+            ),
+            tooltip=["ablation:N", "split:N", alt.Tooltip("loss:Q", format=".3e")],
+        )
+        .properties(height=300)
+    )
+    return spec(chart)
+
+
+def _ablation_section(source: str, p: int, kf: list[int], abl: dict) -> None:
+    import pandas as pd
+
     from lens.fourier import sum_and_difference_frequencies
+    from pages import charts
 
     # The same sets lens.ablation.ablations removes (a key frequency is never removed).
     sum_diff = [f for f in sum_and_difference_frequencies(kf, p) if f not in kf]
@@ -235,47 +281,14 @@ through W_out into the residual stream, unembed, and compute the cross-entropy i
   frequencies are removed (the constant stays).
 """
     )
-    rows = {
-        "regular": "regular",
-        "without_sum_difference": "without sum/difference frequencies",
-        "only_key_frequencies": "only key frequencies",
-    }
+    rows = ABLATIONS
     table = pd.DataFrame(
         {split: [f"{abl[r][split]:.3e}" for r in rows] for split in ("all", "train", "test")},
         index=list(rows.values()),
     )
     table.columns = ["loss, all pairs", "loss, train", "loss, test"]
     st.table(table)
-    long = pd.DataFrame(
-        [{"ablation": rows[r], "split": s, "loss": abl[r][s]} for r in rows for s in ("all", "train", "test")]
-    )
-    chart = (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            y=alt.Y(
-                "ablation:N",
-                sort=list(rows.values()),
-                title=None,
-                axis=alt.Axis(labelFontSize=14, labelLimit=320),
-            ),
-            yOffset=alt.YOffset("split:N", sort=["all", "train", "test"]),
-            x=alt.X(
-                "loss:Q",
-                title="cross-entropy loss (float64)",
-                axis=alt.Axis(format=".1e", labelFontSize=13, titleFontSize=14),
-            ),
-            color=alt.Color(
-                "split:N",
-                sort=["all", "train", "test"],
-                scale=alt.Scale(range=["#0072B2", "#E69F00", "#009E73"]),
-                legend=alt.Legend(orient="top", title=None, labelFontSize=14),
-            ),
-            tooltip=["ablation", "split", alt.Tooltip("loss:Q", format=".3e")],
-        )
-        .properties(height=300)
-    )
-    st.altair_chart(chart, width="stretch")
+    charts.show(_ablation_spec(source), key="relu.ablations")
     st.markdown(_ablation_prose(abl, len(sum_diff), len(others)))
 
 
@@ -333,7 +346,7 @@ def show() -> None:
         + "; pick any others."
     )
     _sweep_section(run.p, kf)
-    _ablation_section(run.p, kf, rep["ablations"])
+    _ablation_section(state.current_source(), run.p, kf, rep["ablations"])
 
 
 show()

@@ -7,16 +7,21 @@ the *play axis*, is shipped whole to the browser and scrubbed there: a Vega-Lite
 involved in scrubbing or playing. Every other axis was fixed by the caller (in the app: a
 Streamlit slider, see ``pages/scope_widget.py``).
 
-Why the play button needs a subclass. Vega-Lite has no timer, but a top-level variable
-parameter is compiled to a Vega signal by copying every property it does not know
+Why a plain dict, and how the play button works. Vega-Lite has no timer, but a top-level
+variable parameter is compiled to a Vega signal by copying every property it does not know
 (``const {expr, bind, ...rest} = param``, vega-lite ``src/parameter.ts``), so an ``on``
-handler with Vega's ``timer`` event stream reaches Vega untouched. Altair validates params
-against the Vega-Lite schema, which forbids ``on``; :class:`ScopeChart` therefore keeps the
-handler in the chart's ``usermeta`` (which survives ``.properties()`` and copies) and moves
-it into the parameter in :meth:`ScopeChart.to_dict`, after validation. ``st.altair_chart``
-calls ``to_dict()`` on the chart it is given, so the handler reaches the browser. Nested in
-another composition (``scope | other``) the handler is lost: the slider still works, the
-checkbox does nothing.
+handler with Vega's ``timer`` event stream reaches Vega untouched. The schema forbids
+``on``, so :class:`ScopeChart` keeps the handler in ``usermeta["scope"]["timers"]`` and moves
+it into the parameter only in the spec it hands out (:meth:`ScopeChart.vega_lite`,
+:meth:`ScopeChart.to_dict`), after any validation. The spec is written as a dict, not built
+from Altair objects: Altair's construction, copies and schema validation cost ~100-200 ms
+per scope on every rerun, the dict ~1 ms; ``tests/test_scope.py`` validates the dicts
+against the Vega-Lite schema instead. The app draws it with ``st.vega_lite_chart``.
+
+Rendering: the scope asks vega-embed for the canvas renderer (``usermeta.embedOptions``,
+which Streamlit passes through): a scrub step then repaints one canvas instead of patching
+hundreds of SVG nodes. Marks skip their ARIA descriptions (computed per item on every
+step; a canvas exposes only the chart's accessible name anyway).
 
 Point budget (:data:`MAX_POINTS`, 50 000 rows to the browser per chart). The cost of one
 play slice is lines x points per line (+ its markers). If all slices do not fit, the play
@@ -28,13 +33,14 @@ budget, :func:`scope_chart` raises ``ValueError``. The final spec is checked wit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
@@ -111,18 +117,21 @@ def view_values(x: np.ndarray, view: str) -> np.ndarray:
 
 def _magnitude(amp: np.ndarray) -> np.ndarray:
     """Per-frequency length of the (sin f, cos f) amplitude pair, frequencies 0..p // 2."""
-    p = amp.shape[-1]
-    sq = amp**2
-    out = np.zeros(amp.shape[:-1] + (n_freqs(p) + 1,))
-    out[..., 0] = sq[..., 0]
-    for row, f in enumerate(basis_freqs(p)[1:], start=1):
-        out[..., f] += sq[..., row]
-    return np.sqrt(out)
+    return np.sqrt((amp**2) @ _frequency_of_row(amp.shape[-1]))
+
+
+@lru_cache(maxsize=16)
+def _frequency_of_row(p: int) -> np.ndarray:
+    """[p, p // 2 + 1]: 1 where a basis row (const, sin 1, cos 1, ...) has that frequency."""
+    out = np.zeros((p, n_freqs(p) + 1))
+    out[np.arange(p), basis_freqs(p)] = 1.0
+    out.setflags(write=False)
+    return out
 
 
 def value_range(x: np.ndarray, view: str) -> tuple[float, float]:
     """Global (min, max) of what ``view`` draws over all of ``x``: a fixed y domain."""
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
     if view in FOURIER_VIEWS:
         # One 2-D matmul: numpy's batched matmul over [..., p, p] stacks is ~10x slower.
         p = x.shape[-1]
@@ -174,28 +183,30 @@ def fit_play_axis(
 def point_count(obj: Any) -> int:
     """Rows a chart sends to the browser (all its datasets), or elements of array data.
 
-    Accepts an Altair chart, a spec dict, an ndarray or a dict of ndarrays.
+    Accepts a :class:`ScopeChart`, an Altair chart, a spec dict, an ndarray or a dict of
+    ndarrays.
     """
     if isinstance(obj, np.ndarray):
         return int(obj.size)
     if isinstance(obj, Mapping) and obj and all(isinstance(v, np.ndarray) for v in obj.values()):
         return int(sum(v.size for v in obj.values()))
-    if isinstance(obj, alt.TopLevelMixin):
+    if isinstance(obj, ScopeChart):
+        return int(sum(len(df) for df in obj.datasets.values()) + _inline_rows(obj.spec))
+    if hasattr(obj, "to_dict") and not isinstance(obj, Mapping):  # an Altair chart
         return _frame_rows(obj)
-    total = sum(len(rows) for rows in obj.get("datasets", {}).values())
-    return int(total + _inline_rows(obj))
+    return int(sum(len(rows) for rows in obj.get("datasets", {}).values()) + _inline_rows(obj))
 
 
 def _frame_rows(chart: Any) -> int:
-    """Rows of every distinct DataFrame in a chart and its layers (no serialisation)."""
+    """Rows of every distinct DataFrame in an Altair chart and its layers (no serialisation)."""
     seen: dict[int, int] = {}
 
     def walk(c: Any) -> None:
-        data = getattr(c, "data", alt.Undefined)
+        data = getattr(c, "data", None)
         if isinstance(data, pd.DataFrame):
             seen[id(data)] = len(data)
         for key in ("layer", "vconcat", "hconcat", "concat"):
-            subs = getattr(c, key, alt.Undefined)
+            subs = getattr(c, key, None)
             for sub in subs if isinstance(subs, list) else []:
                 walk(sub)
 
@@ -210,7 +221,7 @@ def _inline_rows(spec: Any) -> int:
             if isinstance(spec.get("data"), dict) and "values" in spec["data"]
             else 0
         )
-        return n + sum(_inline_rows(v) for k, v in spec.items() if k != "data")
+        return n + sum(_inline_rows(v) for k, v in spec.items() if k not in ("data", "datasets"))
     if isinstance(spec, list):
         return sum(_inline_rows(v) for v in spec)
     return 0
@@ -218,26 +229,84 @@ def _inline_rows(spec: Any) -> int:
 
 # ----------------------------------------------------------------------------- chart
 
-_ZERO = pd.DataFrame({"y": [0.0]})  # the y = 0 baseline of the Fourier views (no play column)
+SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v6.json"
+_ZERO = {"values": [{"y": 0.0}]}  # the y = 0 baseline of the Fourier views (no play column)
 
 
-class ScopeChart(alt.LayerChart):
-    """A LayerChart whose play parameter gets a Vega timer handler after validation.
+class ScopeChart:
+    """A scope's Vega-Lite layer spec (a plain dict) and its data (named DataFrames).
 
-    The handler is kept in ``usermeta["scope"]["timers"]`` (schema-valid, copied with the
-    chart) and moved into the matching top-level parameter as ``on`` by :meth:`to_dict`.
+    ``spec`` references each dataset as ``{"data": {"name": ...}}``; ``datasets`` maps those
+    names to DataFrames. The play timer lives in ``usermeta["scope"]["timers"]`` (valid
+    Vega-Lite) and is moved into its parameter as ``on`` by :meth:`vega_lite` and
+    :meth:`to_dict`, the specs handed out.
     """
 
-    def to_dict(self, *args: Any, **kwargs: Any) -> dict:
-        spec = super().to_dict(*args, **kwargs)
-        if kwargs.get("format", "vega-lite") != "vega-lite":
-            return spec
-        meta = spec.get("usermeta", {}).get("scope", {})
-        timers = meta.get("timers", {})
-        for param in spec.get("params", []):
-            if param.get("name") in timers:
-                param["on"] = timers[param["name"]]
-        return spec
+    def __init__(self, spec: dict, datasets: dict[str, pd.DataFrame]):
+        self.spec = spec
+        self.datasets = datasets
+
+    def properties(self, **kwargs: Any) -> "ScopeChart":
+        """A copy with top-level properties set (``height=...``, ``title=...``)."""
+        return ScopeChart({**self.spec, **kwargs}, self.datasets)
+
+    def vega_lite(self) -> dict:
+        """The spec for ``st.vega_lite_chart``: datasets as DataFrames, timers in place."""
+        return _with_timers({**self.spec, "datasets": dict(self.datasets)})
+
+    def to_dict(self, validate: bool = False, **_: Any) -> dict:
+        """A JSON-ready spec, datasets as lists of records (Altair's format).
+
+        ``validate``: check it against the Vega-Lite schema first (jsonschema via Altair;
+        slow, for tests), before the timers, which the schema forbids, go in."""
+        spec = {**self.spec, "datasets": {k: _records(df) for k, df in self.datasets.items()}}
+        if validate:
+            validate_spec(spec)
+        return _with_timers(spec)
+
+
+def validate_spec(spec: dict) -> None:
+    """Raise if ``spec`` (JSON-ready) is not a valid Vega-Lite layer spec."""
+    import altair as alt  # only tests validate: keep Altair's schema off the app's path
+
+    alt.TopLevelLayerSpec.validate(spec)
+
+
+def _with_timers(spec: dict) -> dict:
+    timers = spec.get("usermeta", {}).get("scope", {}).get("timers", {})
+    if timers and "params" in spec:
+        spec["params"] = [
+            {**p, "on": timers[p["name"]]} if p["name"] in timers else p for p in spec["params"]
+        ]
+    return spec
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    floats = {c: np.float64 for c in df.columns if df[c].dtype.kind == "f"}
+    return df.astype(floats).to_dict(orient="records")
+
+
+def _name(role: str, df: pd.DataFrame) -> str:
+    """A dataset name that changes with the data: the frontend re-embeds a chart whose
+    data changed (the spec names it) and leaves an unchanged one alone."""
+    h = hashlib.blake2b(digest_size=8)
+    for col in df.columns:
+        values = df[col]
+        h.update(col.encode())
+        if isinstance(values.dtype, pd.CategoricalDtype):  # names, then codes: cheap
+            h.update("\x1f".join(map(str, values.cat.categories)).encode())
+            h.update(values.cat.codes.to_numpy().tobytes())
+        elif values.dtype.kind in "biuf":
+            h.update(values.to_numpy().tobytes())
+        else:
+            h.update("\x1f".join(map(str, values)).encode())
+    return f"{role}-{h.hexdigest()}"
+
+
+def _labels(names: Sequence[str], codes: np.ndarray) -> pd.Categorical:
+    """A string column as a categorical: built and shipped (an Arrow dictionary) without
+    a Python string per row."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(names), dtype=object))
 
 
 def _lines(slices: np.ndarray | Mapping[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
@@ -253,8 +322,21 @@ def _lines(slices: np.ndarray | Mapping[str, np.ndarray], name: str) -> dict[str
     return out
 
 
-def _axis(title: str, **kw: Any) -> alt.Axis:
-    return alt.Axis(title=title, labelFontSize=FONT, titleFontSize=FONT + 1, **kw)
+def axis(title: str | None, **kw: Any) -> dict:
+    """An axis readable on a projector. A title of one to three characters ("a", "b") is
+    written upright and larger: turned on its side, a single letter is easy to miss."""
+    out: dict[str, Any] = {"title": title, "labelFontSize": FONT, "titleFontSize": FONT + 1}
+    if title is not None and len(title) <= 3:
+        out.update(titleFontSize=FONT + 4, titleFontWeight="bold")
+    out.update(kw)
+    return out
+
+
+def _upright(ax: dict) -> dict:
+    """A y axis whose short title stands upright beside the labels."""
+    if ax.get("title") is not None and len(ax["title"]) <= 3:
+        ax.update(titleAngle=0, titleAlign="right", titleBaseline="middle")
+    return ax
 
 
 def _js(s: str) -> str:
@@ -314,7 +396,7 @@ def scope_chart(
         sweep_seconds: duration of one full pass of the play axis.
         note: an extra line for the title (e.g. that the play axis was subsampled).
 
-    Returns a :class:`ScopeChart` (an ``alt.LayerChart``).
+    Returns a :class:`ScopeChart` (a Vega-Lite layer spec and its DataFrames).
     """
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; expected one of {VIEWS}")
@@ -348,7 +430,9 @@ def scope_chart(
     n_x = first.shape[-1] if view not in ("magnitude",) else n_freqs(first.shape[-1]) + 1
     cells = n_x * (first.shape[-2] if view == "heatmap" else 1)
     cost = len(lines) * cells + max((len(ms) for ms in per_slice_markers), default=0)
-    keep = fit_play_axis(n_play, cost, int(np.searchsorted(idx, start)), max_points, subsample)
+    # The table of the points of one slice (their line, x, ...) is sent too.
+    room = max_points - len(lines) * cells
+    keep = fit_play_axis(n_play, cost, int(np.searchsorted(idx, start)), room, subsample)
     if y_domain is None:
         y_domain = value_range(np.stack(list(lines.values())), view)
 
@@ -365,10 +449,28 @@ def scope_chart(
     if len(idx) > 1 and np.any(np.diff(idx) != step):
         raise ValueError("play_index must be evenly spaced")
 
-    data = _frame(lines, idx, view)
+    datasets: dict[str, pd.DataFrame] = {}
+
+    def dataset(role: str, df: pd.DataFrame) -> dict:
+        name = _name(role, df)
+        datasets[name] = df
+        return {"name": name}
+
+    points_table, values_table = _frame(lines, idx, view)
+    points = dataset("points", points_table)
+    values = dataset("values", values_table)
     pname = play_param_name(play) if has_play else None
+    per_slice = len(points_table)
+    if has_play:
+        # The slice shown: each point's key into the values, moved by the play index.
+        key = [{"calculate": f"datum.i + ({pname} - {int(idx[0])}) / {step} * {per_slice}", "as": "k"}]
+        by = "k"
+    else:
+        key, by = [], "i"
+    select = [*key, {"lookup": by, "from": {"data": values, "key": "k", "fields": ["y"]}}]
     layers = _layers(
-        data,
+        points,
+        select,
         view,
         list(lines),
         x_axis,
@@ -379,34 +481,51 @@ def scope_chart(
         y_domain,
         height,
         first.shape[-1],
+        n_row=first.shape[-2] if view == "heatmap" else 0,
     )
 
-    marker_rows = [
-        {"play": int(i), "x": float(m.x), "label": m.label, "row": r % 3}
-        for i, ms in zip(idx, per_slice_markers, strict=True)
-        for r, m in enumerate(sorted(ms, key=lambda m: m.x))
-    ]
-    if marker_rows:
+    static = [_ZERO, points]  # data that is the same for every play slice: never filtered
+    if any(per_slice_markers):
         x_max = n_freqs(first.shape[-1]) if view in FOURIER_VIEWS else first.shape[-1] - 1
-        under, over = _marker_layers(pd.DataFrame(marker_rows), x_max)
+        if all(ms == per_slice_markers[0] for ms in per_slice_markers):
+            # The same markers on every slice: sent once and left alone by a scrub step.
+            marks = dataset("markers", _marker_frame(None, per_slice_markers[:1], x_max))
+            static.append(marks)
+        else:
+            marks = dataset("markers", _marker_frame(idx, per_slice_markers, x_max))
+        under, over = _marker_layers(marks)
         # Rules under the lines (so they do not hide a stem at the same x), but over a
         # heatmap's opaque cells; labels always on top.
         layers = (layers + under if view == "heatmap" else under + layers) + over
     if has_play:
-        # Each layer has its own data: filter each by the play index, in the browser.
-        layers = [
-            lyr.transform_filter(f"datum.play == {pname}") if lyr.data is not _ZERO else lyr for lyr in layers
-        ]
+        # The markers that change along the play axis: filtered by the play index.
+        for lyr in layers:
+            if not any(lyr["data"] is d for d in static):
+                lyr["transform"] = [{"filter": f"datum.play == {pname}"}, *lyr.get("transform", [])]
 
-    chart = ScopeChart(layer=layers).properties(height=height)
+    spec: dict[str, Any] = {
+        "$schema": SCHEMA_URL,
+        "layer": layers,
+        "height": height,
+        "title": _title(title, fixed, play, pname, idx, per_slice_captions, note),
+        # fit-x: the width follows the container, ``height`` stays the plot's own height
+        # (Streamlit's default "fit" would squeeze the plot under a multi-line title).
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "config": {
+            "legend": {
+                "labelFontSize": FONT,
+                "titleFontSize": FONT,
+                "symbolStrokeWidth": LINE_WIDTH,
+                "labelLimit": 0,  # legend names are written to be read whole
+            },
+            "view": {"strokeWidth": 0},
+            "mark": {"aria": False},
+        },
+        "usermeta": {"embedOptions": {"renderer": "canvas"}},
+    }
     if has_play:
-        chart = _add_play(chart, play, pname, idx, start, step, autoplay, sweep_seconds)
-    chart = chart.properties(title=_title(title, fixed, play, pname, idx, per_slice_captions, note))
-    chart = chart.configure_legend(labelFontSize=FONT, titleFontSize=FONT, symbolStrokeWidth=LINE_WIDTH)
-    chart = chart.configure_view(strokeWidth=0)
-    # fit-x: the width follows the container, ``height`` stays the plot's own height
-    # (Streamlit's default "fit" would squeeze the plot under a multi-line title).
-    chart = chart.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
+        _add_play(spec, play, pname, idx, start, step, autoplay, sweep_seconds)
+    chart = ScopeChart(spec, datasets)
 
     n = point_count(chart)
     if n > max_points:  # not an assert: it must hold under python -O too
@@ -434,48 +553,62 @@ def _per_slice_captions(captions: str | Sequence[str] | None, n: int) -> list[st
     return [str(c) for c in captions]
 
 
-def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> pd.DataFrame:
-    """Long-form rows: line, play, x (position), y (value) [, row][, component]."""
-    frames = []
+def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The points of one slice, and every slice's values.
+
+    ``points``: one row per point drawn in a slice: ``i`` (its position in the slice),
+    ``line`` (or the heatmap's ``row``), ``x`` [, ``component``]. ``values``: ``k`` and ``y``,
+    one row per point of every slice, ``k = slice * len(points) + i``.
+
+    In the browser each point computes the key of the current slice and looks its value up
+    (Vega's lookup, a hash join that writes into the points in place). A scrub step thus
+    evaluates one small expression per point drawn, instead of a filter over every point of
+    every slice: Streamlit runs Vega with its expression *interpreter*, slow per call.
+    """
+    names = list(lines)
     n_lines = len(lines)
-    for i, (name, arr) in enumerate(lines.items()):
-        vals = view_values(arr, view).astype(np.float32)  # [play, (row,) x']
-        n_play, n_x = vals.shape[0], vals.shape[-1]
-        cols: dict[str, Any] = {}
-        if view == "heatmap":
-            n_row = vals.shape[1]
-            cols["play"] = np.repeat(idx, n_row * n_x)
-            cols["row"] = np.tile(np.repeat(np.arange(n_row, dtype=np.int16), n_x), n_play)
-            cols["x"] = np.tile(np.arange(n_x, dtype=np.int16), n_play * n_row)
-            cols["value"] = vals.reshape(-1)
-            frames.append(pd.DataFrame(cols))
-            continue
-        cols["line"] = name
-        cols["play"] = np.repeat(idx, n_x)
-        # Several lines share a frequency in the Fourier views: spread them a little.
-        spread = (i - (n_lines - 1) / 2) * (0.3 / n_lines) if view in FOURIER_VIEWS else 0.0
+    vals = np.stack([view_values(a, view).astype(np.float32) for a in lines.values()], axis=1)
+    n_play, n_x = vals.shape[0], vals.shape[-1]  # vals: [play, line, (row,) x']
+    cols: dict[str, Any]
+    if view == "heatmap":
+        n_row = vals.shape[2]
+        cols = {
+            "row": np.repeat(np.arange(n_row, dtype=np.int16), n_x),
+            "x": np.tile(np.arange(n_x, dtype=np.int16), n_row),
+        }
+    elif view == "space":
+        cols = {
+            "line": _labels(names, np.repeat(np.arange(n_lines, dtype=np.int8), n_x)),
+            "x": np.tile(np.arange(n_x, dtype=np.int16), n_lines),
+        }
+    else:
         if view == "fourier":
-            p = arr.shape[-1]
-            freqs = basis_freqs(p).astype(np.float32)
+            p = n_x
             labels = basis_labels(p)
-            side = np.array([0.0] + [-0.22 if s.startswith("sin") else 0.22 for s in labels[1:]], np.float32)
+            # sin f left of f, cos f right of it; the constant and an even p's lone cosine centred.
+            side = np.array([0.0] + [-0.22 if k.startswith("sin") else 0.22 for k in labels[1:]])
             if p % 2 == 0:
                 side[-1] = 0.0
-            cols["x"] = np.tile(freqs + side + spread, n_play).astype(np.float32)
-            cols["component"] = np.tile(np.array(labels, dtype=object), n_play)
-        elif view == "magnitude":
-            cols["x"] = np.tile(np.arange(n_x, dtype=np.float32) + spread, n_play).astype(np.float32)
+            x = basis_freqs(p) + side
         else:
-            cols["x"] = np.tile(np.arange(n_x, dtype=np.int16), n_play)
-        cols["y"] = vals.reshape(-1)
-        frames.append(pd.DataFrame(cols))
-    df = pd.concat(frames, ignore_index=True)
-    df["play"] = df["play"].astype(np.int32)
-    return df
+            x = np.arange(n_x, dtype=np.float64)
+        # Several lines share a frequency: spread them a little.
+        offsets = (np.arange(n_lines) - (n_lines - 1) / 2) * (0.3 / n_lines)
+        cols = {
+            "line": _labels(names, np.repeat(np.arange(n_lines, dtype=np.int8), n_x)),
+            "x": (np.tile(x, n_lines) + np.repeat(offsets, n_x)).astype(np.float32),
+        }
+        if view == "fourier":
+            cols["component"] = _labels(labels, np.tile(np.arange(p, dtype=np.int16), n_lines))
+    per_slice = vals[0].size
+    points = pd.DataFrame({"i": np.arange(per_slice, dtype=np.int32), **cols})
+    values = pd.DataFrame({"k": np.arange(n_play * per_slice, dtype=np.int32), "y": vals.reshape(-1)})
+    return points, values
 
 
 def _layers(
-    data: pd.DataFrame,
+    data: dict,
+    select: list[dict],
     view: str,
     names: list[str],
     x_axis: str,
@@ -486,118 +619,188 @@ def _layers(
     y_domain: tuple[float, float],
     height: int,
     n_x: int,
-) -> list[alt.Chart]:
-    base = alt.Chart(data)
+    n_row: int = 0,
+) -> list[dict]:
     lo, hi = float(y_domain[0]), float(y_domain[1])
-    color = alt.Color(
-        "line:N",
-        scale=alt.Scale(domain=names, range=PALETTE[: max(1, len(names))]),
-        legend=alt.Legend(title=None, orient="top", symbolType="stroke") if len(names) > 1 else None,
-    )
-    y_scale = alt.Scale(domain=[lo, hi], nice=False, zero=False, padding=6)
+    color = {
+        "field": "line",
+        "type": "nominal",
+        "scale": {"domain": names, "range": PALETTE[: max(1, len(names))]},
+        "legend": {"title": None, "orient": "top", "symbolType": "stroke"} if len(names) > 1 else None,
+    }
+    y_scale = {"domain": [lo, hi], "nice": False, "zero": False, "padding": 6}
 
     if view == "heatmap":
-        n_row = int(data["row"].max()) + 1
         if lo >= 0:
-            cscale = alt.Scale(domain=[lo, hi], scheme="viridis")
+            cscale: dict[str, Any] = {"domain": [lo, hi], "scheme": "viridis"}
         else:
             m = max(abs(lo), abs(hi))
-            cscale = alt.Scale(domain=[-m, m], scheme="blueorange", domainMid=0)
+            cscale = {"domain": [-m, m], "scheme": "blueorange", "domainMid": 0}
         # Quantitative cell edges (x +- 0.5, computed in the browser) rather than ordinal
         # bands: markers at half-integer positions such as c/2 then land where they belong.
-        rect = base.mark_rect().encode(
-            x=alt.X(
-                "x0:Q",
-                axis=_axis(x_title or x_axis, tickMinStep=1),
-                scale=alt.Scale(domain=[-0.5, n_x - 0.5], nice=False, zero=False),
-            ),
-            x2="x1:Q",
-            y=alt.Y(
-                "r0:Q",
-                axis=_axis(row_title or row_axis or "row", tickMinStep=1),
-                scale=alt.Scale(domain=[-0.5, n_row - 0.5], nice=False, zero=False, reverse=True),
-            ),
-            y2="r1:Q",
-            color=alt.Color(
-                "value:Q",
-                scale=cscale,
-                legend=alt.Legend(title=y_title or "value", gradientLength=max(120, height - 60)),
-            ),
-            tooltip=[
-                alt.Tooltip("row:O", title=row_axis or "row"),
-                alt.Tooltip("x:O", title=x_axis),
-                alt.Tooltip("value:Q", format=".4g"),
+        rect = {
+            "data": data,
+            "mark": {"type": "rect"},
+            "encoding": {
+                "x": {
+                    "field": "x0",
+                    "type": "quantitative",
+                    "axis": axis(x_title or x_axis, tickMinStep=1),
+                    "scale": {"domain": [-0.5, n_x - 0.5], "nice": False, "zero": False},
+                },
+                "x2": {"field": "x1"},
+                "y": {
+                    "field": "r0",
+                    "type": "quantitative",
+                    "axis": _upright(axis(row_title or row_axis or "row", tickMinStep=1)),
+                    "scale": {"domain": [-0.5, n_row - 0.5], "nice": False, "zero": False, "reverse": True},
+                },
+                "y2": {"field": "r1"},
+                "color": {
+                    "field": "y",
+                    "type": "quantitative",
+                    "scale": cscale,
+                    "legend": {"title": y_title or "value", "gradientLength": max(120, height - 60)},
+                },
+                "tooltip": [
+                    {"field": "row", "type": "ordinal", "title": row_axis or "row"},
+                    {"field": "x", "type": "ordinal", "title": x_axis},
+                    {"field": "y", "type": "quantitative", "title": "value", "format": ".4g"},
+                ],
+            },
+            "transform": [
+                # Cell edges once, before the slice's values are looked up on each step.
+                {"calculate": "datum.x - 0.5", "as": "x0"},
+                {"calculate": "datum.x + 0.5", "as": "x1"},
+                {"calculate": "datum.row - 0.5", "as": "r0"},
+                {"calculate": "datum.row + 0.5", "as": "r1"},
+                *select,
             ],
-        )
-        rect = rect.transform_calculate(
-            x0="datum.x - 0.5", x1="datum.x + 0.5", r0="datum.row - 0.5", r1="datum.row + 0.5"
-        )
+        }
         return [rect]
 
     if view == "space":
-        line = base.mark_line(strokeWidth=LINE_WIDTH, interpolate="linear").encode(
-            x=alt.X(
-                "x:Q",
-                axis=_axis(x_title or x_axis, tickMinStep=1),
-                scale=alt.Scale(domain=[0, n_x - 1], nice=False),
-            ),
-            y=alt.Y("y:Q", axis=_axis(y_title or "value"), scale=y_scale),
-            color=color,
-            tooltip=[
-                alt.Tooltip("line:N"),
-                alt.Tooltip("x:Q", title=x_axis),
-                alt.Tooltip("y:Q", format=".4g"),
-            ],
-        )
+        line = {
+            "data": data,
+            "mark": {"type": "line", "strokeWidth": LINE_WIDTH, "interpolate": "linear"},
+            "encoding": {
+                "x": {
+                    "field": "x",
+                    "type": "quantitative",
+                    "axis": axis(x_title or x_axis, tickMinStep=1),
+                    "scale": {"domain": [0, n_x - 1], "nice": False},
+                },
+                "y": {
+                    "field": "y",
+                    "type": "quantitative",
+                    "axis": _upright(axis(y_title or "value")),
+                    "scale": y_scale,
+                },
+                "color": color,
+                "tooltip": [
+                    {"field": "line", "type": "nominal"},
+                    {"field": "x", "type": "quantitative", "title": x_axis},
+                    {"field": "y", "type": "quantitative", "format": ".4g"},
+                ],
+            },
+            "transform": select,
+        }
         return [line]
 
     k = n_freqs(n_x)
-    x = alt.X(
-        "x:Q",
-        axis=_axis(
+    x = {
+        "field": "x",
+        "type": "quantitative",
+        "axis": axis(
             x_title or "frequency" + ("   (sin left, cos right)" if view == "fourier" else ""), tickMinStep=1
         ),
-        scale=alt.Scale(domain=[-0.5, k + 0.5], nice=False),
-    )
-    tip = [alt.Tooltip("line:N")]
+        "scale": {"domain": [-0.5, k + 0.5], "nice": False},
+    }
+    tip: list[dict] = [{"field": "line", "type": "nominal"}]
     if view == "fourier":
-        tip += [alt.Tooltip("component:N"), alt.Tooltip("y:Q", title="amplitude", format=".4g")]
+        tip += [
+            {"field": "component", "type": "nominal"},
+            {"field": "y", "type": "quantitative", "title": "amplitude", "format": ".4g"},
+        ]
         ytitle = y_title + " (amplitude)" if y_title else "amplitude"
     else:
         tip += [
-            alt.Tooltip("x:Q", title="frequency", format=".0f"),
-            alt.Tooltip("y:Q", title="|amplitude|", format=".4g"),
+            {"field": "x", "type": "quantitative", "title": "frequency", "format": ".0f"},
+            {"field": "y", "type": "quantitative", "title": "|amplitude|", "format": ".4g"},
         ]
         ytitle = "|" + (y_title or "amplitude") + "|"
-    zero = alt.Chart(_ZERO).mark_rule(color="#888", strokeWidth=1).encode(y="y:Q")
-    stems = base.mark_rule(strokeWidth=LINE_WIDTH).encode(
-        x=x,
-        y=alt.Y("y:Q", axis=_axis(ytitle), scale=y_scale),
-        y2=alt.datum(0),
-        color=color,
-        tooltip=tip,
-    )
+    zero = {
+        "data": _ZERO,
+        "mark": {"type": "rule", "color": "#888", "strokeWidth": 1},
+        "encoding": {"y": {"field": "y", "type": "quantitative"}},
+    }
+    stems = {
+        "data": data,
+        "mark": {"type": "rule", "strokeWidth": LINE_WIDTH},
+        "encoding": {
+            "x": x,
+            "y": {"field": "y", "type": "quantitative", "axis": _upright(axis(ytitle)), "scale": y_scale},
+            "y2": {"datum": 0},
+            "color": color,
+            "tooltip": tip,
+        },
+        "transform": select,
+    }
     return [stems, zero]
 
 
-def _marker_layers(markers: pd.DataFrame, x_max: float) -> tuple[list[alt.Chart], list[alt.Chart]]:
-    """Dashed rules (drawn under the data) and their labels (over it), staggered in three
-    rows so neighbours do not overwrite each other; labels in the right fifth sit left of
-    their rule so they are not clipped."""
-    base = alt.Chart(markers)
-    rule = base.mark_rule(color="#333333", strokeWidth=2, strokeDash=[6, 4], opacity=0.7).encode(x="x:Q")
+def _marker_frame(idx: np.ndarray | None, per_slice: list[list[Marker]], x_max: float) -> pd.DataFrame:
+    """One row per marker per play slice (``idx`` None: one list, no play column). Labels are
+    staggered in three rows (``ypix``, in pixels from the top) so neighbours do not overwrite
+    each other; labels in the right fifth (``right``) sit left of their rule so they are not
+    clipped. Both are computed here, not in the browser, so the text layers only filter."""
+    rows = [
+        (int(i), float(m.x), m.label, r % 3)
+        for i, ms in zip(idx if idx is not None else [-1], per_slice, strict=True)
+        for r, m in enumerate(sorted(ms, key=lambda m: m.x))
+    ]
+    df = pd.DataFrame(rows, columns=["play", "x", "label", "row"])
+    if idx is None:
+        df = df.drop(columns="play")
+    df["ypix"] = 4 + 17 * df["row"]
+    df["right"] = df["x"] > 0.8 * x_max
+    return df
+
+
+def _marker_layers(data: dict) -> tuple[list[dict], list[dict]]:
+    """Dashed rules (drawn under the data) and their labels (over it)."""
+    rule = {
+        "data": data,
+        "mark": {"type": "rule", "color": "#333333", "strokeWidth": 2, "strokeDash": [6, 4], "opacity": 0.7},
+        "encoding": {"x": {"field": "x", "type": "quantitative"}},
+    }
     labels = []
-    right = 0.8 * x_max
-    for align, dx, test in (("left", 5, f"datum.x <= {right}"), ("right", -5, f"datum.x > {right}")):
-        text = base.mark_text(
-            align=align, baseline="top", dx=dx, fontSize=FONT, fontWeight="bold", color="#222222"
-        ).encode(x="x:Q", y=alt.Y("ypix:Q", scale=None), text="label:N")
-        labels.append(text.transform_filter(test).transform_calculate(ypix="4 + 17 * datum.row"))
+    for align, dx, test in (("left", 5, "!datum.right"), ("right", -5, "datum.right")):
+        labels.append(
+            {
+                "data": data,
+                "mark": {
+                    "type": "text",
+                    "align": align,
+                    "baseline": "top",
+                    "dx": dx,
+                    "fontSize": FONT,
+                    "fontWeight": "bold",
+                    "color": "#222222",
+                },
+                "encoding": {
+                    "x": {"field": "x", "type": "quantitative"},
+                    "y": {"field": "ypix", "type": "quantitative", "scale": None},
+                    "text": {"field": "label", "type": "nominal"},
+                },
+                "transform": [{"filter": test}],
+            }
+        )
     return [rule], labels
 
 
 def _add_play(
-    chart: ScopeChart,
+    spec: dict,
     play: str,
     pname: str,
     idx: np.ndarray,
@@ -605,15 +808,19 @@ def _add_play(
     step: int,
     autoplay: bool,
     sweep_seconds: float,
-) -> ScopeChart:
+) -> None:
     lo, hi = int(idx[0]), int(idx[-1])
-    scrub = alt.param(
-        name=pname,
-        value=start,
-        bind=alt.binding_range(min=lo, max=hi, step=step, name=f"{play} "),
-    )
     running = playing_param_name(play)
-    toggle = alt.param(name=running, value=bool(autoplay), bind=alt.binding_checkbox(name=f"▶ play {play} "))
+    scrub = {
+        "name": pname,
+        "value": start,
+        "bind": {"input": "range", "min": lo, "max": hi, "step": step, "name": f"{play} "},
+    }
+    toggle = {
+        "name": running,
+        "value": bool(autoplay),
+        "bind": {"input": "checkbox", "name": f"▶ play {play} "},
+    }
     tick_ms = int(np.clip(round(1000 * sweep_seconds / max(1, len(idx))), MIN_TICK_MS, MAX_TICK_MS))
     # Vega's timer event stream; the update wraps to the first slice after the last.
     timer = [
@@ -622,16 +829,14 @@ def _add_play(
             "update": f"{running} ? ({pname} + {step} > {hi} ? {lo} : {pname} + {step}) : {pname}",
         }
     ]
-    meta = {
-        "scope": {
-            "play": play,
-            "param": pname,
-            "toggle": running,
-            "tick_ms": tick_ms,
-            "timers": {pname: timer},
-        }
+    spec["params"] = [scrub, toggle]
+    spec["usermeta"]["scope"] = {
+        "play": play,
+        "param": pname,
+        "toggle": running,
+        "tick_ms": tick_ms,
+        "timers": {pname: timer},
     }
-    return chart.add_params(scrub, toggle).properties(usermeta=meta)
 
 
 def _title(
@@ -642,7 +847,7 @@ def _title(
     idx: np.ndarray,
     captions: list[str],
     note: str | None,
-) -> alt.TitleParams:
+) -> dict:
     """Title lines: the title, the indices (play index live), the caption (live), a note."""
     parts = [f"{k} = {v}" for k, v in (fixed or {}).items()]
     exprs: list[str] = []
@@ -662,11 +867,11 @@ def _title(
             exprs.append(_js(captions[0]))
     if note:
         exprs.append(_js(note))
-    return alt.TitleParams(
-        text=alt.ExprRef(expr="[" + ", ".join(exprs) + "]") if exprs else "",
-        anchor="start",
-        fontSize=TITLE_FONT,
-        fontWeight="normal",
-        lineHeight=22,
-        offset=10,
-    )
+    return {
+        "text": {"expr": "[" + ", ".join(exprs) + "]"} if exprs else "",
+        "anchor": "start",
+        "fontSize": TITLE_FONT,
+        "fontWeight": "normal",
+        "lineHeight": 22,
+        "offset": 10,
+    }

@@ -6,7 +6,7 @@ What runs where:
 - every other axis is a Streamlit slider keyed ``f"{key}.{axis}"``; moving one reruns the
   script, which slices the array and rebuilds the chart (the browser's play index then
   restarts from ``start``: a rebuilt chart is a new Vega view);
-- the view is a segmented control keyed ``f"{key}.view"``.
+- the view is a segmented control keyed ``f"{key}.view"`` (none when only one view applies).
 
 The y (or colour) range is computed over the whole tensor in the chosen view, so neither
 the browser's play slider nor a server slider makes the axis jump.
@@ -95,16 +95,19 @@ def show_scope(
         view = "heatmap"
     if view not in views:
         view = views[0]
-    chosen = st.segmented_control(
-        "view",
-        views,
-        default=view,
-        required=True,
-        key=f"{key}.view",
-        format_func=VIEW_LABELS.get,
-        label_visibility="collapsed",
-    )
-    chosen = chosen or view
+    if len(views) > 1:
+        chosen = st.segmented_control(
+            "view",
+            views,
+            default=view,
+            required=True,
+            key=f"{key}.view",
+            format_func=VIEW_LABELS.get,
+            label_visibility="collapsed",
+        )
+        chosen = chosen or view
+    else:  # one view: a control with a single option would only puzzle
+        chosen = view
 
     drawn = axes[-2:] if chosen == "heatmap" else axes[-1:]
     n_drawn = len(drawn)
@@ -180,7 +183,7 @@ def show_scope(
         autoplay=autoplay,
         note=note,
     )
-    st.altair_chart(chart, width="stretch")
+    st.vega_lite_chart(chart.vega_lite(), width="stretch")
 
 
 def _as_lines(data: np.ndarray | Mapping[str, np.ndarray], y_title: str | None) -> dict[str, np.ndarray]:

@@ -70,43 +70,47 @@ def _neuron_rows(f: dict, path: str, head: int):
 # ---------------------------------------------------------------- charts
 
 
-def _overview_charts(rows, neuron: int):
-    """Narrowbandness of every neuron, sorted by top frequency then narrowbandness, and its
-    histogram (two charts, drawn side by side in columns)."""
-    import altair as alt
-
+def _overview_frame(rows):
+    """One row per neuron, in the strip's order (top frequency, then share)."""
     df = rows[["neuron", "top_frequency", "narrowbandness"]].copy()
     df = df.sort_values(["top_frequency", "narrowbandness"], kind="stable").reset_index(drop=True)
     df["rank"] = range(len(df))
     df["top frequency"] = df["top_frequency"].astype(str)
+    return df
+
+
+def _overview_charts(df):
+    """Narrowbandness of every neuron, sorted by top frequency then narrowbandness, and its
+    histogram (two charts, drawn side by side in columns)."""
+    import altair as alt
+
+    from pages.charts import PALETTE
+
     order = [str(x) for x in sorted(df["top_frequency"].unique())]
+    # Okabe-Ito first; more top frequencies than it has colours cycle through it again.
     color = alt.Color(
-        "top frequency:N", sort=order, scale=alt.Scale(scheme="category10"), title="top frequency"
+        "top frequency:N", sort=order, scale=alt.Scale(domain=order, range=PALETTE), title="top frequency"
     )
-    axis = dict(labelFontSize=14, titleFontSize=15)
     strip = (
         alt.Chart(df)
         .mark_circle(size=40, opacity=0.85)
         .encode(
+            # Explicit domains: the ringed neuron's layer then does not feed the scales.
             x=alt.X(
                 "rank:Q",
                 title="neurons, sorted by top frequency then by share",
-                axis=alt.Axis(**axis, labels=False),
+                axis=alt.Axis(labels=False),
+                scale=alt.Scale(domain=[-1, len(df)], nice=False),
             ),
             y=alt.Y(
                 "narrowbandness:Q",
                 title="share in the top frequency",
                 scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format="%", **axis),
+                axis=alt.Axis(format="%"),
             ),
             color=color,
-            tooltip=["neuron", "top_frequency", alt.Tooltip("narrowbandness:Q", format=".1%")],
+            tooltip=["neuron:Q", "top_frequency:Q", alt.Tooltip("narrowbandness:Q", format=".1%")],
         )
-    )
-    pick = (
-        alt.Chart(df[df["neuron"] == neuron])
-        .mark_point(size=260, color="black", strokeWidth=3)
-        .encode(x="rank:Q", y="narrowbandness:Q")
     )
     hist = (
         alt.Chart(df)
@@ -116,68 +120,119 @@ def _overview_charts(rows, neuron: int):
                 "narrowbandness:Q",
                 bin=alt.Bin(step=0.05, extent=[0, 1]),
                 title="share in the top frequency",
-                axis=alt.Axis(format="%", **axis),
+                axis=alt.Axis(format="%"),
             ),
-            y=alt.Y("count():Q", title="neurons", axis=alt.Axis(**axis)),
+            y=alt.Y("count():Q", title="neurons"),
             color=color,
             tooltip=[alt.Tooltip("count():Q", title="neurons"), "top frequency:N"],
         )
     )
-    legend = dict(labelFontSize=14, titleFontSize=14, orient="top")
+    legend = dict(orient="top")
     return (
-        (strip + pick).properties(height=320).configure_legend(**legend),
+        alt.layer(strip).properties(height=320).configure_legend(**legend),
         hist.properties(height=320).configure_legend(**legend),
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _overview(source: str, path: str, head: int) -> tuple[dict, dict, dict]:
+    """The two overview specs for one path (and head), and each neuron's (rank, share)."""
+    from pages.charts import spec
+
+    df = _overview_frame(_neuron_rows(_filters(source), path, head))
+    left, right = _overview_charts(df)
+    where = {
+        int(n): (int(r), float(v))
+        for n, r, v in zip(df["neuron"], df["rank"], df["narrowbandness"], strict=True)
+    }
+    return spec(left), spec(right), where
+
+
+def _with_pick(strip: dict, rank: int, share: float) -> dict:
+    """The strip with one neuron ringed: a one-row dataset, not a rebuilt chart."""
+    import pandas as pd
+
+    from pages.charts import with_layer
+
+    return with_layer(
+        strip,
+        {
+            "mark": {"type": "point", "size": 260, "color": "black", "strokeWidth": 3},
+            "encoding": {
+                "x": {"field": "rank", "type": "quantitative"},
+                "y": {"field": "narrowbandness", "type": "quantitative"},
+            },
+        },
+        pd.DataFrame({"rank": [rank], "narrowbandness": [share]}),
     )
 
 
 def _alias_chart(p: int, s: int, folded: int):
     """cos at the frequency s over continuous t, the folded frequency too, and the integer
-    samples they share. A browser-side slider moves a window of the token axis."""
+    samples they share. A browser-side slider moves a window of the token axis.
+
+    Shaped like the scope for a fast slider: the browser holds the points of one window
+    (``j``, their offset in it) and, on each step, computes each point's key and looks its
+    value up, instead of filtering every point of both curves (Streamlit's Vega interprets
+    every expression, per point)."""
     import altair as alt
     import numpy as np
     import pandas as pd
 
-    per = 16  # points per token for the continuous curves
-    t = np.arange(p * per + 1) / per
-    curves = pd.concat(
-        [
-            pd.DataFrame({"t": t, "y": np.cos(2 * np.pi * s * t / p), "wave": f"cos at {s} (continuous)"}),
-            pd.DataFrame(
-                {"t": t, "y": np.cos(2 * np.pi * folded * t / p), "wave": f"cos at {folded} (continuous)"}
-            ),
-        ]
-    )
-    n = np.arange(p)
-    samples = pd.DataFrame({"t": n, "y": np.cos(2 * np.pi * s * n / p), "wave": "samples at the tokens"})
+    per = 8  # points per token for the continuous curves
     width = min(p, 24)
+    names = [f"cos at {s} (continuous)", f"cos at {folded} (continuous)", "samples at the tokens"]
+    m = np.arange(p * per + 1)
+    values = pd.DataFrame(
+        {
+            "k": np.r_[m, m + len(m)].astype(np.int32),
+            "t": np.r_[m, m].astype(np.float32) / per,
+            "y": np.r_[np.cos(2 * np.pi * s * m / per / p), np.cos(2 * np.pi * folded * m / per / p)],
+        }
+    )
+    j = np.arange(width * per + 1)
+    window = pd.DataFrame(
+        {"j": np.r_[j, j], "offset": np.repeat([0, len(m)], len(j)), "wave": np.repeat(names[:2], len(j))}
+    )
+    samples = pd.DataFrame({"j": np.arange(width + 1), "wave": names[2]})
     start = alt.param(
         name="alias_from",
         value=0,
         bind=alt.binding_range(min=0, max=p - width, step=1, name="window starts at token "),
     )
-    in_window = f"datum.t >= alias_from && datum.t <= alias_from + {width}"
-    domain = [f"cos at {s} (continuous)", f"cos at {folded} (continuous)", "samples at the tokens"]
+    lookup = alt.LookupData(data=values, key="k", fields=["t", "y"])
     color = alt.Color(
-        "wave:N", scale=alt.Scale(domain=domain, range=["#0072B2", "#E69F00", "#000000"]), title=None
+        "wave:N", scale=alt.Scale(domain=names, range=["#0072B2", "#E69F00", "#000000"]), title=None
     )
-    axis = dict(labelFontSize=14, titleFontSize=15)
-    x = alt.X("t:Q", title="token index (continuous between tokens)", axis=alt.Axis(**axis, tickMinStep=1))
-    y = alt.Y("y:Q", title="value", scale=alt.Scale(domain=[-1.1, 1.1]), axis=alt.Axis(**axis))
+    x = alt.X(
+        "t:Q",
+        title="token index (continuous between tokens)",
+        axis=alt.Axis(tickMinStep=1),
+        scale=alt.Scale(domain=alt.ExprRef(f"[alias_from, alias_from + {width}]"), nice=False),
+    )
+    y = alt.Y("y:Q", title="value", scale=alt.Scale(domain=[-1.1, 1.1]))
     lines = (
-        alt.Chart(curves).mark_line(strokeWidth=2.5).encode(x=x, y=y, color=color).transform_filter(in_window)
+        alt.Chart(window)
+        .transform_calculate(k=f"datum.offset + alias_from * {per} + datum.j")
+        .transform_lookup(lookup="k", from_=lookup)
+        .mark_line(strokeWidth=2.5)
+        .encode(x=x, y=y, color=color)
     )
     dots = (
         alt.Chart(samples)
+        .transform_calculate(k=f"(alias_from + datum.j) * {per}")
+        .transform_lookup(lookup="k", from_=lookup)
         .mark_circle(size=110)
-        .encode(x=x, y=y, color=color, tooltip=["t", "y"])
-        .transform_filter(in_window)
+        .encode(x=x, y=y, color=color, tooltip=["t:Q", alt.Tooltip("y:Q", format=".4f")])
     )
-    return (
-        (lines + dots)
-        .add_params(start)
-        .properties(height=320)
-        .configure_legend(labelFontSize=14, orient="top")
-    )
+    return (lines + dots).add_params(start).properties(height=320).configure_legend(orient="top")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _alias_spec(p: int, s: int, folded: int) -> dict:
+    from pages.charts import spec
+
+    return spec(_alias_chart(p, s, folded), canvas=True)
 
 
 def default_alias_pair(p: int, key_freqs: list[int]) -> tuple[int, int]:
@@ -202,45 +257,13 @@ def _fold(f: int, p: int) -> int:
 # ---------------------------------------------------------------- the page
 
 
-def show() -> None:
-    import numpy as np
-
-    from lens import analysis, fourier
-    from pages import links, state
+@st.fragment  # the path, head and neuron rerun this section only
+def _filter_section(source: str, f: dict) -> None:
+    from pages import charts, links
     from pages.scope import Marker
     from pages.scope_widget import show_scope
 
-    with st.spinner("Loading the model…"):
-        state.current_run()
-        source = state.current_source()
-        f = _filters(source)
-    p, kf = f["p"], f["key_freqs"]
-    e, o = f["embed"], f["ov"]
-    kf_text = ", ".join(map(str, kf))
-
-    # -- neurons as filters
-    st.header("Each neuron is a filter on the embedding waves")
-    st.markdown(
-        f"""
-Take one MLP neuron. Its input weights W_in give one number per residual dimension; apply
-them to the embedding and you get one wave over the {p} tokens: what this neuron would see
-of token t. Its spectrum is the neuron's **frequency response** to the embedding waves. A
-*narrowband* neuron puts most of that response into one frequency; below, "share" is the
-fraction of the (non-constant) energy in the neuron's top frequency.
-
-Measured on this model, directly through the embedding (W_E · W_in): the median neuron puts
-**{e["median"]:.0%}** of its response into its top frequency (the sharpest, {e["max"]:.0%});
-{e["above_half"]:.0%} of neurons are above one half; for **{e["top_is_key"]:.0%}** of neurons
-the top frequency is a key frequency ({kf_text}). That is selective, but not yet narrow.
-
-But a token never reaches the MLP directly: at `=` the MLP reads what attention brought over,
-the embedding passed through a head's value and output maps (W_V W_O) first. Along that path
-(W_E · W_V W_O · W_in, per head) the median neuron puts **{o["median"]:.0%}** of its response
-into one frequency, {o["above_half"]:.0%} of (head, neuron) pairs are above one half, and for
-{o["top_is_key"]:.0%} the top frequency is a key frequency. The attention's own linear maps
-are part of the filter.
-"""
-    )
+    kf = f["key_freqs"]
     c1, c2 = st.columns([2, 1])
     path_label = c1.radio(
         "path from token to neuron",
@@ -262,10 +285,12 @@ are part of the filter.
     neuron0 = links.int_param("neuron", 0, len(waves) - 1, median_neuron)
     neuron = int(st.session_state.get(f"{scope_key}.neuron", neuron0))
     links.keep("neuron", neuron, median_neuron)
-    left, right = _overview_charts(rows, neuron)
+    left, right, where = _overview(source, path, head)
     o1, o2 = st.columns([3, 2])
-    o1.altair_chart(left, width="stretch", key="wave_transforms.overview")
-    o2.altair_chart(right, width="stretch", key="wave_transforms.histogram")
+    with o1:
+        charts.show(_with_pick(left, *where[neuron]), key="wave_transforms.overview")
+    with o2:
+        charts.show(right, key="wave_transforms.histogram")
 
     row = rows[rows["neuron"] == neuron].iloc[0]
     st.markdown(
@@ -295,6 +320,14 @@ are part of the filter.
         + (f" through head {head}" if path == "ov" else ""),
         y_title="response",
     )
+
+
+@st.fragment  # f1, f2 and the product rerun this section only
+def _product_section(p: int, kf: list[int]) -> None:
+    from lens import analysis, fourier
+    from pages import links
+    from pages.scope import Marker
+    from pages.scope_widget import show_scope
 
     # -- products of waves
     st.header("Multiplying waves makes sum and difference frequencies")
@@ -358,6 +391,17 @@ the Fourier view: the product's energy sits exactly where the markers say.
         y_title="value",
     )
 
+
+@st.fragment  # the two frequencies rerun this section only
+def _alias_section(p: int, kf: list[int]) -> None:
+    import numpy as np
+
+    from lens import analysis, fourier
+    from pages import charts
+    from pages.scope import Marker
+    from pages.scope_widget import show_scope
+
+    k = p // 2
     # -- aliasing
     st.header("Past Nyquist, frequencies fold back")
     st.markdown(
@@ -409,7 +453,46 @@ two frequencies; they open on a pair of key frequencies whose sum passes the lim
             f"Between the tokens the two waves differ; on the tokens (dots) they agree. The blue "
             f"line has {s} cycles across the {p} tokens, the orange one {folded}; drag the window."
         )
-        st.altair_chart(_alias_chart(p, s, folded), width="stretch", key="wave_transforms.alias_chart")
+        charts.show(_alias_spec(p, s, folded), key="wave_transforms.alias_chart")
+
+
+def show() -> None:
+    from pages import state
+
+    with st.spinner("Loading the model…"):
+        state.current_run()
+        source = state.current_source()
+        f = _filters(source)
+    p, kf = f["p"], f["key_freqs"]
+    e, o = f["embed"], f["ov"]
+    kf_text = ", ".join(map(str, kf))
+
+    # -- neurons as filters
+    st.header("Each neuron is a filter on the embedding waves")
+    st.markdown(
+        f"""
+Take one MLP neuron. Its input weights W_in give one number per residual dimension; apply
+them to the embedding and you get one wave over the {p} tokens: what this neuron would see
+of token t. Its spectrum is the neuron's **frequency response** to the embedding waves. A
+*narrowband* neuron puts most of that response into one frequency; below, "share" is the
+fraction of the (non-constant) energy in the neuron's top frequency.
+
+Measured on this model, directly through the embedding (W_E · W_in): the median neuron puts
+**{e["median"]:.0%}** of its response into its top frequency (the sharpest, {e["max"]:.0%});
+{e["above_half"]:.0%} of neurons are above one half; for **{e["top_is_key"]:.0%}** of neurons
+the top frequency is a key frequency ({kf_text}). That is selective, but not yet narrow.
+
+But a token never reaches the MLP directly: at `=` the MLP reads what attention brought over,
+the embedding passed through a head's value and output maps (W_V W_O) first. Along that path
+(W_E · W_V W_O · W_in, per head) the median neuron puts **{o["median"]:.0%}** of its response
+into one frequency, {o["above_half"]:.0%} of (head, neuron) pairs are above one half, and for
+{o["top_is_key"]:.0%} the top frequency is a key frequency. The attention's own linear maps
+are part of the filter.
+"""
+    )
+    _filter_section(source, f)
+    _product_section(p, kf)
+    _alias_section(p, kf)
 
 
 show()

@@ -61,6 +61,13 @@ def charts(at) -> list[Chart]:
     return out
 
 
+def scope_values(frames: list[pd.DataFrame]) -> int:
+    """Values a scope ships: its table of every slice's values (columns k and y), beside
+    which it sends the points of one slice (their line and x); the browser looks the
+    current slice's values up."""
+    return sum(len(df) for df in frames if list(df.columns) == ["k", "y"])
+
+
 def chart_with(at, needle: str) -> Chart:
     """The one chart whose spec or data labels contain ``needle`` (e.g. a title)."""
     found = [c for c in charts(at) if needle in c.text]

@@ -7,7 +7,16 @@ browser budget, and follow its widgets.
 from __future__ import annotations
 
 import pytest
-from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env, tiny_run_dir
+from page_testing import (
+    MAX_POINTS,
+    chart_with,
+    charts,
+    markdown,
+    open_page,
+    reference_env,
+    scope_values,
+    tiny_run_dir,
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +67,7 @@ def test_charts_are_live_and_within_budget(page, env):
     embed = chart_with(page, "W_E for one residual dimension")
     assert any(p.get("name") == "play_d_model" for p in embed.spec.get("params", []))
     run = _run(env)
-    assert sum(len(df) for df in embed.frames if "line" in df) == run.weights["W_E"].shape[1] * run.p
+    assert scope_values(embed.frames) == run.weights["W_E"].shape[1] * run.p
 
 
 def test_harmonics_table_is_computed(page, env):

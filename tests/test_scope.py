@@ -52,6 +52,27 @@ def layer_rows(spec: dict, i: int) -> list[dict]:
     return spec["datasets"][data["name"]]
 
 
+def points(spec: dict, i: int) -> list[dict]:
+    """The points layer ``i`` draws, every play slice, made as the browser makes them: each
+    point of one slice (its ``i``, line, x, ...) takes its value ``y`` from the values table
+    at key ``k = slice * (points per slice) + i``; ``play`` is the slice's play index."""
+    layer = spec["layer"][i]
+    (lookup,) = [t for t in layer["transform"] if "lookup" in t]
+    values = {r["k"]: r["y"] for r in spec["datasets"][lookup["from"]["data"]["name"]]}
+    base = layer_rows(spec, i)
+    scrub = [q for q in spec.get("params", []) if q["name"].startswith("play_")]
+    if scrub:
+        bind = scrub[0]["bind"]
+        plays = range(bind["min"], bind["max"] + 1, bind["step"])
+    else:
+        plays = [None]
+    return [
+        {**row, "play": play, "y": values[s * len(base) + row["i"]]}
+        for s, play in enumerate(plays)
+        for row in base
+    ]
+
+
 def param(spec: dict, name: str) -> dict:
     matches = [p for p in spec.get("params", []) if p["name"] == name]
     assert matches, f"no param {name!r} in {[p['name'] for p in spec.get('params', [])]}"
@@ -96,29 +117,51 @@ def test_timer_survives_altair_copies():
     assert "on" in param(chart.to_dict(), "play_c")
 
 
-def test_every_data_layer_is_filtered_by_the_play_param():
+def test_every_data_layer_follows_the_play_param():
     m = [[Marker(c / 2, "c/2")] for c in range(P)]
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=m))
     for layer in spec["layer"]:
-        assert {"filter": "datum.play == play_c"} in layer.get("transform", [])
+        steps = layer.get("transform", [])
+        assert {"filter": "datum.play == play_c"} in steps or any(
+            "play_c" in t.get("calculate", "") for t in steps
+        )
+
+
+def test_markers_the_same_on_every_slice_are_sent_once_and_never_filtered():
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=[Marker(3, "three")]))
+    rule = spec["layer"][0]
+    assert rule["mark"]["type"] == "rule" and len(layer_rows(spec, 0)) == 1
+    assert not any("filter" in t and "play" in t["filter"] for t in rule.get("transform", []))
 
 
 def test_no_play_axis_means_no_params_and_no_filter():
     spec = spec_of(scope_chart(waves()["cos"][0], x_axis="a"))
     assert "params" not in spec
-    assert all("transform" not in layer for layer in spec["layer"])
-    assert len(layer_rows(spec, 0)) == P
+    assert not any("filter" in t for layer in spec["layer"] for t in layer.get("transform", []))
+    assert len(points(spec, 0)) == P
+
+
+def test_a_scrub_step_looks_up_one_slice_instead_of_filtering_every_point():
+    """A scrub step computes one key per point drawn and looks the values up (a hash join):
+    Streamlit's Vega evaluates every expression with an interpreter, so no step may visit
+    every point of every slice."""
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c"))
+    steps = spec["layer"][0]["transform"]
+    assert steps[0] == {"calculate": f"datum.i + (play_c - 0) / 1 * {2 * P}", "as": "k"}
+    assert steps[1]["lookup"] == "k" and steps[1]["from"]["fields"] == ["y"]
+    assert not any("filter" in t for t in steps)
+    assert len(layer_rows(spec, 0)) == 2 * P  # the points of one slice
+    assert point_count(spec) == 2 * P * P + 2 * P  # every slice's values, and one slice's points
 
 
 # ----------------------------------------------------------------------------- values, views
 
 
-def test_space_view_sends_the_slices_as_long_form_rows():
+def test_space_view_sends_the_points_of_a_slice_and_the_values_of_all():
     data = waves()
     spec = spec_of(scope_chart(data, x_axis="b", play="c"))
-    rows = layer_rows(spec, 0)
-    assert set(rows[0]) == {"line", "play", "x", "y"}  # only the columns the marks need
-    got = {(r["line"], r["play"], r["x"]): r["y"] for r in rows}
+    assert set(layer_rows(spec, 0)[0]) == {"i", "line", "x"}  # only what the marks need
+    got = {(r["line"], r["play"], r["x"]): r["y"] for r in points(spec, 0)}
     for name, arr in data.items():
         for c in (0, 7, P - 1):
             np.testing.assert_allclose([got[(name, c, x)] for x in range(P)], arr[c], rtol=1e-6)
@@ -146,7 +189,7 @@ def test_y_domain_from_the_caller_wins():
 def test_fourier_view_labels_and_amplitudes_match_lens_fourier():
     data = waves()
     spec = spec_of(scope_chart(data, x_axis="b", play="c", view="fourier"))
-    rows = layer_rows(spec, 0)
+    rows = points(spec, 0)
     for name, arr in data.items():
         for c in (0, 5, P - 1):
             sel = [r for r in rows if r["line"] == name and r["play"] == c]
@@ -167,7 +210,7 @@ def test_fourier_view_labels_and_amplitudes_match_lens_fourier():
 def test_magnitude_view_has_one_value_per_frequency():
     arr = waves()["cos"]
     spec = spec_of(scope_chart(arr, x_axis="b", play="c", view="magnitude"))
-    rows = [r for r in layer_rows(spec, 0) if r["play"] == 2]
+    rows = [r for r in points(spec, 0) if r["play"] == 2]
     assert [round(r["x"]) for r in rows] == list(range(n_freqs(P) + 1))
     amp = to_fourier(arr[2])
     expected = [abs(amp[0])] + [np.hypot(amp[2 * f - 1], amp[2 * f]) for f in range(1, n_freqs(P) + 1)]
@@ -193,6 +236,7 @@ def test_markers_are_per_play_slice_and_per_view():
     assert rule["mark"]["type"] == "rule" and line["mark"]["type"] == "line"
     assert left["mark"]["type"] == right["mark"]["type"] == "text"
     assert left["encoding"]["text"]["field"] == "label"
+    assert not any("calculate" in t for t in left["transform"])  # placed on the server
     rows = layer_rows(spec, 0)
     assert {(r["play"], r["x"], r["label"]) for r in rows} == {
         (c, x, lbl) for c in range(P) for x, lbl in [(c / 2, "c/2"), (c / 2 + P / 2, "c/2 + p/2")]
@@ -231,9 +275,10 @@ def test_heatmap_uses_rects_with_a_fixed_colour_domain_and_a_play_axis():
     assert {"calculate": "datum.x - 0.5", "as": "x0"} in rect["transform"]
     m = np.abs(data).max()
     assert rect["encoding"]["color"]["scale"]["domain"] == pytest.approx([-m, m])
-    rows = layer_rows(spec, 0)
+    assert len(layer_rows(spec, 0)) == P * P  # the cells of one slice
+    rows = points(spec, 0)
     assert len(rows) == data.size
-    got = {(r["play"], r["row"], r["x"]): r["value"] for r in rows}
+    got = {(r["play"], r["row"], r["x"]): r["y"] for r in rows}
     assert got[(2, 5, 7)] == pytest.approx(data[2, 5, 7], rel=1e-6)
     assert param(spec, "play_head")["bind"]["max"] == 3
 
@@ -255,7 +300,7 @@ def test_budget_subsamples_the_play_axis_with_a_stride():
     assert point_count(spec) == point_count(chart)
     scrub = param(spec, "play_c")
     assert scrub["bind"]["step"] == 2 and scrub["value"] == 5  # the opening slice is kept
-    plays = sorted({r["play"] for r in layer_rows(spec, 0)})
+    plays = sorted({r["play"] for r in points(spec, 0)})
     assert plays == list(range(1, 113, 2))
     assert "every 2" in spec["title"]["text"]["expr"]
 
@@ -306,18 +351,17 @@ def test_show_scope_keys_slices_and_ships_the_timer():
     assert at.button_group(key="t.view").value == "space"
     spec, frames = _chart(at)
     assert "on" in param(spec, "play_c") and param(spec, "play_c")["value"] == 3  # reached st.altair_chart
-    (lines,) = [f for f in frames if "y" in f]
+    (values,) = [f for f in frames if "k" in f]
     x = np.arange(4 * 5 * 13, dtype=float).reshape(4, 5, 13)
-    assert sorted(lines["play"].unique()) == list(range(5))
-    row = lines[lines["play"] == 4].sort_values("x")["y"].to_numpy()
-    np.testing.assert_array_equal(row, x[2, 4])
+    assert len(values) == 5 * 13  # every slice along c, 13 points each
+    np.testing.assert_array_equal(values.sort_values("k")["y"].to_numpy()[4 * 13 : 5 * 13], x[2, 4])
     # The y range is global over the whole tensor, not over the d_model = 2 slice.
     assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [0.0, x.max()]
 
     at.slider(key="t.d_model").set_value(1).run()
     _, frames = _chart(at)
-    (lines,) = [f for f in frames if "y" in f]
-    np.testing.assert_array_equal(lines[lines["play"] == 0].sort_values("x")["y"].to_numpy(), x[1, 0])
+    (values,) = [f for f in frames if "k" in f]
+    np.testing.assert_array_equal(values.sort_values("k")["y"].to_numpy()[:13], x[1, 0])
 
     at.button_group(key="t.view").set_value("magnitude").run()
     assert not at.exception
@@ -345,4 +389,65 @@ def test_show_scope_heatmap_opens_as_heatmap_and_y_title_naming_the_rows_titles_
     assert rect["mark"]["type"] == "rect"
     assert rect["encoding"]["y"]["axis"]["title"] == "a"
     assert rect["encoding"]["color"]["legend"]["title"] == "value"
-    assert len(frames[0]) == 5 * 7
+    (cells,) = [f for f in frames if "row" in f]
+    assert len(cells) == 5 * 7
+
+
+# ----------------------------------------------------------------------------- the spec itself
+
+
+@pytest.mark.parametrize("view", ["space", "fourier", "magnitude"])
+@pytest.mark.parametrize("play", ["c", None])
+def test_specs_are_valid_vega_lite(view, play):
+    """The scope writes its spec as a dict (no Altair objects): check it against the schema."""
+    data = waves() if play else {k: v[0] for k, v in waves().items()}
+    marks = [Marker(2, "two", "any")]
+    chart = scope_chart(data, x_axis="b", play=play, view=view, markers=marks, captions="c", title="T")
+    chart.to_dict(validate=True)
+
+
+def test_heatmap_specs_are_valid_vega_lite():
+    rng = np.random.default_rng(2)
+    scope_chart(
+        rng.standard_normal((3, 5, P)), x_axis="b", row_axis="a", play="head", view="heatmap"
+    ).to_dict(validate=True)
+    scope_chart(rng.standard_normal((5, P)), x_axis="b", row_axis="a", view="heatmap").to_dict(validate=True)
+
+
+def test_validation_catches_a_broken_spec():
+    from pages.scope import validate_spec
+
+    spec = scope_chart(waves()["cos"][0], x_axis="a").to_dict()
+    with pytest.raises(Exception, match="mark|layer|valid"):
+        validate_spec({**spec, "layer": [{"mark": "no-such-mark"}]})
+
+
+def test_scope_draws_on_a_canvas_without_per_item_aria():
+    """A scrub step repaints one canvas; no ARIA description is formatted per item per step."""
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c"))
+    assert spec["usermeta"]["embedOptions"]["renderer"] == "canvas"
+    assert spec["config"]["mark"]["aria"] is False
+    assert spec["config"]["legend"]["labelLimit"] == 0  # legend names are never cut
+
+
+def test_a_short_axis_title_stands_upright():
+    spec = spec_of(scope_chart(np.zeros((5, P)), x_axis="b", row_axis="a", view="heatmap"))
+    y = spec["layer"][0]["encoding"]["y"]["axis"]
+    assert y["title"] == "a" and y["titleAngle"] == 0 and y["titleFontSize"] > y["labelFontSize"]
+
+
+def _one_view_app():
+    import numpy as np
+
+    from pages.scope_widget import show_scope
+
+    show_scope(np.zeros((3, 13)), ("c", "n"), key="one", play="c", fourier=False)
+
+
+def test_no_view_control_when_only_one_view_applies():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_one_view_app, default_timeout=30).run()
+    assert not at.exception
+    assert not at.get("button_group")  # a segmented control with one option would only puzzle
+    assert len(_chart(at)[1]) >= 2

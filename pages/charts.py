@@ -1,0 +1,189 @@
+"""The pages' own Altair charts: one look, and a fast way to the browser.
+
+One look: every chart a page draws with :func:`show` gets the scope's type sizes (axis labels
+14 px, titles 15 px: readable on a projector), its colour-blind-safe palette (Okabe-Ito), no
+truncated legend labels, and a height that is the plot's own (``autosize`` "fit-x"; Streamlit's
+default "fit" squeezes the plot under a legend and an axis title into the given height). The
+sizes are written on each axis and legend, not in ``config``, so no theme can override them.
+
+Fast: an Altair chart costs tens of milliseconds to build and more to validate and serialise
+(``to_dict``), on every rerun. :func:`spec` does that once; cache its result with
+``st.cache_data`` keyed by cheap arguments (the checkpoint's path string, ints) and hand it to
+:func:`show`, which passes the dict to ``st.vega_lite_chart`` (the same element as
+``st.altair_chart``). What changes often (a highlighted point) is added to a cached spec as a
+small layer whose dataset keeps its name (:func:`with_layer`): the spec stays the same, so the
+browser replaces those rows in the chart it has, instead of drawing the whole chart again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pages.scope import FONT, PALETTE
+
+TITLE_FONT = FONT + 1
+ARIA_ROWS = 5000  # Streamlit's own threshold
+LEGEND_CHANNELS = ("color", "fill", "stroke", "size", "shape", "opacity", "strokeDash")
+
+
+def spec(chart: Any, *, validate: bool = True, canvas: bool = False) -> dict:
+    """An Altair chart as a styled Vega-Lite dict whose data are named DataFrames.
+
+    ``validate`` checks it against the schema (slow: do it once, in a cached function).
+    ``canvas``: draw on a canvas (vega-embed's option, which Streamlit passes on), for a chart
+    that redraws on a browser-side slider: one repaint instead of patching SVG nodes."""
+    frames: list[pd.DataFrame] = []
+    out = _stand_ins(chart, frames).to_dict(validate=validate)
+    names = {}
+    for name, rows in out.get("datasets", {}).items():
+        if rows and isinstance(rows[0], dict) and _ID in rows[0]:
+            df = frames[rows[0][_ID]]
+            names[name] = _frame_name(df)
+    # Each frame as a pickle round trip leaves it, which is what st.cache_data hands back on
+    # every later run: the first run then ships the same Arrow bytes (a frame built by
+    # concatenating string columns is chunked until pickled; Arrow writes one batch per chunk).
+    out["datasets"] = {
+        names.get(k, k): pickle.loads(pickle.dumps(frames[v[0][_ID]])) if k in names else v
+        for k, v in out["datasets"].items()
+    }
+    _rename(out, names)
+    if canvas:
+        out.setdefault("usermeta", {}).setdefault("embedOptions", {})["renderer"] = "canvas"
+    return style(out)
+
+
+def style(out: dict) -> dict:
+    """Apply the shared look to a Vega-Lite dict, in place; returns it."""
+    config = out.setdefault("config", {})
+    for default in ("continuousWidth", "continuousHeight"):  # Altair's theme, not ours
+        config.get("view", {}).pop(default, None)
+    config.setdefault("range", {}).setdefault("category", PALETTE)
+    config.setdefault("view", {}).setdefault("strokeWidth", 0)
+    legend = config.setdefault("legend", {})
+    legend.setdefault("labelFontSize", FONT)
+    legend.setdefault("titleFontSize", FONT)
+    legend.setdefault("labelLimit", 0)
+    out.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
+    big = any(len(d) > ARIA_ROWS for d in out.get("datasets", {}).values() if hasattr(d, "__len__"))
+    if big or any("bind" in p for p in out.get("params", [])):
+        # Vega-Lite writes an ARIA description for every mark item, formatting its numbers,
+        # on every update: for thousands of items, or on every step of a browser-side
+        # slider, that costs more than the drawing. Streamlit turns it off for large charts
+        # too; the chart keeps its accessible name.
+        config.setdefault("mark", {}).setdefault("aria", False)
+    _walk(out)
+    return out
+
+
+def with_layer(base: dict, layer: dict, data: pd.DataFrame | None = None) -> dict:
+    """``base`` (a layer spec) with one more layer on top; ``base`` is not changed.
+
+    With ``data``, the layer draws it as a dataset named after the layer's position, a name
+    that stays the same when only the data change: the spec is then unchanged, and the
+    browser swaps the few rows into the chart already drawn instead of building it anew."""
+    out = dict(base)
+    if data is not None:
+        name = f"layer-{len(base['layer'])}"
+        layer = {**layer, "data": {"name": name}}
+        out["datasets"] = {**base.get("datasets", {}), name: data}
+    out["layer"] = [*base["layer"], layer]
+    return out
+
+
+def show(chart_spec: dict, *, key: str | None = None) -> None:
+    """Draw a spec from :func:`spec` across the page width."""
+    st.vega_lite_chart(chart_spec, width="stretch", key=key)
+
+
+# ---------------------------------------------------------------- internals
+
+
+_ID = "__lens_frame"
+
+
+def _stand_ins(chart: Any, frames: list[pd.DataFrame]) -> Any:
+    """A shallow copy of ``chart`` whose DataFrames are one-row stand-ins tagged with their
+    index in ``frames``. Altair still infers each field's type from the stand-in's dtypes,
+    and serialises one row instead of thousands (nor refuses a frame over its row limit);
+    :func:`spec` then puts the real frames back under names made from their content."""
+    c = chart.copy(deep=False)
+    data = c._get("data")
+    if isinstance(data, pd.DataFrame):
+        stand_in = data.head(1).copy() if len(data) else data.reindex([0])
+        stand_in[_ID] = len(frames)
+        # The index is never drawn: a plain one is not shipped (and pickles back the same).
+        frames.append(data if isinstance(data.index, pd.RangeIndex) else data.reset_index(drop=True))
+        c.data = stand_in
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        subs = c._get(key)
+        if isinstance(subs, list):
+            c[key] = [_stand_ins(s, frames) for s in subs]
+    return c
+
+
+def _rename(node: Any, names: dict[str, str]) -> None:
+    """Point every ``{"data": {"name": old}}`` at its new name, in place."""
+    if isinstance(node, list):
+        for n in node:
+            _rename(n, names)
+    elif isinstance(node, dict):
+        data = node.get("data")
+        if isinstance(data, dict) and data.get("name") in names:
+            node["data"] = {**data, "name": names[data["name"]]}
+        for k, v in node.items():
+            if k not in ("data", "datasets"):
+                _rename(v, names)
+
+
+def _frame_name(df: pd.DataFrame) -> str:
+    h = hashlib.blake2b(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes(), digest_size=8)
+    h.update("\x1f".join(map(str, df.columns)).encode())
+    return f"data-{h.hexdigest()}"
+
+
+def _walk(node: Any) -> None:
+    """Type sizes on every axis and legend of every view (layers and concatenations)."""
+    if isinstance(node, list):
+        for n in node:
+            _walk(n)
+        return
+    if not isinstance(node, dict):
+        return
+    enc = node.get("encoding")
+    if isinstance(enc, dict):
+        for ch in ("x", "y"):
+            d = enc.get(ch)
+            if not _has_guide(d, "axis"):
+                continue
+            ax = d.setdefault("axis", {})
+            ax.setdefault("labelFontSize", FONT)
+            ax.setdefault("titleFontSize", TITLE_FONT)
+            title = d.get("title", ax.get("title", d.get("field")))
+            if isinstance(title, str) and len(title) <= 3:
+                # A one-letter title ("a", "b") is easy to miss: larger, bold, and on the y
+                # axis upright rather than on its side (as the scope writes it).
+                ax.update(titleFontSize=FONT + 4, titleFontWeight="bold")
+                if ch == "y":
+                    ax.update(titleAngle=0, titleAlign="right", titleBaseline="middle")
+        for ch in LEGEND_CHANNELS:
+            d = enc.get(ch)
+            if _has_guide(d, "legend"):
+                lg = d.setdefault("legend", {})
+                lg.setdefault("labelFontSize", FONT)
+                lg.setdefault("titleFontSize", FONT)
+                lg.setdefault("labelLimit", 0)
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        if key in node:
+            _walk(node[key])
+    if isinstance(node.get("spec"), dict):
+        _walk(node["spec"])
+
+
+def _has_guide(d: Any, guide: str) -> bool:
+    """A channel definition of a field (or an aggregate) whose axis/legend is not off."""
+    return isinstance(d, dict) and ("field" in d or "aggregate" in d) and d.get(guide, {}) is not None

@@ -1,0 +1,81 @@
+"""pages/charts.py: the pages' own Altair charts as styled Vega-Lite dicts."""
+
+from __future__ import annotations
+
+import pickle
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from pages.charts import ARIA_ROWS, spec, with_layer
+from pages.scope import FONT
+
+
+def _bars(n: int = 5) -> alt.Chart:
+    df = pd.DataFrame(
+        {"f": np.arange(n), "share": np.linspace(0, 1, n), "kind": ["x", "y"] * (n // 2) + ["x"] * (n % 2)}
+    )
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(x=alt.X("f:Q", title="frequency"), y=alt.Y("share:Q", title="a"), color="kind:N")
+        .properties(height=200)
+    )
+
+
+def test_data_stay_dataframes_under_content_names():
+    out = spec(_bars())
+    (name,) = out["datasets"]
+    assert isinstance(out["datasets"][name], pd.DataFrame) and len(out["datasets"][name]) == 5
+    assert out["data"] == {"name": name} and name.startswith("data-")
+    assert spec(_bars())["datasets"].keys() == out["datasets"].keys()  # same data, same name
+    assert spec(_bars(6))["datasets"].keys() != out["datasets"].keys()
+
+
+def test_a_large_frame_is_not_refused_and_not_turned_into_records():
+    big = pd.DataFrame({"a": np.arange(20_000) % 113, "b": np.arange(20_000) // 113})
+    out = spec(alt.Chart(big).mark_rect().encode(x="b:O", y="a:O"))
+    assert len(next(iter(out["datasets"].values()))) == 20_000
+    assert out["config"]["mark"]["aria"] is False  # no per-item ARIA text for thousands of marks
+    assert len(big) > ARIA_ROWS
+
+
+def test_one_look_on_every_axis_and_legend():
+    out = spec(_bars())
+    enc = out["encoding"]
+    assert enc["x"]["axis"]["labelFontSize"] == FONT and enc["x"]["axis"]["titleFontSize"] == FONT + 1
+    # a one-letter y title is larger and upright
+    assert enc["y"]["axis"]["titleAngle"] == 0 and enc["y"]["axis"]["titleFontSize"] == FONT + 4
+    assert enc["color"]["legend"]["labelFontSize"] == FONT and enc["color"]["legend"]["labelLimit"] == 0
+    assert out["config"]["range"]["category"][0] == "#0072B2"  # Okabe-Ito
+    assert out["autosize"] == {"type": "fit-x", "contains": "padding"}  # height is the plot's own
+
+
+def test_first_run_ships_what_a_cached_run_ships():
+    """st.cache_data hands back a pickled copy: the first run must send the same bytes."""
+    from streamlit.dataframe_util import convert_anything_to_arrow_bytes
+
+    parts = [
+        pd.DataFrame({"t": [0.0, 1.0], "w": ["a", "a"]}),
+        pd.DataFrame({"t": [0.0, 1.0], "w": ["b", "b"]}),
+    ]
+    df = pd.concat(parts)  # chunked string column, duplicate index
+    out = spec(alt.Chart(df).mark_line().encode(x="t:Q", y="t:Q", color="w:N"))
+    frame = next(iter(out["datasets"].values()))
+    again = pickle.loads(pickle.dumps(frame))
+    assert convert_anything_to_arrow_bytes(frame) == convert_anything_to_arrow_bytes(again)
+
+
+def test_with_layer_keeps_the_spec_when_only_its_rows_change():
+    """A highlighted point as a layer with a named one-row dataset: moving it changes the
+    data only, so the browser swaps the rows in instead of drawing the chart anew."""
+    base = spec(
+        alt.layer(alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_point().encode(x="x:Q", y="y:Q"))
+    )
+    layer = {"mark": {"type": "point"}, "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+    one = with_layer(base, layer, pd.DataFrame({"x": [1]}))
+    two = with_layer(base, layer, pd.DataFrame({"x": [2]}))
+    strip = lambda s: {k: v for k, v in s.items() if k != "datasets"}  # noqa: E731
+    assert strip(one) == strip(two) and one["datasets"].keys() == two["datasets"].keys()
+    assert len(base["layer"]) == 1 and len(one["layer"]) == 2  # base left alone
