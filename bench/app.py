@@ -112,10 +112,17 @@ def open_page(context, url: str):
     return page, errors
 
 
-def load_page(context, url: str, timeout: float = 240.0) -> dict:
-    """Navigate, wait until settled; page-ms times of first markdown, first and last chart."""
+def load_page(context, url: str, timeout: float = 240.0, want_chart: bool = False) -> dict:
+    """Navigate, wait until settled; page-ms times of first markdown, first and last chart.
+
+    ``want_chart``: also wait for the first chart to be drawn. Streamlit loads its chart code
+    (vega-embed) lazily; on a cold browser cache it can arrive after the app has gone quiet,
+    and "settled" alone would then report no chart at all."""
     page, errors = open_page(context, url)
     settled = wait_settled(page, 0, 0.0, timeout=timeout)
+    if want_chart and lens(page)["firstChart"] is None:
+        page.wait_for_function("() => window.__lens.firstChart !== null", timeout=timeout * 1000)
+        settled = wait_settled(page, 0, 0.0, timeout=timeout)
     info = lens(page)
     charts = page.locator(CHART).count()
     return {
@@ -135,7 +142,7 @@ def cold_start(context, script: str, url_path: str = "") -> dict:
     try:
         healthy = server.wait_healthy(timeout=180)
         t_nav = time.perf_counter() - server.started_at
-        r = load_page(context, f"{server.url}/{url_path}")
+        r = load_page(context, f"{server.url}/{url_path}", want_chart=True)
         r["page"].close()
         ms = lambda v: None if v is None else t_nav * 1000 + v  # noqa: E731
         return {
