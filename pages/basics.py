@@ -133,49 +133,65 @@ def _freqs(fs) -> str:
 # ---------------------------------------------------------------- charts
 
 
-def _grid_chart(grid, colour: str, p: int):
-    """Every pair (a, b) as a cell, coloured by its answer c or by its split. Each map gets
-    only the columns it uses; a and b come from the row number (computed once, in the
-    browser, when the map is first drawn)."""
-    import altair as alt
+@st.cache_data(max_entries=8, show_spinner=False)
+def _grid_spec(source: str, colour: str) -> dict:
+    """Every pair (a, b) as a cell, coloured by its answer c or by its split.
 
-    from pages.charts import PALETTE
+    Written as a Vega-Lite dict, not with Altair: this is the first chart a new reader
+    waits for, and importing, building and validating Altair would add half a second to it
+    (tests validate the dict). Each map gets only the columns it uses; a and b come from
+    the row number, computed once in the browser when the map is first drawn."""
+    from pages.charts import PALETTE, frame_spec
 
+    grid = _task_grid(source)
+    p = _facts(source)["p"]
     if colour == "c":
         # c is cyclic (p - 1 sits next to 0), so a cyclic colour scheme.
-        color = alt.Color("c:Q", scale=alt.Scale(scheme="sinebow", domain=[0, p]), title="c = (a + b) mod p")
-        data, tips = grid[["c"]], ["a:O", "b:O", "c:Q"]
+        color = {
+            "field": "c",
+            "type": "quantitative",
+            "scale": {"scheme": "sinebow", "domain": [0, p]},
+            "title": "c = (a + b) mod p",
+        }
+        data, tips = grid[["c"]], [{"field": "c", "type": "quantitative"}]
     else:
-        color = alt.Color(
-            "split:N", scale=alt.Scale(domain=["train", "test"], range=[PALETTE[0], "#e0e0e0"]), title="split"
-        )
+        color = {
+            "field": "split",
+            "type": "nominal",
+            "scale": {"domain": ["train", "test"], "range": [PALETTE[0], "#e0e0e0"]},
+            "title": "split",
+        }
         data = grid[["split", "model"]]
-        tips = ["a:O", "b:O", "split:N", alt.Tooltip("model:Q", title="model's answer")]
+        tips = [
+            {"field": "split", "type": "nominal"},
+            {"field": "model", "type": "quantitative", "title": "model's answer"},
+        ]
     ticks = list(range(0, p, 10))
     # Explicit domains: the chosen pair's layer then does not feed the scales, so moving it
     # re-draws one point instead of re-encoding all p² cells.
-    tokens = alt.Scale(domain=list(range(p)))
-    cells = (
-        alt.Chart(data)
-        .transform_window(n="row_number()")
-        .transform_calculate(a=f"floor((datum.n - 1) / {p})", b=f"(datum.n - 1) % {p}")
-        .mark_rect()
-        .encode(
-            x=alt.X("b:O", title="b", axis=alt.Axis(values=ticks, labelAngle=0), scale=tokens),
-            y=alt.Y("a:O", title="a", axis=alt.Axis(values=ticks), scale=tokens),
-            color=color,
-            tooltip=tips,
-        )
-    )
+    tokens = {"domain": list(range(p))}
+    cells = {
+        "mark": {"type": "rect"},
+        "transform": [
+            {"window": [{"op": "row_number", "as": "n"}]},
+            {"calculate": f"floor((datum.n - 1) / {p})", "as": "a"},
+            {"calculate": f"(datum.n - 1) % {p}", "as": "b"},
+        ],
+        "encoding": {
+            "x": {
+                "field": "b",
+                "type": "ordinal",
+                "title": "b",
+                "axis": {"values": ticks, "labelAngle": 0},
+                "scale": tokens,
+            },
+            "y": {"field": "a", "type": "ordinal", "title": "a", "axis": {"values": ticks}, "scale": tokens},
+            "color": color,
+            "tooltip": [{"field": "a", "type": "ordinal"}, {"field": "b", "type": "ordinal"}, *tips],
+        },
+    }
     # A layer chart of one layer, so the chosen pair is added as a second layer later.
-    return alt.layer(cells).properties(height=420)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def _grid_spec(source: str, colour: str) -> dict:
-    from pages.charts import spec
-
-    return spec(_grid_chart(_task_grid(source), colour, _facts(source)["p"]))
+    return frame_spec({"layer": [cells], "height": 420}, data)
 
 
 def _picked(base: dict, a: int, b: int) -> dict:

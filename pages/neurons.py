@@ -318,6 +318,13 @@ slides along as the phase turns. Move a to watch the whole pattern shift.
         title=f"Pre-activations of the frequency-{freq} neurons, in phase order",
         y_title="pre-activation",
     )
+
+
+@st.fragment  # its neuron slider reruns this heat map only (p² cells: not re-sent for the scope above)
+def _heatmap_section(freq: int, grp: dict) -> None:
+    from pages.scope_widget import show_scope
+
+    phases, neurons = grp["phases"], grp["neurons"]
     st.markdown("One neuron over the whole (a, b) grid: the stripes are the two waves adding up.")
     show_scope(
         grp["pre"],
@@ -521,6 +528,7 @@ def show() -> None:
     _phase_section(source, p, int(freq), grp)
     if n == 0:
         return
+    _heatmap_section(int(freq), grp)
     _mock_section(p, int(freq), n)
     _running_section(source, p, int(freq), grp)
     _residual_section(source, int(freq), n)

@@ -266,10 +266,10 @@ class ScopeChart:
 
 
 def validate_spec(spec: dict) -> None:
-    """Raise if ``spec`` (JSON-ready) is not a valid Vega-Lite layer spec."""
+    """Raise if ``spec`` (JSON-ready) is not a valid Vega-Lite spec."""
     import altair as alt  # only tests validate: keep Altair's schema off the app's path
 
-    alt.TopLevelLayerSpec.validate(spec)
+    alt.TopLevelSpec.validate(spec)
 
 
 def _with_timers(spec: dict) -> dict:
@@ -460,10 +460,15 @@ def scope_chart(
     points = dataset("points", points_table)
     values = dataset("values", values_table)
     pname = play_param_name(play) if has_play else None
-    per_slice = len(points_table)
+    per_slice = int(points_table["moves"].sum())
     if has_play:
         # The slice shown: each point's key into the values, moved by the play index.
-        key = [{"calculate": f"datum.i + ({pname} - {int(idx[0])}) / {step} * {per_slice}", "as": "k"}]
+        key = [
+            {
+                "calculate": f"datum.i + datum.moves * ({pname} - {int(idx[0])}) / {step} * {per_slice}",
+                "as": "k",
+            }
+        ]
         by = "k"
     else:
         key, by = [], "i"
@@ -557,8 +562,9 @@ def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> tuple[pd
     """The points of one slice, and every slice's values.
 
     ``points``: one row per point drawn in a slice: ``i`` (its position in the slice),
-    ``line`` (or the heatmap's ``row``), ``x`` [, ``component``]. ``values``: ``k`` and ``y``,
-    one row per point of every slice, ``k = slice * len(points) + i``.
+    ``moves`` (1, or 0 for a line equal on every slice), ``line`` (or the heatmap's ``row``),
+    ``x`` [, ``component``]. ``values``: ``k`` and ``y``, one row per point of every slice
+    (``k = slice * (moving points per slice) + i``), then the unmoving lines' points once.
 
     In the browser each point computes the key of the current slice and looks its value up
     (Vega's lookup, a hash join that writes into the points in place). A scrub step thus
@@ -600,9 +606,27 @@ def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> tuple[pd
         }
         if view == "fourier":
             cols["component"] = _labels(labels, np.tile(np.arange(p, dtype=np.int16), n_lines))
-    per_slice = vals[0].size
-    points = pd.DataFrame({"i": np.arange(per_slice, dtype=np.int32), **cols})
-    values = pd.DataFrame({"k": np.arange(n_play * per_slice, dtype=np.int32), "y": vals.reshape(-1)})
+    # A line that is the same on every slice (an input drawn beside its transforms, say)
+    # is sent once: its points look up one fixed block after the slices (``moves`` 0).
+    moving = np.array(
+        [
+            # compared before the Fourier transform: BLAS may round equal rows differently
+            not np.array_equal(a, np.broadcast_to(a[:1], a.shape))
+            for a in lines.values()
+        ]
+    )
+    if n_play == 1:
+        moving[:] = True
+    per_line = vals[0, 0].size
+    moves = np.repeat(moving, per_line)
+    n_moving = int(moves.sum())
+    i = np.empty(moves.size, dtype=np.int32)
+    i[moves] = np.arange(n_moving)
+    i[~moves] = n_play * n_moving + np.arange(moves.size - n_moving)
+    points = pd.DataFrame({"i": i, "moves": moves.astype(np.int8), **cols})
+    flat = vals.reshape(n_play, -1)
+    y = np.concatenate([flat[:, moves].reshape(-1), flat[0, ~moves]])
+    values = pd.DataFrame({"k": np.arange(len(y), dtype=np.int32), "y": y})
     return points, values
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import altair as alt
 import numpy as np
 import pandas as pd
+import pytest
 
-from pages.charts import ARIA_ROWS, spec, with_layer
+from pages.charts import ARIA_ROWS, frame_spec, spec, validate_frames, with_layer
 from pages.scope import FONT
 
 
@@ -79,3 +81,41 @@ def test_with_layer_keeps_the_spec_when_only_its_rows_change():
     strip = lambda s: {k: v for k, v in s.items() if k != "datasets"}  # noqa: E731
     assert strip(one) == strip(two) and one["datasets"].keys() == two["datasets"].keys()
     assert len(base["layer"]) == 1 and len(one["layer"]) == 2  # base left alone
+
+
+PAGES = ["basics", "attention", "wave-transforms", "relu", "neurons"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_chart_of_every_page_is_valid_vega_lite(reference_path, page):
+    """The pages build their specs without validation (speed): check all of them here, as
+    the browser receives them. The scope's play timer (``on``) is Vega, not Vega-Lite, and
+    is set aside (tests/test_scope.py checks it)."""
+    from page_testing import open_page, reference_env
+
+    from pages.scope import validate_spec
+
+    with reference_env(reference_path):
+        at = open_page(f"pages/{page}.py")
+    assert not at.exception
+    specs = [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
+    assert specs
+    for s in specs:
+        for param in s.get("params", []):
+            param.pop("on", None)
+        validate_spec(s)
+
+
+def test_frame_spec_is_valid_and_styled():
+    out = frame_spec(
+        {
+            "layer": [
+                {"mark": {"type": "rect"}, "encoding": {"x": {"field": "b", "type": "ordinal", "title": "b"}}}
+            ]
+        },
+        pd.DataFrame({"b": [0, 1, 2]}),
+    )
+    validate_frames(out)
+    assert out["layer"][0]["encoding"]["x"]["axis"]["labelFontSize"] == FONT
+    (frame,) = out["datasets"].values()
+    assert out["data"]["name"] in out["datasets"] and len(frame) == 3

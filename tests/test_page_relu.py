@@ -70,7 +70,7 @@ def test_renders_sweep_and_ablation_charts(page):
     assert len(charts(page)) >= 2
     spec, frames = _scope(page)
     # Every browser-side slice is shipped: p thresholds x p points x 2 lines, within budget.
-    assert sum(len(df) for df in frames if list(df.columns) == ["k", "y"]) == 2 * 113 * 113
+    assert sum(len(df) for df in frames if list(df.columns) == ["k", "y"]) == 113 * 113 + 113  # input once
     # Default: f1 + f2 with the two lowest key frequencies (14, 35 on the reference).
     labels = _marker_labels(page)
     assert "f₁ = 14" in labels and "f₂ = 35" in labels
@@ -133,4 +133,6 @@ def test_any_prime(p, tmp_path, monkeypatch):
     f1 = at.selectbox(key="relu.f1").value
     # Names of one frequency share a rule: "2f₁ = |f₁−f₂| = 2" at p = 7.
     assert any("2f₁" in lbl and lbl.endswith(f"= {int(fold(2 * f1, p))}") for lbl in _marker_labels(at))
-    assert len(_line_rows(at)) == 2 * p * p  # two lines, p thresholds, p components each
+    # the clipped wave at p thresholds, p components each; the input (the same at every
+    # threshold) once
+    assert len(_line_rows(at)) == p * p + p

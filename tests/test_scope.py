@@ -66,8 +66,9 @@ def points(spec: dict, i: int) -> list[dict]:
         plays = range(bind["min"], bind["max"] + 1, bind["step"])
     else:
         plays = [None]
+    per_slice = sum(row["moves"] for row in base)  # a line equal on every slice is sent once
     return [
-        {**row, "play": play, "y": values[s * len(base) + row["i"]]}
+        {**row, "play": play, "y": values[row["i"] + row["moves"] * s * per_slice]}
         for s, play in enumerate(plays)
         for row in base
     ]
@@ -127,6 +128,17 @@ def test_every_data_layer_follows_the_play_param():
         )
 
 
+def test_a_line_the_same_on_every_slice_is_sent_once():
+    data = waves()
+    data["flat"] = np.broadcast_to(data["cos"][:1], data["cos"].shape)  # e.g. an input beside its outputs
+    spec = spec_of(scope_chart(data, x_axis="b", play="c"))
+    assert point_count(spec) == 2 * P * P + P + 3 * P  # two moving lines, one sent once, the points
+    got = {(r["line"], r["play"], r["x"]): r["y"] for r in points(spec, 0)}
+    for c in (0, 6, P - 1):
+        np.testing.assert_allclose([got[("flat", c, x)] for x in range(P)], data["cos"][0], rtol=1e-6)
+        np.testing.assert_allclose([got[("noise", c, x)] for x in range(P)], data["noise"][c], rtol=1e-6)
+
+
 def test_markers_the_same_on_every_slice_are_sent_once_and_never_filtered():
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=[Marker(3, "three")]))
     rule = spec["layer"][0]
@@ -147,7 +159,7 @@ def test_a_scrub_step_looks_up_one_slice_instead_of_filtering_every_point():
     every point of every slice."""
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c"))
     steps = spec["layer"][0]["transform"]
-    assert steps[0] == {"calculate": f"datum.i + (play_c - 0) / 1 * {2 * P}", "as": "k"}
+    assert steps[0] == {"calculate": f"datum.i + datum.moves * (play_c - 0) / 1 * {2 * P}", "as": "k"}
     assert steps[1]["lookup"] == "k" and steps[1]["from"]["fields"] == ["y"]
     assert not any("filter" in t for t in steps)
     assert len(layer_rows(spec, 0)) == 2 * P  # the points of one slice
@@ -160,7 +172,7 @@ def test_a_scrub_step_looks_up_one_slice_instead_of_filtering_every_point():
 def test_space_view_sends_the_points_of_a_slice_and_the_values_of_all():
     data = waves()
     spec = spec_of(scope_chart(data, x_axis="b", play="c"))
-    assert set(layer_rows(spec, 0)[0]) == {"i", "line", "x"}  # only what the marks need
+    assert set(layer_rows(spec, 0)[0]) == {"i", "moves", "line", "x"}  # only what the marks need
     got = {(r["line"], r["play"], r["x"]): r["y"] for r in points(spec, 0)}
     for name, arr in data.items():
         for c in (0, 7, P - 1):
