@@ -383,8 +383,8 @@ the same, so a single readout direction can find c from any pair.
 
 The neuron slider (on the server) picks how many neurons are summed; it starts at the last
 one, so the curves are the full sums. The third curve is that last neuron alone, after the
-ReLU, scaled up to the sum's size. For many values of a a single clipped neuron is zero for
-every b, so the chart opens at a = {facts["open_a"]}, where this one fires most.
+ReLU, scaled up to the sum's size. At many values of a, one clipped neuron is zero for every
+b; the chart opens at a = {facts["open_a"]}, where this one fires most.
 """
     )
     show_scope(
