@@ -41,6 +41,7 @@ PAGES = [
     ("wave-transforms", "Wave Transforms"),
     ("relu", "ReLU"),
     ("neurons", "Neurons"),
+    ("grokking", "Grokking"),
 ]
 
 CHART = '[data-testid="stVegaLiteChart"]'

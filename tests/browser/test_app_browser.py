@@ -122,6 +122,15 @@ def test_page_has_no_error_element(visit, path):
     assert not [d for d in v.dialogs if NOT_FOUND in d], f"/{path}{first} shows {v.dialogs}"
 
 
+def test_first_visit_on_a_fresh_server_gets_the_app_navigation(visit):
+    """The sidebar lists the app's page titles, not the files of pages/ (scope, state, ...),
+    also for the very first reader after a start (see pages.state.route_through_app)."""
+    v = visit(FIRST)
+    links = v.page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+    # Each link reads "<material icon name>\n\n<title>": compare the titles.
+    assert [t.strip().splitlines()[-1] for t in links] == [title for _, title in PAGES]
+
+
 @pytest.mark.parametrize("path", PAGE_IDS)
 def test_page_draws_a_chart(visit, path):
     v = visit(path)
