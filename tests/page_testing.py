@@ -111,9 +111,16 @@ def open_page(page: str | None):
 def tiny_run_dir(tmp_path: Path, p: int) -> Path:
     """A tiny sinusoidal model for prime ``p`` saved as a run directory (milliseconds), so a
     page can be opened on a p other than the reference's."""
-    from tiny_models import TINY_DIMS, TINY_FREQS, sinusoid_weights
+    from tiny_models import make_checkpoint
 
     from lens.checkpoint import save_run
 
-    weights = sinusoid_weights(p, TINY_FREQS[p], 0, **TINY_DIMS)
-    return save_run(tmp_path / f"tiny-p{p}", weights, {"kind": "seeded", "frac": 0.3, "seed": 0})
+    ck = make_checkpoint(p)
+    return save_run(tmp_path / f"tiny-p{p}", ck.weights, ck.split)
+
+
+def app_run(path: Path):
+    """The run the app has cached for the checkpoint at ``path`` (the same object the pages use)."""
+    from pages.state import _load_run
+
+    return _load_run(str(Path(path).resolve()))

@@ -10,7 +10,16 @@ import re
 
 import numpy as np
 import pytest
-from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env, tiny_run_dir
+from page_testing import (
+    MAX_POINTS,
+    app_run,
+    chart_with,
+    charts,
+    markdown,
+    open_page,
+    reference_env,
+    tiny_run_dir,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +34,7 @@ def page(env):
 
 
 def _run(env):
-    from pages.state import _load_run
-
-    return _load_run(str(env.resolve()))
+    return app_run(env)
 
 
 def _titles(chart) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from page_testing import (
     MAX_POINTS,
+    app_run,
     chart_with,
     charts,
     markdown,
@@ -31,9 +32,7 @@ def page(env):
 
 
 def _run(env):
-    from pages.state import _load_run
-
-    return _load_run(str(env.resolve()))
+    return app_run(env)
 
 
 def test_home_page_states_the_models_key_facts(page, env):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from page_testing import scope_values
+from page_testing import scope_values, tiny_run_dir
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 BUDGET = 50_000
@@ -166,12 +166,8 @@ def test_frequency_choice_changes_the_charts(page, groups):
 def test_any_prime_and_small_groups(p, tmp_path, monkeypatch):
     """A tiny sinusoidal model: other p, other key frequencies, groups of one neuron."""
     from streamlit.testing.v1 import AppTest
-    from tiny_models import make_checkpoint
 
-    from lens.checkpoint import save_run
-
-    ck = make_checkpoint(p)
-    monkeypatch.setenv("LENS_CHECKPOINT", str(save_run(tmp_path / f"tiny{p}", ck.weights, ck.split)))
+    monkeypatch.setenv("LENS_CHECKPOINT", str(tiny_run_dir(tmp_path, p)))
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.run()
     at.switch_page("pages/neurons.py")

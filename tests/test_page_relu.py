@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from page_testing import tiny_run_dir
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -117,13 +118,10 @@ def test_widgets_change_the_sweep(page):
 def test_any_prime(p, tmp_path, monkeypatch):
     """A tiny sinusoidal model: other p, other key frequencies; aliasing folds at p / 2."""
     from streamlit.testing.v1 import AppTest
-    from tiny_models import make_checkpoint
 
-    from lens.checkpoint import save_run
     from lens.fourier import fold
 
-    ck = make_checkpoint(p)
-    monkeypatch.setenv("LENS_CHECKPOINT", str(save_run(tmp_path / f"tiny{p}", ck.weights, ck.split)))
+    monkeypatch.setenv("LENS_CHECKPOINT", str(tiny_run_dir(tmp_path, p)))
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.run()
     at.switch_page("pages/relu.py")

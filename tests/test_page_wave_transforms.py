@@ -8,7 +8,16 @@ widgets.
 from __future__ import annotations
 
 import pytest
-from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env, tiny_run_dir
+from page_testing import (
+    MAX_POINTS,
+    app_run,
+    chart_with,
+    charts,
+    markdown,
+    open_page,
+    reference_env,
+    tiny_run_dir,
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +32,7 @@ def page(env):
 
 
 def _run(env):
-    from pages.state import _load_run
-
-    return _load_run(str(env.resolve()))
+    return app_run(env)
 
 
 def _labels(chart) -> set[str]:
