@@ -85,10 +85,11 @@ class Recipe:
     beta1: float = 0.9
     beta2: float = 0.98
     warmup: int = 10
-    d_model: int = 128
-    n_heads: int = 4
-    d_head: int = 32
-    d_mlp: int = 512
+    # The architecture's defaults are ModelConfig's (one place says "Nanda et al.'s shape").
+    d_model: int = ModelConfig.d_model
+    n_heads: int = ModelConfig.n_heads
+    d_head: int = ModelConfig.d_head
+    d_mlp: int = ModelConfig.d_mlp
 
     @property
     def cfg(self) -> ModelConfig:
