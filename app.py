@@ -26,13 +26,25 @@ SECTIONS = [
 
 st.set_page_config(page_title="How a transformer learns modular addition", page_icon="〰️", layout="wide")
 
-pages = [st.Page(HERE / "pages" / file, title=title, icon=icon, url_path=url) for file, title, icon, url in SECTIONS]
+pages = [
+    st.Page(HERE / "pages" / file, title=title, icon=icon, url_path=url)
+    for file, title, icon, url in SECTIONS
+]
 # The root URL shows Basics too. Streamlit serves its default page only at "/", so a hidden
 # default page runs the same file there and "/basics" stays a working deep link.
-home = st.Page(HERE / "pages" / "basics.py", title="Basics", icon=SECTIONS[0][2], url_path="home", default=True, visibility="hidden")
+home = st.Page(
+    HERE / "pages" / "basics.py",
+    title="Basics",
+    icon=SECTIONS[0][2],
+    url_path="home",
+    default=True,
+    visibility="hidden",
+)
 page = st.navigation([home, *pages])
 
+page.run()
+
+# After the page, not before: naming the model vets its checkpoint (a load that can take a
+# second), and the page's prose must not wait for it.
 with st.sidebar:
     st.caption(f"Model: `{Path(current_source()).name}`")
-
-page.run()

@@ -9,9 +9,10 @@ Two formats are read, both converted to the canonical weights of :mod:`lens.conf
    saved on CUDA): a dict with ``state_dicts`` (the last one is used) or ``model``, and a
    ``config`` holding p. A bare state dict with the same keys is accepted as well.
 
-Safety: torch files are read with ``weights_only=True`` (a restricted unpickler that never
-imports or calls anything outside plain tensors and containers) after a size check;
-safetensors files cannot hold code. Every key, shape, dtype and value is then checked.
+Safety: torch files are read without torch, by :mod:`lens.torchfile` (only torch's zip
+format, since torch 1.6; an unpickler that resolves nothing outside plain tensors and
+containers, and a byte budget of ``MAX_BYTES`` on what it inflates and builds) after a size
+check; safetensors files cannot hold code. Every key, shape, dtype and value is then checked.
 Any failure raises :class:`CheckpointError`, whose one-line message names the file, the
 key, and what was expected versus found.
 """
@@ -20,12 +21,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import torchfile
 from .config import WEIGHT_NAMES, ModelConfig
 from .task import is_prime
 
@@ -107,13 +110,24 @@ def validate_weights(
 def _as_array(x: object, path: Path | str, key: str) -> np.ndarray:
     if isinstance(x, np.ndarray):
         return x
-    import torch  # only the torch format needs it; safetensors arrive as numpy
-
-    if isinstance(x, torch.Tensor):
+    # Files arrive as numpy (lens.torchfile, safetensors); a torch tensor can only come from a
+    # caller that already imported torch, so look it up rather than import it (~1 s, ~200 MB).
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
         if x.is_complex() or not x.is_floating_point():
             raise CheckpointError(path, key, f"expected a float tensor, found dtype {x.dtype}")
         return x.detach().to("cpu", torch.float32).numpy()
     raise CheckpointError(path, key, f"expected a tensor, found {type(x).__name__}")
+
+
+def _as_float32(x: object, path: Path | str, key: str) -> np.ndarray:
+    """A float tensor of a torch file as float32, narrowed *before* the finite check (as
+    torch's ``.to(float32)`` was): a float64 1e300 becomes inf and is refused."""
+    arr = _as_array(x, path, key)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise CheckpointError(path, key, f"expected a float tensor, found dtype {arr.dtype}")
+    with np.errstate(over="ignore"):
+        return arr.astype(np.float32, copy=False)
 
 
 def _check_size(path: Path) -> None:
@@ -145,7 +159,9 @@ def load(path: str | os.PathLike) -> Checkpoint:
     if head[:2] == b"PK" or head[:1] == b"\x80":
         return _load_original(path)
     raise CheckpointError(
-        path, "file", "expected a run directory, a .safetensors file or a torch checkpoint, found unknown bytes"
+        path,
+        "file",
+        "expected a run directory, a .safetensors file or a torch checkpoint, found unknown bytes",
     )
 
 
@@ -180,7 +196,9 @@ def _load_safetensors(path: Path, meta: dict) -> Checkpoint:
         raw = st_load(path.read_bytes())
     except (SafetensorError, ValueError, TypeError, OverflowError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise CheckpointError(path, "safetensors", f"expected a valid safetensors file, found: {msg}") from None
+        raise CheckpointError(
+            path, "safetensors", f"expected a valid safetensors file, found: {msg}"
+        ) from None
     model_meta = meta.get("model", {}) if isinstance(meta.get("model", {}), dict) else {}
     p_declared = model_meta.get("p")
     if p_declared is not None and not isinstance(p_declared, int):
@@ -189,7 +207,9 @@ def _load_safetensors(path: Path, meta: dict) -> Checkpoint:
     for dim in ("d_model", "n_heads", "d_head", "d_mlp"):
         if dim in model_meta and model_meta[dim] != getattr(cfg, dim):
             raise CheckpointError(
-                path, f"config.{dim}", f"expected {getattr(cfg, dim)} (from the weights), found {model_meta[dim]!r}"
+                path,
+                f"config.{dim}",
+                f"expected {getattr(cfg, dim)} (from the weights), found {model_meta[dim]!r}",
             )
     split = _check_split(meta.get("split"), path)
     return Checkpoint(cfg, weights, split, str(path), "run", meta)
@@ -223,18 +243,11 @@ def _check_split(split: object, path: Path) -> dict:
 
 
 def _load_original(path: Path) -> Checkpoint:
-    import pickle
-    import zipfile
-
-    import torch
-
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError,
-            AttributeError, KeyError, IndexError, TypeError, UnicodeDecodeError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        obj = torchfile.load(path, max_bytes=MAX_BYTES)
+    except torchfile.TorchFileError as err:  # already one line
         raise CheckpointError(
-            path, "pickle", f"expected a torch checkpoint of plain tensors, refused: {first}"
+            path, "pickle", f"expected a torch checkpoint of plain tensors; {err}"
         ) from None
     if not isinstance(obj, dict):
         raise CheckpointError(path, "top level", f"expected a dict, found {type(obj).__name__}")
@@ -290,7 +303,7 @@ def _original_to_canonical(sd: dict, path: Path) -> dict[str, np.ndarray]:
     for orig, canon in ORIGINAL_KEYS.items():
         if orig not in sd:
             raise CheckpointError(path, orig, "missing (expected a weight tensor)")
-        arr = _as_array(sd[orig], path, orig)
+        arr = _as_float32(sd[orig], path, orig)
         expected_ndim = 3 if canon in ("W_Q", "W_K", "W_V") else 1 if canon.startswith("b_") else 2
         if arr.ndim != expected_ndim:
             raise CheckpointError(path, orig, f"expected {expected_ndim} dimensions, found shape {arr.shape}")
@@ -302,7 +315,9 @@ def _original_to_canonical(sd: dict, path: Path) -> dict[str, np.ndarray]:
         )
     if a["W_U"].shape[1] != a["W_E"].shape[1]:
         raise CheckpointError(
-            path, "unembed.W_U", f"expected {a['W_E'].shape[1]} columns like embed.W_E, found {a['W_U'].shape[1]}"
+            path,
+            "unembed.W_U",
+            f"expected {a['W_E'].shape[1]} columns like embed.W_E, found {a['W_U'].shape[1]}",
         )
     return {
         "W_E": a["W_E"].T,

@@ -68,33 +68,34 @@ def _facts(source: str) -> dict:
         "n_test": p * p - n_train,
         "errors": {k: int(round((1 - v) * n)) for k, v, n in _split_sizes(acc, p * p, n_train)},
         "strongest_dim": strongest,
-        "first_test": int(np.flatnonzero(~run.train_mask)[0]),
+    }
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _task(source: str) -> dict:
+    """What the task section quotes: p and the split, from the checkpoint alone (no model
+    run), so the task and its first map reach the reader before the model has run."""
+    import numpy as np
+
+    from lens import task
+    from pages import state
+
+    ckpt = state._checkpoint(source)
+    p = ckpt.p
+    train = task.split_mask(p, ckpt.split)
+    n_train = int(train.sum())
+    return {
+        "p": p,
+        "n_all": p * p,
+        "n_train": n_train,
+        "n_test": p * p - n_train,
+        "first_test": int(np.flatnonzero(~train)[0]),
     }
 
 
 def _split_sizes(acc: dict, n_all: int, n_train: int):
     for name, n in (("all", n_all), ("train", n_train), ("test", n_all - n_train)):
         yield name, acc[name], n
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def _task_grid(source: str):
-    """The (a, b) grid, one row per pair in a-major order (row a * p + b): answer c, split,
-    and the model's answer. The pair itself is the row's position, not a column: the maps
-    are sent again with every new pair, so they carry only what they colour and show."""
-    import numpy as np
-    import pandas as pd
-
-    from pages import state
-
-    run = state._load_run(source)
-    return pd.DataFrame(
-        {
-            "c": run.labels.astype(np.int16),
-            "split": pd.Categorical.from_codes(run.train_mask.astype(np.int8) ^ 1, ["train", "test"]),
-            "model": run.logits.argmax(axis=1).astype(np.int16),
-        }
-    )
 
 
 def _prediction(source: str, a: int, b: int) -> dict:
@@ -133,65 +134,73 @@ def _freqs(fs) -> str:
 # ---------------------------------------------------------------- charts
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _grid_spec(source: str, colour: str) -> dict:
-    """Every pair (a, b) as a cell, coloured by its answer c or by its split.
+# Okabe-Ito blue for training pairs, light grey for test pairs, vermillion for wrong answers.
+SPLIT_COLOURS = {"train": "#0072B2", "test": "#e0e0e0", "model wrong": "#D55E00"}
 
-    Written as a Vega-Lite dict, not with Altair: this is the first chart a new reader
-    waits for, and importing, building and validating Altair would add half a second to it
-    (tests validate the dict). Each map gets only the columns it uses; a and b come from
-    the row number, computed once in the browser when the map is first drawn."""
-    from pages.charts import PALETTE, frame_spec
 
-    grid = _task_grid(source)
-    p = _facts(source)["p"]
-    if colour == "c":
-        # c is cyclic (p - 1 sits next to 0), so a cyclic colour scheme.
-        color = {
-            "field": "c",
-            "type": "quantitative",
-            "scale": {"scheme": "sinebow", "domain": [0, p]},
-            "title": "c = (a + b) mod p",
-        }
-        data, tips = grid[["c"]], [{"field": "c", "type": "quantitative"}]
-    else:
-        color = {
-            "field": "split",
-            "type": "nominal",
-            "scale": {"domain": ["train", "test"], "range": [PALETTE[0], "#e0e0e0"]},
-            "title": "split",
-        }
-        data = grid[["split", "model"]]
-        tips = [
-            {"field": "split", "type": "nominal"},
-            {"field": "model", "type": "quantitative", "title": "model's answer"},
-        ]
-    ticks = list(range(0, p, 10))
-    # Explicit domains: the chosen pair's layer then does not feed the scales, so moving it
-    # re-draws one point instead of re-encoding all p² cells.
-    tokens = {"domain": list(range(p))}
-    cells = {
-        "mark": {"type": "rect"},
-        "transform": [
-            {"window": [{"op": "row_number", "as": "n"}]},
-            {"calculate": f"floor((datum.n - 1) / {p})", "as": "a"},
-            {"calculate": f"(datum.n - 1) % {p}", "as": "b"},
-        ],
+def _legend_layer(field: str, values: list, scale: dict, kind: str, title: str) -> dict:
+    """An invisible layer whose only job is the colour legend of an image map."""
+    return {
+        "data": {"values": [{field: v} for v in values]},
+        "mark": {"type": "square", "opacity": 0},
         "encoding": {
-            "x": {
-                "field": "b",
-                "type": "ordinal",
-                "title": "b",
-                "axis": {"values": ticks, "labelAngle": 0},
-                "scale": tokens,
-            },
-            "y": {"field": "a", "type": "ordinal", "title": "a", "axis": {"values": ticks}, "scale": tokens},
-            "color": color,
-            "tooltip": [{"field": "a", "type": "ordinal"}, {"field": "b", "type": "ordinal"}, *tips],
+            "color": {
+                "field": field,
+                "type": kind,
+                "scale": scale,
+                "title": title,
+                # the legend's symbols would inherit the invisible mark's opacity
+                "legend": {"symbolOpacity": 1, "symbolSize": 220, "symbolStrokeWidth": 0},
+            }
         },
     }
-    # A layer chart of one layer, so the chosen pair is added as a second layer later.
-    return frame_spec({"layer": [cells], "height": 420}, data)
+
+
+def _grid_spec(p: int, url: str, legend: dict) -> dict:
+    from pages.charts import SCHEMA_URL, style
+    from pages.raster import grid_layer
+
+    cells = grid_layer(url, p, p, "b", "a", list(range(0, p, 10)))
+    # Two layers, so the chosen pair is added as a third later (:func:`_picked`).
+    return style({"$schema": SCHEMA_URL, "layer": [cells, legend], "height": 420})
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _answer_grid_spec(p: int) -> dict:
+    """Every pair (a, b) as a cell coloured by its answer c, as one image (pages/raster.py).
+
+    This is the first chart a new reader waits for, so it needs nothing but p: no model run,
+    no data frame, no Altair import (importing, building and validating Altair would add half
+    a second; tests validate the dict)."""
+    import numpy as np
+
+    from pages.raster import cells_data_url, sinebow
+
+    c = np.add.outer(np.arange(p), np.arange(p)) % p  # [a, b]
+    # c is cyclic (p - 1 sits next to 0), so a cyclic colour scheme.
+    scale = {"scheme": "sinebow", "domain": [0, p]}
+    legend = _legend_layer("c", [0, p - 1], scale, "quantitative", "c = (a + b) mod p")
+    return _grid_spec(p, cells_data_url(sinebow(c / p)), legend)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _split_grid_spec(source: str) -> dict:
+    """Every pair coloured by its split, and the pairs the model gets wrong in a third colour."""
+    import numpy as np
+
+    from pages import state
+    from pages.raster import cells_data_url, hex_rgb
+
+    run = state._load_run(source)
+    p = run.p
+    kind = np.where(run.train_mask, 0, 1)
+    wrong = run.logits.argmax(axis=1) != run.labels
+    kind[wrong] = 2
+    names = list(SPLIT_COLOURS)[: 3 if wrong.any() else 2]
+    palette = np.stack([hex_rgb(c) for c in SPLIT_COLOURS.values()])
+    scale = {"domain": names, "range": [SPLIT_COLOURS[n] for n in names]}
+    legend = _legend_layer("split", names, scale, "nominal", "split")
+    return _grid_spec(p, cells_data_url(palette[kind.reshape(p, p)]), legend)
 
 
 def _picked(base: dict, a: int, b: int) -> dict:
@@ -204,7 +213,14 @@ def _picked(base: dict, a: int, b: int) -> dict:
         base,
         {
             "mark": {"type": "point", "shape": "square", "size": 160, "color": "black", "strokeWidth": 3},
-            "encoding": {"x": {"field": "b", "type": "ordinal"}, "y": {"field": "a", "type": "ordinal"}},
+            "encoding": {
+                "x": {"field": "b", "type": "quantitative"},
+                "y": {"field": "a", "type": "quantitative"},
+                "tooltip": [
+                    {"field": "a", "type": "quantitative"},
+                    {"field": "b", "type": "quantitative"},
+                ],
+            },
         },
         pd.DataFrame({"a": [a], "b": [b]}),
     )
@@ -271,28 +287,29 @@ def _spectrum_spec(source: str) -> dict:
 
 
 @st.fragment  # a new pair reruns this section only
-def _pair_section(source: str, f: dict) -> None:
+def _pair_section(source: str, t: dict) -> None:
     from pages import charts, links
 
-    p = f["p"]
-    default_a, default_b = divmod(f["first_test"], p)
+    p = t["p"]
+    default_a, default_b = divmod(t["first_test"], p)
     c1, c2 = st.columns(2)
     a = c1.number_input("a", 0, p - 1, links.int_param("a", 0, p - 1, default_a), key="basics.a")
     b = c2.number_input("b", 0, p - 1, links.int_param("b", 0, p - 1, default_b), key="basics.b")
     links.keep("a", a, default_a)
     links.keep("b", b, default_b)
-    pred = _prediction(source, int(a), int(b))
-    verdict = "correct" if pred["pred"] == pred["c"] else "wrong"
-    st.markdown(
-        f"Tokens **`[{a}, {b}, {p}]`** (the last is `=`) → label **c = ({a} + {b}) mod {p} = "
-        f"{pred['c']}**. This pair is in the **{pred['split']}** set. The model answers "
-        f"**{pred['pred']}** ({verdict}), with probability {pred['prob_c']:.6f} on the right answer."
-    )
+    verdict = st.empty()  # filled once the model has run: the answer map needs only p
     g1, g2 = st.columns(2)
     with g1:
-        charts.show(_picked(_grid_spec(source, "c"), int(a), int(b)), key="basics.grid_c")
+        charts.show(_picked(_answer_grid_spec(p), int(a), int(b)), key="basics.grid_c")
     with g2:
-        charts.show(_picked(_grid_spec(source, "split"), int(a), int(b)), key="basics.grid_split")
+        charts.show(_picked(_split_grid_spec(source), int(a), int(b)), key="basics.grid_split")
+    pred = _prediction(source, int(a), int(b))
+    right = "correct" if pred["pred"] == pred["c"] else "wrong"
+    verdict.markdown(
+        f"Tokens **`[{a}, {b}, {p}]`** (the last is `=`) → label **c = ({a} + {b}) mod {p} = "
+        f"{pred['c']}**. This pair is in the **{pred['split']}** set. The model answers "
+        f"**{pred['pred']}** ({right}), with probability {pred['prob_c']:.6f} on the right answer."
+    )
 
 
 @st.fragment  # the view toggle reruns this scope only
@@ -314,14 +331,33 @@ def _embed_section(source: str, strongest_dim: int) -> None:
 def show() -> None:
     from pages import charts, state
 
-    with st.spinner("Loading the model…"):
-        state.current_run()  # surfaces a refused checkpoint or a missing default
-        source = state.current_source()
-        f = _facts(source)
-    p, kf, loss, acc = f["p"], f["key_freqs"], f["loss"], f["acc"]
+    source = state.checked_source()  # surfaces a refused checkpoint or a missing default
+    t = _task(source)  # the checkpoint only: no model run before the task and its first map
+    p = t["p"]
 
-    # -- key facts first: this is the home page
-    st.subheader("The model on screen")
+    # -- the task
+    st.header("The task: tokens and labels")
+    st.markdown(
+        f"""
+Every input is three tokens, **`[a, b, =]`**: two numbers a and b from 0 to {p - 1}, then
+an equals sign, which is token number {p} (the vocabulary has {p + 1} tokens). The label is
+**c = (a + b) mod {p}**, one of {p} classes, read from the model's output at the `=`
+position. There are {p} × {p} = {t["n_all"]:,} possible pairs. The model trained on
+{t["n_train"]:,} of them ({t["n_train"] / t["n_all"]:.0%}); the other {t["n_test"]:,} are
+the test set, pairs it never saw.
+
+Pick a pair. The left map colours every pair (a, b) by its answer: the answer is constant
+along the anti-diagonals a + b = c, and wraps around at {p}. The right map shows which pairs
+were in training, and marks any pair the model answers wrongly in a third colour.
+"""
+    )
+    _pair_section(source, t)
+
+    # -- how well the model does it (the model's run starts here)
+    with st.spinner("Running the model…"):
+        f = _facts(source)
+    kf, loss, acc = f["key_freqs"], f["loss"], f["acc"]
+    st.header("How well the model does it")
     cols = st.columns([1, 2, 1, 1])
     cols[0].metric("p (the modulus)", p)
     cols[1].metric("key frequencies", _freqs(kf))
@@ -337,24 +373,6 @@ def show() -> None:
             "all": [f"{loss['all']:.3e}", _pct(acc["all"]), f"{f['n_all']:,}"],
         }
     )
-
-    # -- the task
-    st.header("The task: tokens and labels")
-    st.markdown(
-        f"""
-Every input is three tokens, **`[a, b, =]`**: two numbers a and b from 0 to {p - 1}, then
-an equals sign, which is token number {p} (the vocabulary has {p + 1} tokens). The label is
-**c = (a + b) mod {p}**, one of {p} classes, read from the model's output at the `=`
-position. There are {p} × {p} = {f["n_all"]:,} possible pairs. The model trained on
-{f["n_train"]:,} of them ({f["n_train"] / f["n_all"]:.0%}); the other {f["n_test"]:,} are
-the test set, pairs it never saw.
-
-Pick a pair. The left map colours every pair (a, b) by its answer: the answer is constant
-along the anti-diagonals a + b = c, and wraps around at {p}. The right map shows which pairs
-were in training.
-"""
-    )
-    _pair_section(source, f)
 
     # -- embeddings as waves
     st.header("Each token is a point on a set of waves")

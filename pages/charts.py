@@ -85,6 +85,7 @@ def validate_frames(chart_spec: dict) -> None:
 
 def style(out: dict) -> dict:
     """Apply the shared look to a Vega-Lite dict, in place; returns it."""
+    out.setdefault("usermeta", {}).setdefault("embedOptions", {}).setdefault("renderer", "canvas")
     config = out.setdefault("config", {})
     for default in ("continuousWidth", "continuousHeight"):  # Altair's theme, not ours
         config.get("view", {}).pop(default, None)

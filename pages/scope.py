@@ -33,7 +33,6 @@ budget, :func:`scope_chart` raises ``ValueError``. The final spec is checked wit
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -230,6 +229,14 @@ def _inline_rows(spec: Any) -> int:
 # ----------------------------------------------------------------------------- chart
 
 SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v6.json"
+# Streamlit hands the browser every row of a frame with a RangeIndex with its row number in
+# this field (the frontend's "(index)" magic field): a key the scope's lookups use for free.
+INDEX = "(index)"
+# The datasets of every scope, by role. The names never change with the data: when a
+# server-side slider moves, the spec stays the same and the browser swaps rows in the chart
+# it has instead of building a new one. Everything that follows a server index (the title's
+# indices and captions, the y range, the opening play index) is read from ``info``.
+POINTS, VALUES, MARKERS, INFO = "points", "values", "markers", "info"
 _ZERO = {"values": [{"y": 0.0}]}  # the y = 0 baseline of the Fourier views (no play column)
 
 
@@ -282,25 +289,12 @@ def _with_timers(spec: dict) -> dict:
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
+    """The rows as the browser gets them from Streamlit: with the row number as ``(index)``."""
     floats = {c: np.float64 for c in df.columns if df[c].dtype.kind == "f"}
-    return df.astype(floats).to_dict(orient="records")
-
-
-def _name(role: str, df: pd.DataFrame) -> str:
-    """A dataset name that changes with the data: the frontend re-embeds a chart whose
-    data changed (the spec names it) and leaves an unchanged one alone."""
-    h = hashlib.blake2b(digest_size=8)
-    for col in df.columns:
-        values = df[col]
-        h.update(col.encode())
-        if isinstance(values.dtype, pd.CategoricalDtype):  # names, then codes: cheap
-            h.update("\x1f".join(map(str, values.cat.categories)).encode())
-            h.update(values.cat.codes.to_numpy().tobytes())
-        elif values.dtype.kind in "biuf":
-            h.update(values.to_numpy().tobytes())
-        else:
-            h.update("\x1f".join(map(str, values)).encode())
-    return f"{role}-{h.hexdigest()}"
+    rows = df.astype(floats).to_dict(orient="records")
+    for n, row in enumerate(rows):
+        row[INDEX] = n
+    return rows
 
 
 def _labels(names: Sequence[str], codes: np.ndarray) -> pd.Categorical:
@@ -430,11 +424,15 @@ def scope_chart(
     n_x = first.shape[-1] if view not in ("magnitude",) else n_freqs(first.shape[-1]) + 1
     cells = n_x * (first.shape[-2] if view == "heatmap" else 1)
     cost = len(lines) * cells + max((len(ms) for ms in per_slice_markers), default=0)
-    # The table of the points of one slice (their line, x, ...) is sent too.
+    # The table of the points of one slice (their line, x, ...) is sent too. The kept slices
+    # do not depend on the opening one (the spec must not), which snaps to the nearest kept.
     room = max_points - len(lines) * cells
-    keep = fit_play_axis(n_play, cost, int(np.searchsorted(idx, start)), room, subsample)
+    keep = fit_play_axis(n_play, cost, 0, room, subsample)
     if y_domain is None:
         y_domain = value_range(np.stack(list(lines.values())), view)
+    if view == "heatmap" and y_domain[0] < 0:  # diverging colours: symmetric about 0
+        m = max(abs(float(y_domain[0])), abs(float(y_domain[1])))
+        y_domain = (-m, m)
 
     if len(keep) < n_play:
         stride = int(keep[1] - keep[0])
@@ -443,38 +441,31 @@ def scope_chart(
         ) + f"{play}: every {stride} (browser budget {max_points:,} points)"
     lines = {k: v[keep] for k, v in lines.items()}
     idx = idx[keep]
+    start = int(idx[np.argmin(np.abs(idx - start))])
     per_slice_markers = [per_slice_markers[i] for i in keep]
     per_slice_captions = [per_slice_captions[i] for i in keep]
     step = int(idx[1] - idx[0]) if len(idx) > 1 else 1
     if len(idx) > 1 and np.any(np.diff(idx) != step):
         raise ValueError("play_index must be evenly spaced")
 
-    datasets: dict[str, pd.DataFrame] = {}
-
-    def dataset(role: str, df: pd.DataFrame) -> dict:
-        name = _name(role, df)
-        datasets[name] = df
-        return {"name": name}
-
-    points_table, values_table = _frame(lines, idx, view)
-    points = dataset("points", points_table)
-    values = dataset("values", values_table)
     pname = play_param_name(play) if has_play else None
-    per_slice = int(points_table["moves"].sum())
+    points_table, values_table = _frame(lines, idx, view)
+    datasets: dict[str, pd.DataFrame] = {POINTS: points_table, VALUES: values_table}
     if has_play:
         # The slice shown: each point's key into the values, moved by the play index.
         key = [
             {
-                "calculate": f"datum.i + datum.moves * ({pname} - {int(idx[0])}) / {step} * {per_slice}",
+                "calculate": f"datum.i + datum.moves * ({pname} - {int(idx[0])}) / {step} * datum.per",
                 "as": "k",
             }
         ]
         by = "k"
     else:
         key, by = [], "i"
-    select = [*key, {"lookup": by, "from": {"data": values, "key": "k", "fields": ["y"]}}]
+    select = [*key, {"lookup": by, "from": {"data": {"name": VALUES}, "key": INDEX, "fields": ["y"]}}]
+    row = f"({pname} - {int(idx[0])}) / {step}" if has_play else "0"
     layers = _layers(
-        points,
+        {"name": POINTS},
         select,
         view,
         list(lines),
@@ -483,36 +474,41 @@ def scope_chart(
         x_title,
         y_title,
         row_title,
-        y_domain,
+        (y_domain[0] < 0) if view == "heatmap" else None,
         height,
         first.shape[-1],
         n_row=first.shape[-2] if view == "heatmap" else 0,
     )
 
-    static = [_ZERO, points]  # data that is the same for every play slice: never filtered
-    if any(per_slice_markers):
+    if markers is not None:
         x_max = n_freqs(first.shape[-1]) if view in FOURIER_VIEWS else first.shape[-1] - 1
         if all(ms == per_slice_markers[0] for ms in per_slice_markers):
-            # The same markers on every slice: sent once and left alone by a scrub step.
-            marks = dataset("markers", _marker_frame(None, per_slice_markers[:1], x_max))
-            static.append(marks)
+            # The same markers on every slice: sent once (play -1), left alone by a scrub step.
+            table = _marker_frame(np.array([-1]), per_slice_markers[:1], x_max)
         else:
-            marks = dataset("markers", _marker_frame(idx, per_slice_markers, x_max))
-        under, over = _marker_layers(marks)
+            table = _marker_frame(idx, per_slice_markers, x_max)
+        datasets[MARKERS] = table
+        under, over = _marker_layers({"name": MARKERS})
+        if has_play:
+            for lyr in under + over:
+                lyr["transform"] = [
+                    {"filter": f"datum.play == {pname} || datum.play < 0"},
+                    *lyr.get("transform", []),
+                ]
         # Rules under the lines (so they do not hide a stem at the same x), but over a
         # heatmap's opaque cells; labels always on top.
         layers = (layers + under if view == "heatmap" else under + layers) + over
-    if has_play:
-        # The markers that change along the play axis: filtered by the play index.
-        for lyr in layers:
-            if not any(lyr["data"] is d for d in static):
-                lyr["transform"] = [{"filter": f"datum.play == {pname}"}, *lyr.get("transform", [])]
+
+    datasets[INFO] = _info(fixed, play, idx, per_slice_captions, start, y_domain)
+    # An invisible layer that draws nothing: it makes Vega-Lite keep the info dataset, which
+    # only expressions read (the title, the y range, the opening play index).
+    layers.append({"data": {"name": INFO}, "mark": {"type": "text", "opacity": 0}})
 
     spec: dict[str, Any] = {
         "$schema": SCHEMA_URL,
         "layer": layers,
         "height": height,
-        "title": _title(title, fixed, play, pname, idx, per_slice_captions, note),
+        "title": _title(title, fixed, play, pname, row, captions is not None, note),
         # fit-x: the width follows the container, ``height`` stays the plot's own height
         # (Streamlit's default "fit" would squeeze the plot under a multi-line title).
         "autosize": {"type": "fit-x", "contains": "padding"},
@@ -529,13 +525,39 @@ def scope_chart(
         "usermeta": {"embedOptions": {"renderer": "canvas"}},
     }
     if has_play:
-        _add_play(spec, play, pname, idx, start, step, autoplay, sweep_seconds)
+        _add_play(spec, play, pname, idx, step, autoplay, sweep_seconds)
     chart = ScopeChart(spec, datasets)
 
     n = point_count(chart)
     if n > max_points:  # not an assert: it must hold under python -O too
         raise RuntimeError(f"scope would send {n} points to the browser, over {max_points}")
     return chart
+
+
+def _info(
+    fixed: Mapping[str, int] | None,
+    play: str | None,
+    idx: np.ndarray,
+    captions: list[str],
+    start: int,
+    y_domain: tuple[float, float],
+) -> pd.DataFrame:
+    """One row per play slice (one row without a play axis): the title's index line (the play
+    index is appended live), the caption; and, on every row, the opening play index and the
+    value range (the y axis, or a heat map's colours)."""
+    parts = [f"{k} = {v}" for k, v in (fixed or {}).items()]
+    head = ", ".join(parts + ([f"{play} = "] if play else []))
+    lo, hi = float(y_domain[0]), float(y_domain[1])
+    n = len(idx)
+    return pd.DataFrame(
+        {
+            "head": _labels([head], np.zeros(n, dtype=np.int8)),
+            "caption": pd.Categorical(captions),
+            "start": np.full(n, start, dtype=np.int32),
+            "lo": np.full(n, lo),
+            "hi": np.full(n, hi),
+        }
+    )
 
 
 def _per_slice(items: Any, n: int, what: str) -> list[list[Marker]]:
@@ -563,8 +585,9 @@ def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> tuple[pd
 
     ``points``: one row per point drawn in a slice: ``i`` (its position in the slice),
     ``moves`` (1, or 0 for a line equal on every slice), ``line`` (or the heatmap's ``row``),
-    ``x`` [, ``component``]. ``values``: ``k`` and ``y``, one row per point of every slice
-    (``k = slice * (moving points per slice) + i``), then the unmoving lines' points once.
+    ``x`` [, ``component``], ``per`` (moving points per slice). ``values``: ``y``, one row per
+    point of every slice (row ``slice * per + i``), then the unmoving lines' points once; the
+    browser looks a value up by its row number (:data:`INDEX`), which costs no column.
 
     In the browser each point computes the key of the current slice and looks its value up
     (Vega's lookup, a hash join that writes into the points in place). A scrub step thus
@@ -623,11 +646,11 @@ def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> tuple[pd
     i = np.empty(moves.size, dtype=np.int32)
     i[moves] = np.arange(n_moving)
     i[~moves] = n_play * n_moving + np.arange(moves.size - n_moving)
-    points = pd.DataFrame({"i": i, "moves": moves.astype(np.int8), **cols})
+    per = np.full(moves.size, n_moving, dtype=np.int32)
+    points = pd.DataFrame({"i": i, "moves": moves.astype(np.int8), "per": per, **cols})
     flat = vals.reshape(n_play, -1)
     y = np.concatenate([flat[:, moves].reshape(-1), flat[0, ~moves]])
-    values = pd.DataFrame({"k": np.arange(len(y), dtype=np.int32), "y": y})
-    return points, values
+    return points, pd.DataFrame({"y": y})
 
 
 def _layers(
@@ -640,26 +663,28 @@ def _layers(
     x_title: str | None,
     y_title: str | None,
     row_title: str | None,
-    y_domain: tuple[float, float],
+    signed: bool | None,
     height: int,
     n_x: int,
     n_row: int = 0,
 ) -> list[dict]:
-    lo, hi = float(y_domain[0]), float(y_domain[1])
+    """The data layers. Their value range is read from the info dataset (a server-side
+    slider changes it without changing the spec); ``signed`` picks a heat map's colours:
+    a diverging scheme centred on 0, or a sequential one."""
+    domain = [{"expr": f"data('{INFO}')[0].lo"}, {"expr": f"data('{INFO}')[0].hi"}]
     color = {
         "field": "line",
         "type": "nominal",
         "scale": {"domain": names, "range": PALETTE[: max(1, len(names))]},
         "legend": {"title": None, "orient": "top", "symbolType": "stroke"} if len(names) > 1 else None,
     }
-    y_scale = {"domain": [lo, hi], "nice": False, "zero": False, "padding": 6}
+    y_scale = {"domain": domain, "nice": False, "zero": False, "padding": 6}
 
     if view == "heatmap":
-        if lo >= 0:
-            cscale: dict[str, Any] = {"domain": [lo, hi], "scheme": "viridis"}
+        if signed:  # the info dataset holds a range symmetric about 0
+            cscale: dict[str, Any] = {"domain": domain, "scheme": "blueorange", "domainMid": 0}
         else:
-            m = max(abs(lo), abs(hi))
-            cscale = {"domain": [-m, m], "scheme": "blueorange", "domainMid": 0}
+            cscale = {"domain": domain, "scheme": "viridis"}
         # Quantitative cell edges (x +- 0.5, computed in the browser) rather than ordinal
         # bands: markers at half-integer positions such as c/2 then land where they belong.
         rect = {
@@ -773,22 +798,30 @@ def _layers(
     return [stems, zero]
 
 
-def _marker_frame(idx: np.ndarray | None, per_slice: list[list[Marker]], x_max: float) -> pd.DataFrame:
-    """One row per marker per play slice (``idx`` None: one list, no play column). Labels are
-    staggered in three rows (``ypix``, in pixels from the top) so neighbours do not overwrite
-    each other; labels in the right fifth (``right``) sit left of their rule so they are not
-    clipped. Both are computed here, not in the browser, so the text layers only filter."""
-    rows = [
-        (int(i), float(m.x), m.label, r % 3)
-        for i, ms in zip(idx if idx is not None else [-1], per_slice, strict=True)
-        for r, m in enumerate(sorted(ms, key=lambda m: m.x))
-    ]
-    df = pd.DataFrame(rows, columns=["play", "x", "label", "row"])
-    if idx is None:
-        df = df.drop(columns="play")
-    df["ypix"] = 4 + 17 * df["row"]
-    df["right"] = df["x"] > 0.8 * x_max
-    return df
+def _marker_frame(idx: np.ndarray, per_slice: list[list[Marker]], x_max: float) -> pd.DataFrame:
+    """One row per marker per play slice (``play``: the slice's index; -1 for markers shown on
+    every slice). Labels are staggered in three rows (``ypix``, in pixels from the top) so
+    neighbours do not overwrite each other; labels in the right fifth (``right``) sit left of
+    their rule so they are not clipped. Both are computed here, not in the browser, so the
+    text layers only filter."""
+    ordered = [sorted(ms, key=lambda m: m.x) for ms in per_slice]
+    counts = np.array([len(ms) for ms in ordered], dtype=np.int64)
+    flat = [m for ms in ordered for m in ms]
+    x = np.array([m.x for m in flat], dtype=np.float64)
+    texts = [m.label for m in flat]
+    names = sorted(set(texts))
+    codes = np.searchsorted(np.array(names, dtype=object), np.array(texts, dtype=object)) if flat else []
+    # position of each marker within its slice: 0, 1, 2, ... restarting at every slice
+    rank = np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pd.DataFrame(
+        {
+            "play": np.repeat(np.asarray(idx, dtype=np.int32), counts),
+            "x": x,
+            "label": _labels(names, np.asarray(codes, dtype=np.int32)),
+            "ypix": (4 + 17 * (rank % 3)).astype(np.int16),
+            "right": x > 0.8 * x_max,
+        }
+    )
 
 
 def _marker_layers(data: dict) -> tuple[list[dict], list[dict]]:
@@ -828,16 +861,20 @@ def _add_play(
     play: str,
     pname: str,
     idx: np.ndarray,
-    start: int,
     step: int,
     autoplay: bool,
     sweep_seconds: float,
 ) -> None:
+    """The play parameters. The opening index is read from the info dataset (``start_<axis>``),
+    not written in the spec: when the server changes it, the play index follows; when the
+    server changes anything else, a reader's scrub position stays where it was."""
     lo, hi = int(idx[0]), int(idx[-1])
     running = playing_param_name(play)
+    opening = "start_" + pname.removeprefix("play_")
+    first = {"name": opening, "expr": f"data('{INFO}')[0].start"}
     scrub = {
         "name": pname,
-        "value": start,
+        "expr": opening,  # with a binding, Vega-Lite makes this the initial value only
         "bind": {"input": "range", "min": lo, "max": hi, "step": step, "name": f"{play} "},
     }
     toggle = {
@@ -846,20 +883,22 @@ def _add_play(
         "bind": {"input": "checkbox", "name": f"▶ play {play} "},
     }
     tick_ms = int(np.clip(round(1000 * sweep_seconds / max(1, len(idx))), MIN_TICK_MS, MAX_TICK_MS))
-    # Vega's timer event stream; the update wraps to the first slice after the last.
-    timer = [
+    handlers = [
+        # Vega's timer event stream; the update wraps to the first slice after the last.
         {
             "events": {"type": "timer", "throttle": tick_ms},
             "update": f"{running} ? ({pname} + {step} > {hi} ? {lo} : {pname} + {step}) : {pname}",
-        }
+        },
+        # A new opening index from the server moves the play index there.
+        {"events": {"signal": opening}, "update": opening},
     ]
-    spec["params"] = [scrub, toggle]
+    spec["params"] = [first, scrub, toggle]
     spec["usermeta"]["scope"] = {
         "play": play,
         "param": pname,
         "toggle": running,
         "tick_ms": tick_ms,
-        "timers": {pname: timer},
+        "timers": {pname: handlers},
     }
 
 
@@ -868,27 +907,23 @@ def _title(
     fixed: Mapping[str, int] | None,
     play: str | None,
     pname: str | None,
-    idx: np.ndarray,
-    captions: list[str],
+    row: str,
+    captions: bool,
     note: str | None,
 ) -> dict:
-    """Title lines: the title, the indices (play index live), the caption (live), a note."""
-    parts = [f"{k} = {v}" for k, v in (fixed or {}).items()]
+    """Title lines: the title, the indices (from the info dataset's row ``row``, the play index
+    appended live), the caption (from the same row), a note. Only the title and the note are
+    written in the spec."""
+    info = f"data('{INFO}')[{row}]"
     exprs: list[str] = []
     if title:
         exprs.append(_js(title))
     if play:
-        head = _js(", ".join(parts + [f"{play} = "]))
-        exprs.append(f"{head} + {pname}")
-    elif parts:
-        exprs.append(_js(", ".join(parts)))
-    if any(captions):
-        if play and len(set(captions)) > 1:
-            table = "[" + ",".join(_js(c) for c in captions) + "]"
-            where = "[" + ",".join(str(int(i)) for i in idx) + "]"
-            exprs.append(f"{table}[indexof({where}, {pname})]")
-        else:
-            exprs.append(_js(captions[0]))
+        exprs.append(f"{info}.head + {pname}")
+    elif fixed:
+        exprs.append(f"{info}.head")
+    if captions:
+        exprs.append(f"{info}.caption")
     if note:
         exprs.append(_js(note))
     return {

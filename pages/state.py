@@ -33,6 +33,7 @@ import streamlit as st  # noqa: E402
 from lens.paths import CREATE_DEFAULT, DEFAULT_RUN  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
+    from lens.checkpoint import Checkpoint
     from lens.run import Run
 
 
@@ -47,24 +48,37 @@ def requested_checkpoint() -> str | None:
     return os.environ.get("LENS_CHECKPOINT") or None
 
 
-@st.cache_resource(show_spinner="Running the model on all p × p inputs…", max_entries=4)
-def _load_run(source: str) -> "Run":
-    from lens.checkpoint import load
-    from lens.run import run_model
-
-    return run_model(load(source), engine="numpy")
-
-
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _refusal(source: str) -> str | None:
-    """Why ``source`` cannot be used (one line), or None. Cached so a bad path is checked once."""
+def _vetted(source: str) -> tuple["Checkpoint | None", str | None]:
+    """``source`` loaded and checked once: (checkpoint, None), or (None, why it was refused,
+    one line). Cached, so a bad path is read once and a good one is not read twice (once
+    to vet it, once to run it)."""
     from lens.checkpoint import CheckpointError, load
 
     try:
-        load(source)
+        return load(source), None
     except CheckpointError as err:
-        return str(err)
-    return None
+        return None, str(err)
+
+
+def _refusal(source: str) -> str | None:
+    """Why ``source`` cannot be used (one line), or None."""
+    return _vetted(source)[1]
+
+
+def _checkpoint(source: str) -> "Checkpoint":
+    """The validated weights of ``source`` (no model run: for what needs only p and W)."""
+    ckpt, why = _vetted(source)
+    if ckpt is None:
+        raise ValueError(why)
+    return ckpt
+
+
+@st.cache_resource(show_spinner="Running the model on all p × p inputs…", max_entries=4)
+def _load_run(source: str) -> "Run":
+    from lens.run import run_model
+
+    return run_model(_checkpoint(source), engine="numpy")
 
 
 def current_source() -> str:
@@ -75,9 +89,10 @@ def current_source() -> str:
     return str(DEFAULT_RUN)
 
 
-def current_run() -> "Run":
-    """The full-dataset run of the current checkpoint. Stops the page with a clear message
-    when even the default model is unavailable."""
+def checked_source() -> str:
+    """:func:`current_source`, after telling the reader (once per run) why a checkpoint they
+    asked for was refused. Stops the page with a clear message when even the default model
+    is unavailable. Loads the checkpoint but does not run it."""
     wanted = requested_checkpoint()
     if wanted and (why := _refusal(wanted)):
         st.error(f"The checkpoint you asked for was refused, so the default model is shown. {why}")
@@ -89,7 +104,12 @@ def current_run() -> "Run":
             "`streamlit run app.py -- --checkpoint PATH`."
         )
         st.stop()
-    return _load_run(source)
+    return source
+
+
+def current_run() -> "Run":
+    """The full-dataset run of the current checkpoint (see :func:`checked_source`)."""
+    return _load_run(checked_source())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

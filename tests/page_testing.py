@@ -34,10 +34,16 @@ class Chart:
             str(v)
             for df in self.frames
             for col in df.columns
-            if df[col].dtype == object
+            if df[col].dtype == object or isinstance(df[col].dtype, pd.CategoricalDtype)
             for v in df[col].unique()
         ]
         return json.dumps(self.spec, ensure_ascii=False) + "\n" + "\n".join(labels)
+
+    @property
+    def opening(self) -> int:
+        """The play index a scope opens on: the browser reads it from the scope's info rows."""
+        (start,) = {int(v) for df in self.frames if "start" in df.columns for v in df["start"]}
+        return start
 
     @property
     def rows(self) -> int:
@@ -65,7 +71,7 @@ def scope_values(frames: list[pd.DataFrame]) -> int:
     """Values a scope ships: its table of every slice's values (columns k and y), beside
     which it sends the points of one slice (their line and x); the browser looks the
     current slice's values up."""
-    return sum(len(df) for df in frames if list(df.columns) == ["k", "y"])
+    return sum(len(df) for df in frames if list(df.columns) == ["y"])
 
 
 def chart_with(at, needle: str) -> Chart:

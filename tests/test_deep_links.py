@@ -176,8 +176,7 @@ def _check_view(at, page: str, v: dict, p: int) -> None:
     """The page's charts (or, for basics, its chart and its sentence) show the values ``v``."""
     if page == "attention":
         resid = chart_with(at, "in c-order")
-        (play,) = [q for q in resid.spec["params"] if q.get("name") == "play_c"]
-        assert play["value"] == v["c"]  # the scope opens on c
+        assert resid.opening == v["c"]  # the scope opens on c
         assert f"Idealised residual stream for c = {v['c']}" in chart_with(at, "Idealised").text
         assert f"head = {v['head']}" in chart_with(at, "Attention from").text
     elif page == "basics":

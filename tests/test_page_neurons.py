@@ -136,7 +136,7 @@ def test_mock_sum_is_a_wave_in_a_plus_b_only_with_relu(page, groups):
 
 def test_direction_slider_changes_the_real_running_sums(page, groups):
     f = min(groups[0])
-    values = lambda frames: next(df for df in frames if list(df.columns) == ["k", "y"])  # noqa: E731
+    values = lambda frames: next(df for df in frames if list(df.columns) == ["y"])  # noqa: E731
     before = values(_chart(page, "weighted by W_out")[1])
     key = f"neurons.direction.f{f}"
     d = page.slider(key=key).value

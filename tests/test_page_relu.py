@@ -40,7 +40,7 @@ def _scope(at) -> tuple[dict, list]:
 
 def _line_rows(at):
     """The sweep's values (all thresholds, both lines), as one frame (k, y)."""
-    (frame,) = [df for df in _scope(at)[1] if list(df.columns) == ["k", "y"]]
+    (frame,) = [df for df in _scope(at)[1] if list(df.columns) == ["y"]]
     return frame
 
 
@@ -71,7 +71,7 @@ def test_renders_sweep_and_ablation_charts(page):
     assert len(charts(page)) >= 2
     spec, frames = _scope(page)
     # Every browser-side slice is shipped: p thresholds x p points x 2 lines, within budget.
-    assert sum(len(df) for df in frames if list(df.columns) == ["k", "y"]) == 113 * 113 + 113  # input once
+    assert sum(len(df) for df in frames if list(df.columns) == ["y"]) == 113 * 113 + 113  # input once
     # Default: f1 + f2 with the two lowest key frequencies (14, 35 on the reference).
     labels = _marker_labels(page)
     assert "f₁ = 14" in labels and "f₂ = 35" in labels

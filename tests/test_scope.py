@@ -12,6 +12,7 @@ import pytest
 
 from lens.fourier import basis_labels, n_freqs, to_fourier
 from pages.scope import (
+    INDEX,
     MAX_POINTS,
     Marker,
     ScopeChart,
@@ -55,10 +56,12 @@ def layer_rows(spec: dict, i: int) -> list[dict]:
 def points(spec: dict, i: int) -> list[dict]:
     """The points layer ``i`` draws, every play slice, made as the browser makes them: each
     point of one slice (its ``i``, line, x, ...) takes its value ``y`` from the values table
-    at key ``k = slice * (points per slice) + i``; ``play`` is the slice's play index."""
+    at row ``slice * per + i`` (the row number is the ``(index)`` field Streamlit gives every
+    row); ``play`` is the slice's play index."""
     layer = spec["layer"][i]
     (lookup,) = [t for t in layer["transform"] if "lookup" in t]
-    values = {r["k"]: r["y"] for r in spec["datasets"][lookup["from"]["data"]["name"]]}
+    assert lookup["from"]["key"] == INDEX
+    values = {r[INDEX]: r["y"] for r in spec["datasets"][lookup["from"]["data"]["name"]]}
     base = layer_rows(spec, i)
     scrub = [q for q in spec.get("params", []) if q["name"].startswith("play_")]
     if scrub:
@@ -66,12 +69,30 @@ def points(spec: dict, i: int) -> list[dict]:
         plays = range(bind["min"], bind["max"] + 1, bind["step"])
     else:
         plays = [None]
-    per_slice = sum(row["moves"] for row in base)  # a line equal on every slice is sent once
+    assert all(row["per"] == sum(r["moves"] for r in base) for row in base)  # moving points per slice
     return [
-        {**row, "play": play, "y": values[row["i"] + row["moves"] * s * per_slice]}
+        {**row, "play": play, "y": values[row["i"] + row["moves"] * s * row["per"]]}
         for s, play in enumerate(plays)
         for row in base
     ]
+
+
+def info(spec: dict) -> list[dict]:
+    """The rows the title, the value range and the opening play index are read from."""
+    return spec["datasets"]["info"]
+
+
+def domain(spec: dict) -> list[float]:
+    """The value range the browser reads for the data layers' y (or colour) scale."""
+    y = spec["layer"][0]["encoding"].get("y", {})
+    scale = y.get("scale") if "lo" in str(y.get("scale")) else spec["layer"][0]["encoding"]["color"]["scale"]
+    assert scale["domain"] == [{"expr": "data('info')[0].lo"}, {"expr": "data('info')[0].hi"}]
+    return [info(spec)[0]["lo"], info(spec)[0]["hi"]]
+
+
+def opening(spec: dict) -> int:
+    """The play index the chart opens on (read by the browser from the info dataset)."""
+    return info(spec)[0]["start"]
 
 
 def param(spec: dict, name: str) -> dict:
@@ -87,7 +108,8 @@ def test_play_param_is_a_range_input_over_the_play_axis():
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", play_start=4))
     scrub = param(spec, "play_c")
     assert play_param_name("c") == "play_c"
-    assert scrub["value"] == 4
+    assert scrub["expr"] == "start_c" and opening(spec) == 4
+    assert param(spec, "start_c")["expr"] == "data('info')[0].start"
     assert scrub["bind"]["input"] == "range"
     assert (scrub["bind"]["min"], scrub["bind"]["max"], scrub["bind"]["step"]) == (0, P - 1, 1)
     assert scrub["bind"]["name"].strip() == "c"  # the label names the axis
@@ -97,8 +119,10 @@ def test_play_checkbox_drives_a_vega_timer_on_the_play_param():
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", sweep_seconds=6.5))
     toggle = param(spec, "playing_c")
     assert toggle["bind"]["input"] == "checkbox" and toggle["value"] is False
-    (handler,) = param(spec, "play_c")["on"]
+    handler, follow = param(spec, "play_c")["on"]
     assert handler["events"]["type"] == "timer"
+    # ...and a new opening index from the server moves the play index there.
+    assert follow == {"events": {"signal": "start_c"}, "update": "start_c"}
     # A full pass of P slices takes about sweep_seconds.
     assert handler["events"]["throttle"] * P == pytest.approx(6500, rel=0.1)
     # Advances only while playing, wraps from the last index to the first.
@@ -122,8 +146,11 @@ def test_every_data_layer_follows_the_play_param():
     m = [[Marker(c / 2, "c/2")] for c in range(P)]
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=m))
     for layer in spec["layer"]:
+        if layer["data"]["name"] == "info":  # read by expressions, drawn by nothing
+            assert layer["mark"]["opacity"] == 0
+            continue
         steps = layer.get("transform", [])
-        assert {"filter": "datum.play == play_c"} in steps or any(
+        assert {"filter": "datum.play == play_c || datum.play < 0"} in steps or any(
             "play_c" in t.get("calculate", "") for t in steps
         )
 
@@ -132,7 +159,8 @@ def test_a_line_the_same_on_every_slice_is_sent_once():
     data = waves()
     data["flat"] = np.broadcast_to(data["cos"][:1], data["cos"].shape)  # e.g. an input beside its outputs
     spec = spec_of(scope_chart(data, x_axis="b", play="c"))
-    assert point_count(spec) == 2 * P * P + P + 3 * P  # two moving lines, one sent once, the points
+    # two moving lines, one sent once, the points, the info rows
+    assert point_count(spec) == 2 * P * P + P + 3 * P + P
     got = {(r["line"], r["play"], r["x"]): r["y"] for r in points(spec, 0)}
     for c in (0, 6, P - 1):
         np.testing.assert_allclose([got[("flat", c, x)] for x in range(P)], data["cos"][0], rtol=1e-6)
@@ -143,7 +171,7 @@ def test_markers_the_same_on_every_slice_are_sent_once_and_never_filtered():
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=[Marker(3, "three")]))
     rule = spec["layer"][0]
     assert rule["mark"]["type"] == "rule" and len(layer_rows(spec, 0)) == 1
-    assert not any("filter" in t and "play" in t["filter"] for t in rule.get("transform", []))
+    assert layer_rows(spec, 0)[0]["play"] == -1  # shown on every slice
 
 
 def test_no_play_axis_means_no_params_and_no_filter():
@@ -159,11 +187,12 @@ def test_a_scrub_step_looks_up_one_slice_instead_of_filtering_every_point():
     every point of every slice."""
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c"))
     steps = spec["layer"][0]["transform"]
-    assert steps[0] == {"calculate": f"datum.i + datum.moves * (play_c - 0) / 1 * {2 * P}", "as": "k"}
+    assert steps[0] == {"calculate": "datum.i + datum.moves * (play_c - 0) / 1 * datum.per", "as": "k"}
     assert steps[1]["lookup"] == "k" and steps[1]["from"]["fields"] == ["y"]
     assert not any("filter" in t for t in steps)
     assert len(layer_rows(spec, 0)) == 2 * P  # the points of one slice
-    assert point_count(spec) == 2 * P * P + 2 * P  # every slice's values, and one slice's points
+    # every slice's values, one slice's points, one info row per slice
+    assert point_count(spec) == 2 * P * P + 2 * P + P
 
 
 # ----------------------------------------------------------------------------- values, views
@@ -172,7 +201,7 @@ def test_a_scrub_step_looks_up_one_slice_instead_of_filtering_every_point():
 def test_space_view_sends_the_points_of_a_slice_and_the_values_of_all():
     data = waves()
     spec = spec_of(scope_chart(data, x_axis="b", play="c"))
-    assert set(layer_rows(spec, 0)[0]) == {"i", "moves", "line", "x"}  # only what the marks need
+    assert set(layer_rows(spec, 0)[0]) == {"i", "moves", "per", "line", "x", INDEX}  # what the marks need
     got = {(r["line"], r["play"], r["x"]): r["y"] for r in points(spec, 0)}
     for name, arr in data.items():
         for c in (0, 7, P - 1):
@@ -187,7 +216,7 @@ def test_y_domain_is_global_over_all_slices():
     lo = min(v.min() for v in data.values())
     hi = max(v.max() for v in data.values())
     scale = spec["layer"][0]["encoding"]["y"]["scale"]
-    assert scale["domain"] == pytest.approx([lo, hi])
+    assert domain(spec) == pytest.approx([lo, hi])
     assert scale["nice"] is False  # a nice domain would still be fixed, but not the data's
     # ...which is wider than the opening slice's own range.
     assert hi > max(v[0].max() for v in data.values())
@@ -195,7 +224,7 @@ def test_y_domain_is_global_over_all_slices():
 
 def test_y_domain_from_the_caller_wins():
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", y_domain=(-10.0, 10.0)))
-    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [-10.0, 10.0]
+    assert domain(spec) == [-10.0, 10.0]
 
 
 def test_fourier_view_labels_and_amplitudes_match_lens_fourier():
@@ -216,7 +245,7 @@ def test_fourier_view_labels_and_amplitudes_match_lens_fourier():
             assert (r["x"] < f) if r["component"].startswith("sin") else (r["x"] > f)
     lo = min(to_fourier(v).min() for v in data.values())
     hi = max(to_fourier(v).max() for v in data.values())
-    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == pytest.approx([min(lo, 0), hi])
+    assert domain(spec) == pytest.approx([min(lo, 0), hi])
 
 
 def test_magnitude_view_has_one_value_per_frequency():
@@ -227,7 +256,7 @@ def test_magnitude_view_has_one_value_per_frequency():
     amp = to_fourier(arr[2])
     expected = [abs(amp[0])] + [np.hypot(amp[2 * f - 1], amp[2 * f]) for f in range(1, n_freqs(P) + 1)]
     np.testing.assert_allclose([r["y"] for r in rows], expected, rtol=1e-5, atol=1e-6)
-    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"][0] == 0.0
+    assert domain(spec)[0] == 0.0
 
 
 def test_fourier_views_need_a_token_axis():
@@ -244,7 +273,7 @@ def test_markers_are_per_play_slice_and_per_view():
 
     per_slice = [marks(c) for c in range(P)]
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=per_slice))
-    rule, line, left, right = spec["layer"]  # rules under the data, labels over it
+    rule, line, left, right, hidden = spec["layer"]  # rules under the data, labels over it
     assert rule["mark"]["type"] == "rule" and line["mark"]["type"] == "line"
     assert left["mark"]["type"] == right["mark"]["type"] == "text"
     assert left["encoding"]["text"]["field"] == "label"
@@ -262,14 +291,16 @@ def test_caption_follows_the_play_index():
     caps = [f"symmetric about {c / 2:g}" for c in range(P)]
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", captions=caps, title="T", fixed={"d_model": 3}))
     expr = spec["title"]["text"]["expr"]
-    assert '"T"' in expr
-    assert '"d_model = 3, c = " + play_c' in expr
-    assert '"symmetric about 5.5"' in expr and "indexof([0,1,2," in expr and ", play_c)]" in expr
+    row = "data('info')[(play_c - 0) / 1]"
+    assert expr == f'["T", {row}.head + play_c, {row}.caption]'
+    assert [r["caption"] for r in info(spec)] == caps  # the caption of slice c is on row c
+    assert {r["head"] for r in info(spec)} == {"d_model = 3, c = "}
 
 
 def test_static_caption_without_play_axis():
     spec = spec_of(scope_chart(waves()["cos"][0], x_axis="a", captions="hello", fixed={"d_model": 1}))
-    assert spec["title"]["text"]["expr"] == '["d_model = 1", "hello"]'
+    assert spec["title"]["text"]["expr"] == "[data('info')[0].head, data('info')[0].caption]"
+    assert [(r["head"], r["caption"]) for r in info(spec)] == [("d_model = 1", "hello")]
 
 
 # ----------------------------------------------------------------------------- heatmap
@@ -286,7 +317,8 @@ def test_heatmap_uses_rects_with_a_fixed_colour_domain_and_a_play_axis():
     assert rect["encoding"]["y"]["scale"]["reverse"] is True
     assert {"calculate": "datum.x - 0.5", "as": "x0"} in rect["transform"]
     m = np.abs(data).max()
-    assert rect["encoding"]["color"]["scale"]["domain"] == pytest.approx([-m, m])
+    assert domain(spec) == pytest.approx([-m, m])
+    assert rect["encoding"]["color"]["scale"]["scheme"] == "blueorange"
     assert len(layer_rows(spec, 0)) == P * P  # the cells of one slice
     rows = points(spec, 0)
     assert len(rows) == data.size
@@ -311,9 +343,10 @@ def test_budget_subsamples_the_play_axis_with_a_stride():
     spec = chart.to_dict()
     assert point_count(spec) == point_count(chart)
     scrub = param(spec, "play_c")
-    assert scrub["bind"]["step"] == 2 and scrub["value"] == 5  # the opening slice is kept
+    # The kept slices do not depend on the opening one (the spec must not); it snaps to the nearest.
+    assert scrub["bind"]["step"] == 2 and opening(spec) == 4
     plays = sorted({r["play"] for r in points(spec, 0)})
-    assert plays == list(range(1, 113, 2))
+    assert plays == list(range(0, 113, 2))
     assert "every 2" in spec["title"]["text"]["expr"]
 
 
@@ -362,18 +395,23 @@ def test_show_scope_keys_slices_and_ships_the_timer():
     assert [(s.key, s.label, s.value) for s in at.slider] == [("t.d_model", "d_model", 2)]
     assert at.button_group(key="t.view").value == "space"
     spec, frames = _chart(at)
-    assert "on" in param(spec, "play_c") and param(spec, "play_c")["value"] == 3  # reached st.altair_chart
-    (values,) = [f for f in frames if "k" in f]
+    assert "on" in param(spec, "play_c")  # reached st.vega_lite_chart
+    (values,) = [f for f in frames if list(f.columns) == ["y"]]
+    (info_rows,) = [f for f in frames if "start" in f]
+    assert set(info_rows["start"]) == {3}
     x = np.arange(4 * 5 * 13, dtype=float).reshape(4, 5, 13)
     assert len(values) == 5 * 13  # every slice along c, 13 points each
-    np.testing.assert_array_equal(values.sort_values("k")["y"].to_numpy()[4 * 13 : 5 * 13], x[2, 4])
+    np.testing.assert_array_equal(values["y"].to_numpy()[4 * 13 : 5 * 13], x[2, 4])
     # The y range is global over the whole tensor, not over the d_model = 2 slice.
-    assert spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [0.0, x.max()]
+    assert [info_rows["lo"][0], info_rows["hi"][0]] == [0.0, x.max()]
 
     at.slider(key="t.d_model").set_value(1).run()
-    _, frames = _chart(at)
-    (values,) = [f for f in frames if "k" in f]
-    np.testing.assert_array_equal(values.sort_values("k")["y"].to_numpy()[:13], x[1, 0])
+    after, frames = _chart(at)
+    assert after == spec  # a server slider swaps the data; the browser keeps the chart
+    (values,) = [f for f in frames if list(f.columns) == ["y"]]
+    np.testing.assert_array_equal(values["y"].to_numpy()[:13], x[1, 0])
+    (info_rows,) = [f for f in frames if "start" in f]
+    assert info_rows["head"][0] == "d_model = 1, c = "
 
     at.button_group(key="t.view").set_value("magnitude").run()
     assert not at.exception
