@@ -126,14 +126,21 @@ def _ideal(p: int, key_freqs: tuple[int, ...], c: int):
     return analysis.idealised_cosine_slice(p, list(key_freqs), c)["cos_wave"]
 
 
-def _examples(p: int, c: int):
+@st.cache_data(max_entries=4, show_spinner=False)
+def _examples(p: int) -> dict:
+    """The p inputs of every answer c, in c-order (:func:`lens.analysis.examples_for_c`): row k
+    is the input (a, b) = (k, (c - k) mod p). ``a`` and ``b`` are [c, row]; ``self`` [c] is
+    the row that holds a = b (its own mirror)."""
+    import numpy as np
+
     from lens import analysis
 
-    df = analysis.examples_for_c(p, c).rename(
-        columns={"mirror_row": "mirror (row of b, a)", "self_mirror": "a = b"}
-    )
-    df.insert(0, "row", range(p))
-    return df
+    rows = [analysis.examples_for_c(p, c) for c in range(p)]
+    return {
+        "a": np.stack([df["a"].to_numpy() for df in rows]).astype(np.float64),
+        "b": np.stack([df["b"].to_numpy() for df in rows]).astype(np.float64),
+        "self": [int(df.loc[df["self_mirror"], "a"].iloc[0]) for df in rows],
+    }
 
 
 def default_c(p: int) -> int:
@@ -154,76 +161,79 @@ def _mirror_points(c: int, p: int) -> tuple[float, float]:
 # ---------------------------------------------------------------- sections
 
 
-@st.fragment  # c and the example pair rerun these two sections only
-def _c_sections(source: str, f: dict) -> None:
-    from pages import links
+def _examples_section(p: int, c0: int) -> None:
+    """The inputs that share an answer, every c in the browser (no server widget)."""
+    from pages.scope import Marker
+    from pages.scope_widget import show_scope
+
+    ex = _examples(p)
+    st.markdown(
+        f"""
+Every answer c is reached by exactly {p} inputs. List them in *c-order*, one row per a:
+row k holds the input (a, b) = (k, (c − k) mod {p}), so a counts up while b counts *down*.
+Rows k and c − k (mod {p}) hold the same two numbers swapped, (a, b) and (b, a): the list is
+a mirror image of itself about the row c/2, and, because it wraps around at {p}, also about
+c/2 + p/2. Because p is odd, exactly one input sits on a mirror point and pairs with
+itself, a = b. Scrub or play c below: the two lines trade places about the markers, and the
+caption names the self-paired input for each c (checked for all {p} answers here: one each).
+"""
+    )
+
+    def markers(idx: dict[str, int]) -> list:
+        m1, m2 = _mirror_points(idx["c"], p)
+        return [Marker(m1, "c/2"), Marker(m2, "c/2 + p/2")]
+
+    def caption(idx: dict[str, int]) -> str:
+        c, me = idx["c"], ex["self"][idx["c"]]
+        m1, m2 = _mirror_points(c, p)
+        k = default_a(p, c)
+        return (
+            f"row {k} holds ({k}, {(c - k) % p}), row {(c - k) % p} holds ({(c - k) % p}, {k}); "
+            f"row {me} holds a = b = {me}; mirror points {m1:g} and {m2:g}"
+        )
+
+    show_scope(
+        {"a": ex["a"], "b = (c − a) mod p": ex["b"]},
+        ("c", "row"),
+        key="attention.examples",
+        play="c",
+        start={"c": c0},
+        markers=markers,
+        caption=caption,
+        fourier=False,
+        title="The inputs with answer c, row by row",
+        x_title="row (= a)",
+        y_title="token",
+        height=260,
+    )
+
+
+@st.fragment  # its sliders rerun this scope only
+def _resid_mid_section(source: str, f: dict, c0: int) -> None:
+    """resid_mid in c-order: c in the browser; the example pair sits p/8 either side of c/2."""
     from pages.scope import Marker
     from pages.scope_widget import show_scope
 
     p = f["p"]
-    # -- examples for one c
-    st.header("The pairs that share an answer")
-    c0 = default_c(p)
-    c = st.slider("answer c", 0, p - 1, links.int_param("c", 0, p - 1, c0), key="attention.c")
-    links.keep("c", c, c0)
-    self_a = next(a for a in range(p) if (2 * a) % p == c)
-    s1, s2 = _mirror_points(c, p)
-    st.markdown(
-        f"""
-Below are all {p} inputs whose answer is **c = {c}**, in c-order: a counts up, so
-b = ({c} − a) mod {p} counts *down*. Rows a and {c} − a (mod {p}) hold the same two numbers
-swapped, (a, b) and (b, a): the table is a mirror image of itself about a = c/2 = {s1:g}, and,
-because it wraps around at {p}, also about c/2 + p/2 = {s2:g} (mod {p}). Exactly one row sits
-on a mirror point and pairs with itself: **a = b = {self_a}** (2 × {self_a} = {2 * self_a},
-which is {c} mod {p}). Because p is odd there is always exactly one.
-"""
-    )
-    st.dataframe(_examples(p, c), hide_index=True, height=260, key="attention.examples")
-
-    # -- resid_mid in c-order
-    st.header("After attention, every row is symmetric about c/2")
-    st.markdown(
-        f"""
-Here is the residual stream at `=` right after attention (`resid_mid`), for one residual
-dimension, in c-order: the x axis is a, each slice is one answer c, and b = (c − a) mod {p}
-is implied. Press play to sweep c and watch the shape slide: it stays mirror-symmetric about
-the marker at c/2 (and at c/2 + p/2). The markers **a** and **b** mark one example and its
-swap (b, a), which sit at mirror positions and get the same value.
-
-Measured: the key frequencies hold **{f["key_share_ca"]:.1%}** of this activation's energy
-along a. Mirror symmetry about c/2 here is exactly swap symmetry, r(a, b) = r(b, a); its
-relative error, ‖r(a, b) − r(b, a)‖ / ‖r‖ over all inputs and dimensions, is
-**{f["swap"]["resid_mid"]:.2%}**.
-"""
-    )
-    a_pick = st.slider(
-        "example a (the markers a and b)", 0, p - 1, default_a(p, default_c(p)), key="attention.a"
-    )
 
     def ca_markers(idx: dict[str, int]) -> list:
-        cc = idx.get("c", c)
-        m1, m2 = _mirror_points(cc, p)
-        return [
-            Marker(a_pick, "a"),
-            Marker((cc - a_pick) % p, "b"),
-            Marker(m1, "c/2"),
-            Marker(m2, "c/2 + p/2"),
-        ]
+        c = idx["c"]
+        a = default_a(p, c)
+        m1, m2 = _mirror_points(c, p)
+        return [Marker(a, "a"), Marker((c - a) % p, "b"), Marker(m1, "c/2"), Marker(m2, "c/2 + p/2")]
 
     def ca_caption(idx: dict[str, int]) -> str:
-        cc = idx.get("c", c)
-        m1, m2 = _mirror_points(cc, p)
-        return (
-            f"c = {cc}: example ({a_pick}, {(cc - a_pick) % p}) and its swap; "
-            f"mirror points c/2 = {m1:g} and c/2 + p/2 = {m2:g}"
-        )
+        c = idx["c"]
+        a = default_a(p, c)
+        m1, m2 = _mirror_points(c, p)
+        return f"example ({a}, {(c - a) % p}) and its swap; mirror points c/2 = {m1:g} and c/2 + p/2 = {m2:g}"
 
     show_scope(
         _resid_mid_ca(source),
         ("d_model", "c", "a"),
         key="attention.resid_mid",
         play="c",
-        start={"c": c, "d_model": f["loudest_dim"]},
+        start={"c": c0, "d_model": f["loudest_dim"]},
         markers=ca_markers,
         caption=ca_caption,
         fourier=True,
@@ -233,7 +243,7 @@ relative error, ‖r(a, b) − r(b, a)‖ / ‖r‖ over all inputs and dimensio
 
 
 @st.fragment  # the seed reruns this demo only
-def _wave_section(p: int) -> None:
+def _wave_section(p: int, c0: int) -> None:
     from pages.scope import Marker
     from pages.scope_widget import show_scope
 
@@ -271,8 +281,7 @@ curves are drawn apart: w(n) 3 higher, the sum 4 lower.)
         ("c", "n"),
         key="attention.custom_wave",
         play="c",
-        # Opens on the c chosen above (as it was when this section last ran).
-        start={"c": int(st.session_state.get("attention.c", default_c(p)))},
+        start={"c": c0},
         markers=wave_markers,
         caption=wave_caption,
         fourier=False,
@@ -283,7 +292,8 @@ curves are drawn apart: w(n) 3 higher, the sum 4 lower.)
 
 
 @st.fragment  # its c and frequency rerun this section only
-def _ideal_section(p: int, kf: list[int]) -> None:
+def _ideal_section(p: int, kf: list[int], c0: int) -> None:
+    from pages import links
     from pages.scope import Marker
     from pages.scope_widget import show_scope
 
@@ -299,12 +309,12 @@ a + b stays equal to c (mod {p}).
 """
     )
     i1, i2 = st.columns(2)
-    ideal_c = i1.slider(
-        "answer c", 0, p - 1, int(st.session_state.get("attention.c", default_c(p))), key="attention.ideal_c"
-    )
+    # The page's one server-side c: the link's ?c= (where every c-order chart opens) follows it.
+    ideal_c = i1.slider("answer c", 0, p - 1, c0, key="attention.c")
+    links.keep("c", ideal_c, default_c(p))
     freq = i2.selectbox("key frequency", kf, index=0, key="attention.ideal_freq")
     ideal = _ideal(p, tuple(kf), int(ideal_c))
-    a0 = int(st.session_state.get("attention.a", default_a(p, default_c(p))))
+    a0 = default_a(p, int(ideal_c))
 
     def ideal_markers(idx: dict[str, int]) -> list:
         aa = idx.get("a", 0)
@@ -383,7 +393,7 @@ def _swap_scope(source: str, loudest_dim: int) -> None:
 
 
 def show() -> None:
-    from pages import state
+    from pages import links, state
 
     with st.spinner("Loading the model…"):
         state.current_run()
@@ -391,9 +401,28 @@ def show() -> None:
         f = _facts(source)
     p, kf = f["p"], f["key_freqs"]
 
-    _c_sections(source, f)
-    _wave_section(p)
-    _ideal_section(p, kf)
+    # c lives in the browser (each chart's own play axis); a link's ?c= sets where they open
+    c0 = links.int_param("c", 0, p - 1, default_c(p))
+    st.header("The pairs that share an answer")
+    _examples_section(p, c0)
+    st.header("After attention, every row is symmetric about c/2")
+    st.markdown(
+        f"""
+Here is the residual stream at `=` right after attention (`resid_mid`), for one residual
+dimension, in c-order: the x axis is a, each slice is one answer c, and b = (c − a) mod {p}
+is implied. Press play to sweep c and watch the shape slide: it stays mirror-symmetric about
+the marker at c/2 (and at c/2 + p/2). The markers **a** and **b** mark one example and its
+swap (b, a), which sit at mirror positions and get the same value.
+
+Measured: the key frequencies hold **{f["key_share_ca"]:.1%}** of this activation's energy
+along a. Mirror symmetry about c/2 here is exactly swap symmetry, r(a, b) = r(b, a); its
+relative error, ‖r(a, b) − r(b, a)‖ / ‖r‖ over all inputs and dimensions, is
+**{f["swap"]["resid_mid"]:.2%}**.
+"""
+    )
+    _resid_mid_section(source, f, c0)
+    _wave_section(p, c0)
+    _ideal_section(p, kf, c0)
 
     # -- attention patterns, and what is (not) symmetric
     st.header("The attention weights: not equal, but swap-symmetric")

@@ -499,7 +499,7 @@ def scope_chart(
         # heatmap's opaque cells; labels always on top.
         layers = (layers + under if view == "heatmap" else under + layers) + over
 
-    datasets[INFO] = _info(fixed, play, idx, per_slice_captions, start, y_domain)
+    datasets[INFO] = _info(title, fixed, play, idx, per_slice_captions, start, y_domain)
     # An invisible layer that draws nothing: it makes Vega-Lite keep the info dataset, which
     # only expressions read (the title, the y range, the opening play index).
     layers.append({"data": {"name": INFO}, "mark": {"type": "text", "opacity": 0}})
@@ -508,7 +508,7 @@ def scope_chart(
         "$schema": SCHEMA_URL,
         "layer": layers,
         "height": height,
-        "title": _title(title, fixed, play, pname, row, captions is not None, note),
+        "title": _title(bool(title), fixed, play, pname, row, captions is not None, note),
         # fit-x: the width follows the container, ``height`` stays the plot's own height
         # (Streamlit's default "fit" would squeeze the plot under a multi-line title).
         "autosize": {"type": "fit-x", "contains": "padding"},
@@ -535,6 +535,7 @@ def scope_chart(
 
 
 def _info(
+    title: str | None,
     fixed: Mapping[str, int] | None,
     play: str | None,
     idx: np.ndarray,
@@ -543,14 +544,15 @@ def _info(
     y_domain: tuple[float, float],
 ) -> pd.DataFrame:
     """One row per play slice (one row without a play axis): the title's index line (the play
-    index is appended live), the caption; and, on every row, the opening play index and the
-    value range (the y axis, or a heat map's colours)."""
+    index is appended live), the caption; and, on every row, the title, the opening play
+    index and the value range (the y axis, or a heat map's colours)."""
     parts = [f"{k} = {v}" for k, v in (fixed or {}).items()]
     head = ", ".join(parts + ([f"{play} = "] if play else []))
     lo, hi = float(y_domain[0]), float(y_domain[1])
     n = len(idx)
     return pd.DataFrame(
         {
+            "title": _labels([title or ""], np.zeros(n, dtype=np.int8)),
             "head": _labels([head], np.zeros(n, dtype=np.int8)),
             "caption": pd.Categorical(captions),
             "start": np.full(n, start, dtype=np.int32),
@@ -903,7 +905,7 @@ def _add_play(
 
 
 def _title(
-    title: str | None,
+    title: bool,
     fixed: Mapping[str, int] | None,
     play: str | None,
     pname: str | None,
@@ -911,13 +913,12 @@ def _title(
     captions: bool,
     note: str | None,
 ) -> dict:
-    """Title lines: the title, the indices (from the info dataset's row ``row``, the play index
-    appended live), the caption (from the same row), a note. Only the title and the note are
-    written in the spec."""
+    """Title lines: the title, the indices (the play index appended live), the caption, all
+    from the info dataset's row ``row``; then a note, the only text written in the spec."""
     info = f"data('{INFO}')[{row}]"
     exprs: list[str] = []
     if title:
-        exprs.append(_js(title))
+        exprs.append(f"{info}.title")
     if play:
         exprs.append(f"{info}.head + {pname}")
     elif fixed:

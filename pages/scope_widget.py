@@ -14,6 +14,7 @@ the browser's play slider nor a server slider makes the axis jump.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -130,12 +131,14 @@ def show_scope(
     server_axes = [a for a in axes[: len(axes) - n_drawn] if a != browser_play]
     index: dict[str, int] = {}
     sliders = [a for a in server_axes if shape[axes.index(a)] > 1]
-    cols = st.columns(max(1, min(3, len(sliders)))) if sliders else []
+    # Side by side when there are several; one slider gets the full width and no columns (two
+    # fewer elements for the browser to redraw on every change).
+    cols = st.columns(min(3, len(sliders))) if len(sliders) > 1 else []
     for ax in server_axes:
         n = shape[axes.index(ax)]
         value = int(np.clip(start.get(ax, 0), 0, n - 1))
         if n > 1:
-            with cols[sliders.index(ax) % len(cols)]:
+            with cols[sliders.index(ax) % len(cols)] if cols else nullcontext():
                 value = st.slider(ax, 0, n - 1, value, key=f"{key}.{ax}")
         index[ax] = int(value)
 

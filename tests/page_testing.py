@@ -40,6 +40,11 @@ class Chart:
         return json.dumps(self.spec, ensure_ascii=False) + "\n" + "\n".join(labels)
 
     @property
+    def title(self) -> str:
+        """The chart's title as text (see :func:`title_text`)."""
+        return title_text(self.spec, self.frames)
+
+    @property
     def opening(self) -> int:
         """The play index a scope opens on: the browser reads it from the scope's info rows."""
         (start,) = {int(v) for df in self.frames if "start" in df.columns for v in df["start"]}
@@ -51,6 +56,18 @@ class Chart:
             len(self.spec.get("data", {}).get("values", [])) if isinstance(self.spec.get("data"), dict) else 0
         )
         return sum(len(df) for df in self.frames) + inline
+
+
+def title_text(spec: dict, frames: list[pd.DataFrame]) -> str:
+    """A chart's title lines as text. A scope writes its title, indices and caption in its info
+    rows (the browser reads them there, per play slice: here the first slice's); any other
+    chart has its title in the spec (a string, or an expression kept as written)."""
+    info = [df for df in frames if {"title", "head", "caption"} <= set(df.columns)]
+    if info:
+        return "\n".join(str(info[0][col][0]) for col in ("title", "head", "caption"))
+    t = spec.get("title", "")
+    t = t.get("text", "") if isinstance(t, dict) else t
+    return t["expr"] if isinstance(t, dict) else str(t)
 
 
 def charts(at) -> list[Chart]:

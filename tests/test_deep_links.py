@@ -165,13 +165,6 @@ def test_without_parameters_the_url_stays_clean(baseline, page):
     assert baseline[page]["url"] == {}
 
 
-def _title(chart) -> str:
-    """A scope chart's title lines as text (the spec holds them as an escaped JS expression)."""
-    text = chart.spec["title"]["text"]
-    text = text["expr"] if isinstance(text, dict) else str(text)
-    return text.encode("ascii", "backslashreplace").decode("unicode_escape")
-
-
 def _check_view(at, page: str, v: dict, p: int) -> None:
     """The page's charts (or, for basics, its chart and its sentence) show the values ``v``."""
     if page == "attention":
@@ -193,7 +186,7 @@ def _check_view(at, page: str, v: dict, p: int) -> None:
             "sum": f"{v['f1']} + {v['f2']}",
             "product": f"{v['f1']} × {v['f2']}",
         }
-        assert f"signal = {name[v['signal']]}" in _title(chart_with(at, "ReLU(signal"))
+        assert f"signal = {name[v['signal']]}" in chart_with(at, "ReLU(signal").title
     elif page == "neurons":
         assert chart_with(at, f"Pre-activations of the frequency-{v['freq']} neurons")
 

@@ -63,7 +63,7 @@ def test_states_the_measured_attention_gap_and_swap_symmetry(page, env):
         assert f"**{gap:.2f}** (head {h})" in text
     for name in ("attn_out", "resid_mid", "resid_post"):
         assert f"**{swap_symmetry(run, name):.2%}**" in text
-    table = page.table[0].value
+    (table,) = [t.value for t in page.table if "mean weight on a" in t.value.columns]
     assert len(table) == run.cfg.n_heads
     pat = run.acts["pattern"].astype(np.float64)
     assert list(table["mean weight on a"]) == [f"{x:.3f}" for x in pat[:, :, 0].mean(axis=0)]
@@ -75,31 +75,37 @@ def test_the_mirrored_wave_demo_is_symmetric(page):
     assert float(match.group(1)) < 1e-9
 
 
-def test_choosing_c_updates_the_table_and_the_c_order_scope(page, env):
+def test_the_examples_scope_holds_every_c_mirrored_about_c_over_2(page, env):
+    from page_testing import scope_values
+
+    from pages.attention import default_c
+
     p = _run(env).p
-    before = chart_with(page, "in c-order")
+    examples = chart_with(page, "The inputs with answer c")
+    assert examples.opening == default_c(p)  # c lives in the browser; it opens on the default
+    (values,) = [df["y"].to_numpy() for df in examples.frames if list(df.columns) == ["y"]]
+    assert scope_values(examples.frames) == p * p + p  # b for every c, a (the same for all) once
+    b = values[: p * p].reshape(p, p)  # [c, row]
+    k = np.arange(p)
+    for c in (0, 11, p - 1):
+        assert ((k + b[c]) % p == c).all()  # row k holds the input (k, (c - k) mod p)
+        assert (b[c][(c - k) % p] == k).all()  # rows k and c - k hold each other's pair
+    assert ((b == k).sum(axis=1) == 1).all()  # exactly one self-paired input for every c
+    assert "row 62 holds a = b = 62" in examples.text  # c = 11: (11 + 113) / 2, in its caption
+
+
+def test_choosing_c_updates_the_idealised_section_and_the_link(page, env):
     page.slider(key="attention.c").set_value(11).run()
     assert not page.exception
-    df = page.dataframe[0].value
-    assert (df["c"] == 11).all() and len(df) == p
-    assert ((df["a"] + df["b"]) % p == 11).all()
-    # Rows a and c - a mirror each other; exactly one row pairs with itself.
-    assert (df["b"].to_numpy() == df["a"].to_numpy()[df["mirror (row of b, a)"].to_numpy()]).all()
-    assert df["a = b"].sum() == 1
-    text = markdown(page)
-    assert "c = 11" in text and f"c/2 + p/2 = {(11 / 2 + p / 2) % p:g}" in text
-    after = chart_with(page, "in c-order")
-    assert after.fingerprint != before.fingerprint
-    assert after.opening == 11
-    # Only the data changed (the opening index is data): the browser keeps the chart it has.
-    assert after.spec == before.spec
+    assert "Idealised residual stream for c = 11" in chart_with(page, "Idealised").text
+    assert page.query_params == {"c": "11"}
 
 
 def test_idealised_model_follows_c_and_frequency(page, env):
     from lens.analysis import key_frequencies
 
     kf = key_frequencies(_run(env))
-    page.slider(key="attention.ideal_c").set_value(9)
+    page.slider(key="attention.c").set_value(9)
     page.selectbox(key="attention.ideal_freq").set_value(kf[-1])
     page.run()
     assert not page.exception
@@ -127,5 +133,7 @@ def test_works_for_another_prime(tmp_path, p):
         at = open_page("pages/attention.py")
     assert not at.exception and not at.error
     assert len(charts(at)) >= 4
-    df = at.dataframe[0].value
-    assert len(df) == p and df["a = b"].sum() == 1
+    examples = chart_with(at, "The inputs with answer c")
+    (values,) = [df["y"].to_numpy() for df in examples.frames if list(df.columns) == ["y"]]
+    b = values[: p * p].reshape(p, p)  # [c, row]
+    assert ((b == np.arange(p)).sum(axis=1) == 1).all()

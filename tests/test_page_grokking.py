@@ -53,12 +53,7 @@ def _text(at) -> str:
 
 
 def _titles(at) -> list[str]:
-    out = []
-    for c in charts(at):
-        t = c.spec.get("title", "")
-        t = t.get("text", "") if isinstance(t, dict) else t
-        out.append(t["expr"] if isinstance(t, dict) else str(t))
-    return out
+    return [c.title for c in charts(at)]
 
 
 def _assert_renders(at) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from page_testing import scope_values, tiny_run_dir
+from page_testing import scope_values, tiny_run_dir, title_text
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 BUDGET = 50_000
@@ -33,15 +33,10 @@ def charts(at) -> list[tuple[dict, list]]:
     ]
 
 
-def _title(spec: dict) -> str:
-    t = spec.get("title", {}).get("text", "")
-    return t["expr"] if isinstance(t, dict) else str(t)
-
-
 def _chart(at, words: str) -> tuple[dict, list]:
     """The chart whose title contains ``words``."""
-    found = [c for c in charts(at) if words in _title(c[0])]
-    assert found, f"no chart titled with {words!r}: {[_title(s) for s, _ in charts(at)]}"
+    found = [c for c in charts(at) if words in title_text(*c)]
+    assert found, f"no chart titled with {words!r}: {[title_text(*c) for c in charts(at)]}"
     return found[0]
 
 
@@ -91,7 +86,7 @@ def test_renders_every_section_within_budget(page):
     found = charts(page)
     assert len(found) >= 8  # bar chart, sorted, heatmap, mock, 2 running sums, residual, pulled
     for spec, frames in found:
-        assert sum(len(df) for df in frames) <= BUDGET, _title(spec)
+        assert sum(len(df) for df in frames) <= BUDGET, title_text(spec, frames)
 
 
 def test_groups_chart_and_table_match_the_model(page, run, groups):
@@ -143,7 +138,7 @@ def test_direction_slider_changes_the_real_running_sums(page, groups):
     page.slider(key=key).set_value((d + 1) % 128).run()
     assert not page.exception
     spec, frames = _chart(page, "weighted by W_out")
-    assert f"W_out[\\u00b7, {(d + 1) % 128}]" in _title(spec)  # the title is a JSON-escaped expr
+    assert f"W_out[·, {(d + 1) % 128}]" in title_text(spec, frames)
     assert not values(frames).equals(before)
 
 

@@ -292,7 +292,8 @@ def test_caption_follows_the_play_index():
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", captions=caps, title="T", fixed={"d_model": 3}))
     expr = spec["title"]["text"]["expr"]
     row = "data('info')[(play_c - 0) / 1]"
-    assert expr == f'["T", {row}.head + play_c, {row}.caption]'
+    assert expr == f"[{row}.title, {row}.head + play_c, {row}.caption]"
+    assert {r["title"] for r in info(spec)} == {"T"}
     assert [r["caption"] for r in info(spec)] == caps  # the caption of slice c is on row c
     assert {r["head"] for r in info(spec)} == {"d_model = 3, c = "}
 
