@@ -284,10 +284,7 @@ less than half of it there. {_firing(dead, g["p"])}
     )
 
 
-@st.fragment  # its sliders rerun this section only, not the whole page
 def _phase_section(source: str, p: int, freq: int, grp: dict) -> None:
-    from pages.scope_widget import show_scope
-
     n = len(grp["neurons"])
     st.header(f"Frequency {freq}, sorted by phase")
     st.markdown(
@@ -306,6 +303,16 @@ slides along as the phase turns. Move a to watch the whole pattern shift.
     if n == 0:
         st.info(f"No neuron has frequency {freq} as its dominant key frequency.")
         return
+    # The prose above depends on the arguments alone, so it stays outside the fragment: a
+    # widget change does not send it again. Every section below is split the same way.
+    _phase_scope(p, freq, grp)
+
+
+@st.fragment  # its sliders rerun this scope only, not the whole page
+def _phase_scope(p: int, freq: int, grp: dict) -> None:
+    from pages.scope_widget import show_scope
+
+    n = len(grp["neurons"])
     play = "neuron" if n * p <= NEURON_PLAY_BUDGET - 8 else "a"
     phases = grp["phases"]
     neurons = grp["neurons"]
@@ -320,12 +327,16 @@ slides along as the phase turns. Move a to watch the whole pattern shift.
     )
 
 
-@st.fragment  # its neuron slider reruns this heat map only (p² cells: not re-sent for the scope above)
 def _heatmap_section(freq: int, grp: dict) -> None:
+    st.markdown("One neuron over the whole (a, b) grid: the stripes are the two waves adding up.")
+    _heatmap_scope(freq, grp)
+
+
+@st.fragment  # its neuron slider reruns this heat map only (p² cells: not re-sent for the scope above)
+def _heatmap_scope(freq: int, grp: dict) -> None:
     from pages.scope_widget import show_scope
 
     phases, neurons = grp["phases"], grp["neurons"]
-    st.markdown("One neuron over the whole (a, b) grid: the stripes are the two waves adding up.")
     show_scope(
         grp["pre"],
         ("neuron", "a", "b"),
@@ -339,10 +350,7 @@ def _heatmap_section(freq: int, grp: dict) -> None:
     )
 
 
-@st.fragment  # its sliders rerun this section only, not the whole page
 def _mock_section(p: int, freq: int, n: int) -> None:
-    from pages.scope_widget import show_scope
-
     st.header("An idealised group")
     st.markdown(
         rf"""
@@ -353,6 +361,13 @@ in one sign: the phase enters along a with the opposite sign. That sign lets equ
 below, what the real neurons do with their output weights.
 """
     )
+    _mock_scope(p, freq, n)
+
+
+@st.fragment  # its sliders rerun this scope only, not the whole page
+def _mock_scope(p: int, freq: int, n: int) -> None:
+    from pages.scope_widget import show_scope
+
     lines, _ = _mock_running(p, freq, n)
     show_scope(
         lines["mock"],
@@ -364,13 +379,10 @@ below, what the real neurons do with their output weights.
     )
 
 
-@st.fragment  # its sliders rerun this section only, not the whole page
 def _running_section(source: str, p: int, freq: int, grp: dict) -> None:
-    from pages.scope_widget import show_scope
-
     n = len(grp["neurons"])
     st.header("Adding neurons up: the ReLU lets an a + b wave travel")
-    lines, facts = _mock_running(p, freq, n)
+    _, facts = _mock_running(p, freq, n)
     st.markdown(
         f"""
 Add the neurons up one at a time, in phase order. Without the ReLU, every ideal neuron is a
@@ -387,6 +399,15 @@ ReLU, scaled up to the sum's size. At many values of a, one clipped neuron is ze
 b; the chart opens at a = {facts["open_a"]}, where this one fires most.
 """
     )
+    _running_scopes(source, p, freq, grp)
+
+
+@st.fragment  # its sliders and d rerun these two scopes only, not the whole page
+def _running_scopes(source: str, p: int, freq: int, grp: dict) -> None:
+    from pages.scope_widget import show_scope
+
+    n = len(grp["neurons"])
+    lines, facts = _mock_running(p, freq, n)
     show_scope(
         {k: v for k, v in lines.items() if k != "mock"},
         ("neuron", "a", "b"),
@@ -438,10 +459,7 @@ last neuron's weighted, clipped wave is strongest.
     )
 
 
-@st.fragment  # its sliders rerun this section only, not the whole page
 def _residual_section(source: str, freq: int, n: int) -> None:
-    from pages.scope_widget import show_scope
-
     out, parts, strongest = _to_residual(source, freq)
     st.header("Back into the residual stream")
     st.markdown(
@@ -453,6 +471,14 @@ constant left out) is a function of a + b alone; {_pct(parts["a"] + parts["b"])}
 b alone. The chart opens on d_model = {strongest}, the direction it writes most strongly.
 """
     )
+    _residual_scope(source, freq)
+
+
+@st.fragment  # its sliders rerun this scope only, not the whole page
+def _residual_scope(source: str, freq: int) -> None:
+    from pages.scope_widget import show_scope
+
+    out, _, strongest = _to_residual(source, freq)
     show_scope(
         out,
         ("d_model", "a", "b"),
@@ -464,10 +490,7 @@ b alone. The chart opens on d_model = {strongest}, the direction it writes most 
     )
 
 
-@st.fragment  # its sliders rerun this section only, not the whole page
 def _pulled_section(source: str, freq: int) -> None:
-    from pages.scope_widget import show_scope
-
     lines, facts = _pulled(source, freq)
     post, mid = facts["resid_post"], facts["resid_mid"]
     st.header(f"Frequency {freq} before and after the MLP")
@@ -486,6 +509,14 @@ it depends on a alone or b alone and {_pct(mid["parts"]["a + b"])} on a + b. Aft
     if mid["parts"]["a"] + mid["parts"]["b"] > 0.9:
         text += " The `resid_mid` wave keeps its shape and only moves up and down (its part in a)."
     st.markdown(text)
+    _pulled_scope(source, freq)
+
+
+@st.fragment  # its sliders rerun this scope only, not the whole page
+def _pulled_scope(source: str, freq: int) -> None:
+    from pages.scope_widget import show_scope
+
+    lines, facts = _pulled(source, freq)
     show_scope(
         lines,
         ("d_model", "a", "b"),

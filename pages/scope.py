@@ -180,7 +180,9 @@ def fit_play_axis(
 
 
 def point_count(obj: Any) -> int:
-    """Rows a chart sends to the browser (all its datasets), or elements of array data.
+    """Points a chart sends to the browser: the rows of its datasets, except that a scope's
+    values table counts every value it encodes (not its rows, one per slice). Or the
+    elements of array data.
 
     Accepts a :class:`ScopeChart`, an Altair chart, a spec dict, an ndarray or a dict of
     ndarrays.
@@ -190,10 +192,21 @@ def point_count(obj: Any) -> int:
     if isinstance(obj, Mapping) and obj and all(isinstance(v, np.ndarray) for v in obj.values()):
         return int(sum(v.size for v in obj.values()))
     if isinstance(obj, ScopeChart):
-        return int(sum(len(df) for df in obj.datasets.values()) + _inline_rows(obj.spec))
+        return int(sum(_points_in(df) for df in obj.datasets.values()) + _inline_rows(obj.spec))
     if hasattr(obj, "to_dict") and not isinstance(obj, Mapping):  # an Altair chart
         return _frame_rows(obj)
-    return int(sum(len(rows) for rows in obj.get("datasets", {}).values()) + _inline_rows(obj))
+    return int(sum(_points_in(rows) for rows in obj.get("datasets", {}).values()) + _inline_rows(obj))
+
+
+def _points_in(rows: pd.DataFrame | list[dict]) -> int:
+    """Rows, or for a scope's values table (column ``s`` of codes) the values encoded."""
+    if isinstance(rows, pd.DataFrame):
+        if "s" in rows.columns and "q" in rows.columns:
+            return int(rows["s"].str.len().sum()) // CODE_WIDTH
+        return len(rows)
+    if rows and isinstance(rows[0], dict) and "s" in rows[0] and "q" in rows[0]:
+        return sum(len(r["s"]) for r in rows) // CODE_WIDTH
+    return len(rows)
 
 
 def _frame_rows(chart: Any) -> int:
@@ -229,14 +242,18 @@ def _inline_rows(spec: Any) -> int:
 # ----------------------------------------------------------------------------- chart
 
 SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v6.json"
-# Streamlit hands the browser every row of a frame with a RangeIndex with its row number in
-# this field (the frontend's "(index)" magic field): a key the scope's lookups use for free.
-INDEX = "(index)"
 # The datasets of every scope, by role. The names never change with the data: when a
 # server-side slider moves, the spec stays the same and the browser swaps rows in the chart
 # it has instead of building a new one. Everything that follows a server index (the title's
 # indices and captions, the y range, the opening play index) is read from ``info``.
 POINTS, VALUES, MARKERS, INFO = "points", "values", "markers", "info"
+# Values travel as text: each value a fixed-width base-36 code (CODE_WIDTH characters, CODE_LEVELS
+# steps across the data's range: 26 bits, finer than float32 over that range), a slice's values
+# one string. The browser then takes in one row per slice, not one per value: a server slider
+# that sends a new tensor costs it a few hundred rows instead of tens of thousands of objects.
+CODE_WIDTH = 5
+CODE_LEVELS = 36**CODE_WIDTH - 1
+_DIGITS = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 _ZERO = {"values": [{"y": 0.0}]}  # the y = 0 baseline of the Fourier views (no play column)
 
 
@@ -289,12 +306,8 @@ def _with_timers(spec: dict) -> dict:
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
-    """The rows as the browser gets them from Streamlit: with the row number as ``(index)``."""
     floats = {c: np.float64 for c in df.columns if df[c].dtype.kind == "f"}
-    rows = df.astype(floats).to_dict(orient="records")
-    for n, row in enumerate(rows):
-        row[INDEX] = n
-    return rows
+    return df.astype(floats).to_dict(orient="records")
 
 
 def _labels(names: Sequence[str], codes: np.ndarray) -> pd.Categorical:
@@ -451,18 +464,18 @@ def scope_chart(
     pname = play_param_name(play) if has_play else None
     points_table, values_table = _frame(lines, idx, view)
     datasets: dict[str, pd.DataFrame] = {POINTS: points_table, VALUES: values_table}
-    if has_play:
-        # The slice shown: each point's key into the values, moved by the play index.
-        key = [
-            {
-                "calculate": f"datum.i + datum.moves * ({pname} - {int(idx[0])}) / {step} * datum.per",
-                "as": "k",
-            }
-        ]
-        by = "k"
-    else:
-        key, by = [], "i"
-    select = [*key, {"lookup": by, "from": {"data": {"name": VALUES}, "key": INDEX, "fields": ["y"]}}]
+    # The slice shown: each point finds its slice's row (an unmoving line's points, the row
+    # of play -1) and decodes its own value from that row's string.
+    shown = pname if has_play else str(int(idx[0]))
+    select = [
+        {"calculate": f"datum.moves ? {shown} : -1", "as": "k"},
+        {"lookup": "k", "from": {"data": {"name": VALUES}, "key": "play", "fields": ["s", "lo", "q"]}},
+        {
+            "calculate": f"datum.lo + parseInt(substring(datum.s, datum.i * {CODE_WIDTH}, "
+            f"datum.i * {CODE_WIDTH} + {CODE_WIDTH}), 36) * datum.q",
+            "as": "y",
+        },
+    ]
     row = f"({pname} - {int(idx[0])}) / {step}" if has_play else "0"
     layers = _layers(
         {"name": POINTS},
@@ -585,16 +598,16 @@ def _per_slice_captions(captions: str | Sequence[str] | None, n: int) -> list[st
 def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The points of one slice, and every slice's values.
 
-    ``points``: one row per point drawn in a slice: ``i`` (its position in the slice),
-    ``moves`` (1, or 0 for a line equal on every slice), ``line`` (or the heatmap's ``row``),
-    ``x`` [, ``component``], ``per`` (moving points per slice). ``values``: ``y``, one row per
-    point of every slice (row ``slice * per + i``), then the unmoving lines' points once; the
-    browser looks a value up by its row number (:data:`INDEX`), which costs no column.
+    ``points``: one row per point drawn in a slice: ``i`` (its position in its row of
+    values), ``moves`` (1, or 0 for a line equal on every slice), ``line`` (or the heatmap's
+    ``row``), ``x`` [, ``component``]. ``values``: one row per slice (``play``, its index),
+    then one row (play -1) for the unmoving lines; see :func:`_encoded`.
 
-    In the browser each point computes the key of the current slice and looks its value up
-    (Vega's lookup, a hash join that writes into the points in place). A scrub step thus
-    evaluates one small expression per point drawn, instead of a filter over every point of
-    every slice: Streamlit runs Vega with its expression *interpreter*, slow per call.
+    In the browser each point looks up the row of the slice shown (Vega's lookup, a hash
+    join over a few hundred rows) and decodes its value from it: a scrub step evaluates a
+    couple of small expressions per point drawn, never a pass over every slice's values
+    (Streamlit runs Vega with its expression *interpreter*, slow per call), and a new tensor
+    from the server is a few hundred rows for the browser to take in.
     """
     names = list(lines)
     n_lines = len(lines)
@@ -632,7 +645,7 @@ def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> tuple[pd
         if view == "fourier":
             cols["component"] = _labels(labels, np.tile(np.arange(p, dtype=np.int16), n_lines))
     # A line that is the same on every slice (an input drawn beside its transforms, say)
-    # is sent once: its points look up one fixed block after the slices (``moves`` 0).
+    # is sent once, in a row of its own (play -1; its points have ``moves`` 0).
     moving = np.array(
         [
             # compared before the Fourier transform: BLAS may round equal rows differently
@@ -644,15 +657,46 @@ def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> tuple[pd
         moving[:] = True
     per_line = vals[0, 0].size
     moves = np.repeat(moving, per_line)
-    n_moving = int(moves.sum())
     i = np.empty(moves.size, dtype=np.int32)
-    i[moves] = np.arange(n_moving)
-    i[~moves] = n_play * n_moving + np.arange(moves.size - n_moving)
-    per = np.full(moves.size, n_moving, dtype=np.int32)
-    points = pd.DataFrame({"i": i, "moves": moves.astype(np.int8), "per": per, **cols})
+    i[moves] = np.arange(int(moves.sum()))
+    i[~moves] = np.arange(int((~moves).sum()))
+    points = pd.DataFrame({"i": i, "moves": moves.astype(np.int8), **cols})
     flat = vals.reshape(n_play, -1)
-    y = np.concatenate([flat[:, moves].reshape(-1), flat[0, ~moves]])
-    return points, pd.DataFrame({"y": y})
+    rows = [flat[:, moves]] + ([flat[:1, ~moves]] if (~moves).any() else [])
+    plays = [np.asarray(idx, dtype=np.int32)] + ([np.array([-1], dtype=np.int32)] if (~moves).any() else [])
+    return points, _encoded(rows, plays)
+
+
+def _encoded(rows: list[np.ndarray], plays: list[np.ndarray]) -> pd.DataFrame:
+    """``rows`` (2-D blocks, one row per slice) as the values table: ``play``, ``s`` (the row's
+    values as fixed-width base-36 codes), and the decoding ``lo`` and ``q``: a value is
+    ``lo + int(code, 36) * q``. One scale for all rows, from the data's own range."""
+    every = np.concatenate([r.reshape(-1) for r in rows]).astype(np.float64)
+    if not np.isfinite(every).all():
+        raise ValueError("the scope draws finite values only (found NaN or infinity)")
+    lo = float(every.min()) if every.size else 0.0
+    hi = float(every.max()) if every.size else 0.0
+    q = (hi - lo) / CODE_LEVELS if hi > lo else 1.0
+    texts = []
+    for block in rows:
+        codes = np.clip(np.rint((block.astype(np.float64) - lo) / q), 0, CODE_LEVELS).astype(np.int64)
+        digits = np.stack([(codes // 36**k) % 36 for k in range(CODE_WIDTH - 1, -1, -1)], axis=-1)
+        chars = _DIGITS[digits].reshape(len(block), -1)
+        texts += [bytes(r).decode("ascii") for r in chars]
+    n = len(texts)
+    return pd.DataFrame({"play": np.concatenate(plays), "s": texts, "lo": np.full(n, lo), "q": np.full(n, q)})
+
+
+def decoded(values: pd.DataFrame | list[dict]) -> dict[int, np.ndarray]:
+    """The values table back as numbers, ``{play: values of that slice}`` (play -1: the
+    unmoving lines), decoded as the browser decodes them. For tests and checks."""
+    rows = values.to_dict(orient="records") if isinstance(values, pd.DataFrame) else values
+    out = {}
+    for r in rows:
+        s = r["s"]
+        codes = [int(s[k : k + CODE_WIDTH], 36) for k in range(0, len(s), CODE_WIDTH)]
+        out[int(r["play"])] = r["lo"] + np.array(codes, dtype=np.float64) * r["q"]
+    return out
 
 
 def _layers(

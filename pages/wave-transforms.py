@@ -322,13 +322,7 @@ def _filter_section(source: str, f: dict) -> None:
     )
 
 
-@st.fragment  # f1, f2 and the product rerun this section only
 def _product_section(p: int, kf: list[int]) -> None:
-    from lens import analysis, fourier
-    from pages import links
-    from pages.scope import Marker
-    from pages.scope_widget import show_scope
-
     # -- products of waves
     st.header("Multiplying waves makes sum and difference frequencies")
     st.markdown(
@@ -341,6 +335,18 @@ constant. Pick two frequencies (they open on two of the model's key frequencies)
 the Fourier view: the product's energy sits exactly where the markers say.
 """
     )
+    # The prose above does not depend on a widget, so it stays outside the fragment: a widget
+    # change does not send it again (the same in the aliasing section).
+    _product_demo(p, kf)
+
+
+@st.fragment  # f1, f2 and the product rerun this demo only
+def _product_demo(p: int, kf: list[int]) -> None:
+    from lens import analysis, fourier
+    from pages import links
+    from pages.scope import Marker
+    from pages.scope_widget import show_scope
+
     k = p // 2
     d1, d2, d3 = st.columns([1, 1, 2])
     default1, default2 = kf[0], kf[1] if len(kf) > 1 else kf[0]
@@ -392,15 +398,7 @@ the Fourier view: the product's energy sits exactly where the markers say.
     )
 
 
-@st.fragment  # the two frequencies rerun this section only
 def _alias_section(p: int, kf: list[int]) -> None:
-    import numpy as np
-
-    from lens import analysis, fourier
-    from pages import charts
-    from pages.scope import Marker
-    from pages.scope_widget import show_scope
-
     k = p // 2
     # -- aliasing
     st.header("Past Nyquist, frequencies fold back")
@@ -413,6 +411,19 @@ when t is an integer. So a sum frequency f1 + f2 above p/2 shows up at p − (f1
 two frequencies; they open on a pair of key frequencies whose sum passes the limit.
 """
     )
+    _alias_demo(p, kf)
+
+
+@st.fragment  # the two frequencies rerun this demo only
+def _alias_demo(p: int, kf: list[int]) -> None:
+    import numpy as np
+
+    from lens import analysis, fourier
+    from pages import charts
+    from pages.scope import Marker
+    from pages.scope_widget import show_scope
+
+    k = p // 2
     a0, b0 = default_alias_pair(p, kf)
     g1, g2 = st.columns(2)
     h1 = int(g1.number_input("first frequency", 1, k, a0, key="wave_transforms.alias_f1"))

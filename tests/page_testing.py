@@ -84,11 +84,19 @@ def charts(at) -> list[Chart]:
     return out
 
 
+def scope_slices(frames: list[pd.DataFrame]) -> dict[int, "np.ndarray"]:
+    """A scope's values, decoded as the browser decodes them: ``{play index: that slice's
+    values}`` (play -1: the lines that are the same on every slice, sent once). Beside them
+    it sends the points of one slice (their line and x), which look their values up."""
+    from pages.scope import decoded
+
+    (values,) = [df for df in frames if {"play", "s", "lo", "q"} <= set(df.columns)]
+    return decoded(values)
+
+
 def scope_values(frames: list[pd.DataFrame]) -> int:
-    """Values a scope ships: its table of every slice's values (columns k and y), beside
-    which it sends the points of one slice (their line and x); the browser looks the
-    current slice's values up."""
-    return sum(len(df) for df in frames if list(df.columns) == ["y"])
+    """How many values a scope ships (every browser-side slice, the unmoving lines once)."""
+    return sum(len(v) for v in scope_slices(frames).values())
 
 
 def chart_with(at, needle: str) -> Chart:
