@@ -100,10 +100,14 @@ def validate_weights(
         if arrays[name].shape != shape:
             raise CheckpointError(path, name, f"expected shape {shape}, found {arrays[name].shape}")
     for name, arr in arrays.items():
+        # Narrowed first, checked after: a float64 value beyond float32's range (1e300, say)
+        # becomes inf here and is refused, instead of passing the check and then overflowing.
+        with np.errstate(over="ignore"):
+            arr = np.ascontiguousarray(arr, dtype=np.float32)
         if not np.isfinite(arr).all():
             bad = int((~np.isfinite(arr)).sum())
-            raise CheckpointError(path, name, f"expected finite values, found {bad} NaN/Inf")
-        arrays[name] = np.ascontiguousarray(arr, dtype=np.float32)
+            raise CheckpointError(path, name, f"expected finite float32 values, found {bad} NaN/Inf")
+        arrays[name] = arr
     return cfg, arrays
 
 

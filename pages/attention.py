@@ -65,17 +65,17 @@ def _facts(source: str) -> dict:
     }
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)  # shared read-only arrays (state.read_only)
 def _resid_mid_ca(source: str):
     """resid_mid at "=" in c-order: [d_model, c, a] with b = (c - a) mod p."""
     import numpy as np
 
     from pages import state
 
-    return np.ascontiguousarray(state._load_run(source).by_ca("resid_mid"))
+    return state.read_only(np.ascontiguousarray(state._load_run(source).by_ca("resid_mid")))
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)  # shared read-only arrays (state.read_only)
 def _resid_mid_ab(source: str):
     """resid_mid at "=" as [d_model, a, b], its transpose over the token axes, and the
     difference of the two."""
@@ -85,17 +85,17 @@ def _resid_mid_ab(source: str):
 
     x = np.ascontiguousarray(state._load_run(source).by_ab("resid_mid"))
     xt = np.ascontiguousarray(np.swapaxes(x, -1, -2))
-    return x, xt, x - xt
+    return state.read_only((x, xt, x - xt))
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)  # shared read-only arrays (state.read_only)
 def _attn_to_a(source: str):
     """Attention from "=" to position 0 (token a), per head: [head, a, b]."""
     import numpy as np
 
     from pages import state
 
-    return np.ascontiguousarray(state._load_run(source).by_ab("pattern")[:, 0])
+    return state.read_only(np.ascontiguousarray(state._load_run(source).by_ab("pattern")[:, 0]))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -433,7 +433,7 @@ The rest of this explanation asks *how*: open **Attention** next.
     )
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)  # shared read-only arrays (state.read_only)
 def _embed(source: str):
     """W_E over the number tokens, as [d_model, token] (the "=" row dropped)."""
     import numpy as np
@@ -441,7 +441,7 @@ def _embed(source: str):
     from pages import state
 
     run = state._load_run(source)
-    return np.ascontiguousarray(run.weights["W_E"][: run.p].T)
+    return state.read_only(np.ascontiguousarray(run.weights["W_E"][: run.p].T))
 
 
 show()

@@ -53,7 +53,7 @@ def _wrap(angle):
     return (np.asarray(angle) + np.pi) % (2 * np.pi) - np.pi
 
 
-@st.cache_data(max_entries=6, show_spinner=False)
+@st.cache_resource(max_entries=6, show_spinner=False)  # shared read-only arrays (state.read_only)
 def _group(source: str, freq: int) -> dict:
     """The neurons of one frequency in phase order, their pre-activations and phases."""
     import numpy as np
@@ -74,18 +74,20 @@ def _group(source: str, freq: int) -> dict:
     sorted_phases = np.sort(phases)
     gaps = np.diff(np.r_[sorted_phases, sorted_phases[0] + 2 * np.pi]) if len(idx) else np.zeros(0)
     w_out = run.weights["W_out"][idx].astype(np.float64)  # [neuron, d_model]
-    return {
-        "neurons": idx,
-        "phases": phases,
-        "amplitudes": amps,
-        "pre": pre,
-        "max_gap_deg": float(np.degrees(gaps.max())) if len(gaps) else 0.0,
-        "a_b_phase_gap_deg": float(np.degrees(np.median(np.abs(_wrap(phase_a - phases)))))
-        if len(idx)
-        else 0.0,
-        "strongest_direction": int(np.argmax(np.linalg.norm(w_out, axis=0))) if len(idx) else 0,
-        "d_model": int(w_out.shape[1]),
-    }
+    return state.read_only(
+        {
+            "neurons": idx,
+            "phases": phases,
+            "amplitudes": amps,
+            "pre": pre,
+            "max_gap_deg": float(np.degrees(gaps.max())) if len(gaps) else 0.0,
+            "a_b_phase_gap_deg": float(np.degrees(np.median(np.abs(_wrap(phase_a - phases)))))
+            if len(idx)
+            else 0.0,
+            "strongest_direction": int(np.argmax(np.linalg.norm(w_out, axis=0))) if len(idx) else 0,
+            "d_model": int(w_out.shape[1]),
+        }
+    )
 
 
 def _running_lines(pre, weights) -> tuple[dict, dict]:
@@ -119,16 +121,17 @@ def _running_lines(pre, weights) -> tuple[dict, dict]:
     return lines, facts
 
 
-@st.cache_data(max_entries=6, show_spinner=False)
+@st.cache_resource(max_entries=6, show_spinner=False)  # shared read-only arrays (state.read_only)
 def _mock_running(p: int, freq: int, n: int) -> tuple[dict, dict]:
     from lens import analysis
+    from pages import state
 
     mock = analysis.mock_neurons(p, freq, n)
     lines, facts = _running_lines(mock, None)
-    return {"mock": mock.astype("float32"), **lines}, facts
+    return state.read_only(({"mock": mock.astype("float32"), **lines}, facts))
 
 
-@st.cache_data(max_entries=6, show_spinner=False)
+@st.cache_resource(max_entries=6, show_spinner=False)  # shared read-only arrays (state.read_only)
 def _real_running(source: str, freq: int, direction: int) -> tuple[dict, dict]:
     import numpy as np
 
@@ -141,10 +144,10 @@ def _real_running(source: str, freq: int, direction: int) -> tuple[dict, dict]:
     lines, facts = _running_lines(g["pre"], weights)
     # For comparison: the same neurons summed with equal weights.
     facts["equal"] = token_dependence(np.maximum(g["pre"].astype(np.float64), 0).sum(axis=0))
-    return lines, facts
+    return state.read_only((lines, facts))
 
 
-@st.cache_data(max_entries=6, show_spinner=False)
+@st.cache_resource(max_entries=6, show_spinner=False)  # shared read-only arrays (state.read_only)
 def _to_residual(source: str, freq: int) -> tuple:
     import numpy as np
 
@@ -156,10 +159,10 @@ def _to_residual(source: str, freq: int) -> tuple:
     out = analysis.neurons_to_residual(run, _group(source, freq)["neurons"])  # [d_model, a, b]
     centred = out - out.mean(axis=(-2, -1), keepdims=True)
     strongest = int(np.argmax((centred**2).sum(axis=(-2, -1))))
-    return out.astype(np.float32), token_dependence(out), strongest
+    return state.read_only((out.astype(np.float32), token_dependence(out), strongest))
 
 
-@st.cache_data(max_entries=6, show_spinner=False)
+@st.cache_resource(max_entries=6, show_spinner=False)  # shared read-only arrays (state.read_only)
 def _pulled(source: str, freq: int) -> tuple:
     """resid_post and resid_mid with only ``freq`` (and the constant) kept along a and b."""
     import numpy as np
@@ -178,7 +181,7 @@ def _pulled(source: str, freq: int) -> tuple:
         facts[name] = {"parts": token_dependence(kept), "share": var(kept) / var(x) if var(x) > 0 else 0.0}
     centred = lines["resid_post"] - lines["resid_post"].mean(axis=(-2, -1), keepdims=True)
     facts["strongest"] = int(np.argmax((centred**2).sum(axis=(-2, -1))))
-    return lines, facts
+    return state.read_only((lines, facts))
 
 
 # ---------------------------------------------------------------- sections

@@ -202,7 +202,7 @@ def _points_in(rows: pd.DataFrame | list[dict]) -> int:
     """Rows, or for a scope's values table (column ``s`` of codes) the values encoded."""
     if isinstance(rows, pd.DataFrame):
         if "s" in rows.columns and "q" in rows.columns:
-            return int(rows["s"].str.len().sum()) // CODE_WIDTH
+            return sum(map(len, rows["s"])) // CODE_WIDTH
         return len(rows)
     if rows and isinstance(rows[0], dict) and "s" in rows[0] and "q" in rows[0]:
         return sum(len(r["s"]) for r in rows) // CODE_WIDTH

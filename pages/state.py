@@ -37,6 +37,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from lens.run import Run
 
 
+def read_only(obj):
+    """``obj`` with every numpy array in it (through dicts, lists and tuples) made read-only.
+
+    For ``st.cache_resource`` functions that hand big arrays to the pages: unlike
+    ``st.cache_data``, which unpickles a fresh copy on every call (megabytes, on every widget
+    change of a fragment that reads them), it hands every session the same object, so it must
+    never change; a read-only array turns an accidental write into an error instead of one
+    reader's view leaking into everyone's."""
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        obj.setflags(write=False)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            read_only(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            read_only(v)
+    return obj
+
+
 def requested_checkpoint() -> str | None:
     """The checkpoint named on the command line (after ``--``) or in ``LENS_CHECKPOINT``."""
     argv = sys.argv[1:]

@@ -85,6 +85,22 @@ def test_safetensors_file_alone_loads(tmp_path):
     np.testing.assert_array_equal(ck.weights["W_U"], w["W_U"])
 
 
+def test_float64_beyond_float32_range_is_refused_not_turned_into_inf(tmp_path):
+    """A run file may hold float64; a value float32 cannot hold (1e300) must be refused, not
+    pass the finite check and then become inf in the model."""
+    from safetensors.numpy import save_file
+
+    w = sinusoid_weights(7, [1, 3])
+    save_run(tmp_path / "r", w, {"kind": "seeded", "frac": 0.5, "seed": 3})
+    big = {k: v.astype(np.float64) for k, v in w.items()}
+    big["W_in"][0, 0] = 1e300
+    save_file(big, str(tmp_path / "r" / "model.safetensors"))
+    assert "NaN/Inf" in refused(tmp_path / "r", "W_in")
+    big["W_in"][0, 0] = 0.5  # float64 within range still loads, as float32
+    save_file(big, str(tmp_path / "r" / "model.safetensors"))
+    assert load(tmp_path / "r").weights["W_in"].dtype == np.float32
+
+
 # ---------------------------------------------------------------- hostile files
 
 
