@@ -248,7 +248,7 @@ SCHEMA_URL = "https://vega.github.io/schema/vega-lite/v6.json"
 # indices and captions, the y range, the opening play index) is read from ``info``.
 POINTS, VALUES, MARKERS, INFO = "points", "values", "markers", "info"
 # Values travel as text: each value a fixed-width base-36 code (CODE_WIDTH characters, CODE_LEVELS
-# steps across the data's range: 26 bits, finer than float32 over that range), a slice's values
+# steps across the data's range: rounded to within 1/120 000 000 of it), a slice's values
 # one string. The browser then takes in one row per slice, not one per value: a server slider
 # that sends a new tensor costs it a few hundred rows instead of tens of thousands of objects.
 CODE_WIDTH = 5
