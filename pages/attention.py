@@ -158,12 +158,21 @@ def _mirror_points(c: int, p: int) -> tuple[float, float]:
     return c / 2, (c / 2 + p / 2) % p
 
 
+def _mirror_markers(c: int, p: int, a: int | None = None) -> list:
+    """Markers at the two mirror points of answer c; with ``a``, also at the example a and its
+    partner b = (c - a) mod p, which sit mirrored about them."""
+    from pages.scope import Marker
+
+    m1, m2 = _mirror_points(c, p)
+    pair = [] if a is None else [Marker(a, "a"), Marker((c - a) % p, "b")]
+    return [*pair, Marker(m1, "c/2"), Marker(m2, "c/2 + p/2")]
+
+
 # ---------------------------------------------------------------- sections
 
 
 def _examples_section(p: int, c0: int) -> None:
     """The inputs that share an answer, every c in the browser (no server widget)."""
-    from pages.scope import Marker
     from pages.scope_widget import show_scope
 
     ex = _examples(p)
@@ -180,8 +189,7 @@ caption names the self-paired input for each c (checked for all {p} answers here
     )
 
     def markers(idx: dict[str, int]) -> list:
-        m1, m2 = _mirror_points(idx["c"], p)
-        return [Marker(m1, "c/2"), Marker(m2, "c/2 + p/2")]
+        return _mirror_markers(idx["c"], p)
 
     def caption(idx: dict[str, int]) -> str:
         c, me = idx["c"], ex["self"][idx["c"]]
@@ -211,16 +219,12 @@ caption names the self-paired input for each c (checked for all {p} answers here
 @st.fragment  # its sliders rerun this scope only
 def _resid_mid_section(source: str, f: dict, c0: int) -> None:
     """resid_mid in c-order: c in the browser; the example pair sits p/8 either side of c/2."""
-    from pages.scope import Marker
     from pages.scope_widget import show_scope
 
     p = f["p"]
 
     def ca_markers(idx: dict[str, int]) -> list:
-        c = idx["c"]
-        a = default_a(p, c)
-        m1, m2 = _mirror_points(c, p)
-        return [Marker(a, "a"), Marker((c - a) % p, "b"), Marker(m1, "c/2"), Marker(m2, "c/2 + p/2")]
+        return _mirror_markers(idx["c"], p, default_a(p, idx["c"]))
 
     def ca_caption(idx: dict[str, int]) -> str:
         c = idx["c"]
@@ -244,7 +248,6 @@ def _resid_mid_section(source: str, f: dict, c0: int) -> None:
 
 @st.fragment  # the seed reruns this demo only
 def _wave_section(p: int, c0: int) -> None:
-    from pages.scope import Marker
     from pages.scope_widget import show_scope
 
     st.header("Why a mirror: any wave plus its reflection")
@@ -268,8 +271,7 @@ curves are drawn apart: w(n) 3 higher, the sum 4 lower.)
     )
 
     def wave_markers(idx: dict[str, int]) -> list:
-        m1, m2 = _mirror_points(idx.get("c", 0), p)
-        return [Marker(m1, "c/2"), Marker(m2, "c/2 + p/2")]
+        return _mirror_markers(idx.get("c", 0), p)
 
     def wave_caption(idx: dict[str, int]) -> str:
         cc = idx.get("c", 0)
@@ -294,7 +296,6 @@ curves are drawn apart: w(n) 3 higher, the sum 4 lower.)
 @st.fragment  # its c and frequency rerun this section only
 def _ideal_section(p: int, kf: list[int], c0: int) -> None:
     from pages import links
-    from pages.scope import Marker
     from pages.scope_widget import show_scope
 
     st.header("The idealised picture: cosines centred on c/2")
@@ -317,9 +318,7 @@ a + b stays equal to c (mod {p}).
     a0 = default_a(p, int(ideal_c))
 
     def ideal_markers(idx: dict[str, int]) -> list:
-        aa = idx.get("a", 0)
-        m1, m2 = _mirror_points(ideal_c, p)
-        return [Marker(aa, "a"), Marker((ideal_c - aa) % p, "b"), Marker(m1, "c/2"), Marker(m2, "c/2 + p/2")]
+        return _mirror_markers(ideal_c, p, idx.get("a", 0))
 
     def ideal_caption(idx: dict[str, int]) -> str:
         aa = idx.get("a", 0)
