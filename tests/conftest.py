@@ -24,6 +24,16 @@ def reference_path() -> Path:
     return REFERENCE
 
 
+@pytest.fixture(scope="module")
+def env(reference_path):
+    """The app's environment for one module's page tests: ``LENS_CHECKPOINT`` set to the
+    reference checkpoint while the module runs (restored after). Yields its path."""
+    from page_testing import reference_env
+
+    with reference_env(reference_path):
+        yield reference_path
+
+
 @pytest.fixture(scope="session")
 def ref_run(reference_path):
     from lens.checkpoint import load

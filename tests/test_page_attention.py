@@ -24,12 +24,6 @@ from page_testing import (
 )
 
 
-@pytest.fixture(scope="module")
-def env(reference_path):
-    with reference_env(reference_path):
-        yield reference_path
-
-
 @pytest.fixture
 def page(env):
     return open_page("pages/attention.py")

@@ -20,12 +20,6 @@ from page_testing import (
 )
 
 
-@pytest.fixture(scope="module")
-def env(reference_path):
-    with reference_env(reference_path):
-        yield reference_path
-
-
 @pytest.fixture
 def page(env):
     return open_page(None)  # the home page is the default page

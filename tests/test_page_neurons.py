@@ -9,14 +9,12 @@ the reference's published facts are the point.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-from page_testing import scope_slices, scope_values, tiny_run_dir, title_text
+from page_testing import open_page, scope_slices, scope_values, tiny_run_dir, title_text
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
 BUDGET = 50_000
 
 
@@ -56,20 +54,8 @@ def run(reference_path):
 
 
 @pytest.fixture(scope="module")
-def page(reference_path, run):
-    from streamlit.testing.v1 import AppTest
-
-    old = os.environ.get("LENS_CHECKPOINT")
-    os.environ["LENS_CHECKPOINT"] = str(reference_path)
-    at = AppTest.from_file(str(APP), default_timeout=180)
-    at.run()
-    at.switch_page("pages/neurons.py")
-    at.run()
-    yield at
-    if old is None:
-        os.environ.pop("LENS_CHECKPOINT", None)
-    else:
-        os.environ["LENS_CHECKPOINT"] = old
+def page(env, run):
+    return open_page("pages/neurons.py")
 
 
 @pytest.fixture(scope="module")
@@ -161,13 +147,8 @@ def test_frequency_choice_changes_the_charts(page, groups):
 @pytest.mark.parametrize("p", [7, 13, 31])
 def test_any_prime_and_small_groups(p, tmp_path, monkeypatch):
     """A tiny sinusoidal model: other p, other key frequencies, groups of one neuron."""
-    from streamlit.testing.v1 import AppTest
-
     monkeypatch.setenv("LENS_CHECKPOINT", str(tiny_run_dir(tmp_path, p)))
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
-    at.switch_page("pages/neurons.py")
-    at.run()
+    at = open_page("pages/neurons.py")
     assert not at.exception
     assert len(charts(at)) >= 8
     box = at.selectbox(key="neurons.freq")

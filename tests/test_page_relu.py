@@ -13,9 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from page_testing import scope_slices, scope_values, tiny_run_dir
-
-APP = Path(__file__).resolve().parent.parent / "app.py"
+from page_testing import open_page, scope_slices, scope_values, tiny_run_dir
 
 
 def charts(at) -> list[tuple[dict, list]]:
@@ -51,20 +49,8 @@ def _marker_labels(at) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def page(reference_path):
-    from streamlit.testing.v1 import AppTest
-
-    old = os.environ.get("LENS_CHECKPOINT")
-    os.environ["LENS_CHECKPOINT"] = str(reference_path)
-    at = AppTest.from_file(str(APP), default_timeout=180)
-    at.run()
-    at.switch_page("pages/relu.py")
-    at.run()
-    yield at
-    if old is None:
-        os.environ.pop("LENS_CHECKPOINT", None)
-    else:
-        os.environ["LENS_CHECKPOINT"] = old
+def page(env):
+    return open_page("pages/relu.py")
 
 
 def test_renders_sweep_and_ablation_charts(page):
@@ -118,15 +104,10 @@ def test_widgets_change_the_sweep(page):
 @pytest.mark.parametrize("p", [7, 31])
 def test_any_prime(p, tmp_path, monkeypatch):
     """A tiny sinusoidal model: other p, other key frequencies; aliasing folds at p / 2."""
-    from streamlit.testing.v1 import AppTest
-
     from lens.fourier import fold
 
     monkeypatch.setenv("LENS_CHECKPOINT", str(tiny_run_dir(tmp_path, p)))
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
-    at.switch_page("pages/relu.py")
-    at.run()
+    at = open_page("pages/relu.py")
     assert not at.exception
     assert len(charts(at)) >= 2
     f1 = at.selectbox(key="relu.f1").value
