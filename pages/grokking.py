@@ -53,6 +53,7 @@ SERIES = {
 FONT = 14
 OTHER = "#BBBBBB"
 GROK_PCT = "99.9 %"
+AXES = ["linear", "log"]  # the step axis; a link's ?axis= picks one
 
 
 # ---------------------------------------------------------------- cached data
@@ -550,6 +551,7 @@ def show() -> None:
     import numpy as np
 
     from lens.training_story import fourier_norms, key_share, phase_of, phase_spans
+    from pages import links
 
     h, f, whose = _pick_history()
     if "last_step" not in f:
@@ -628,13 +630,14 @@ def show() -> None:
     )
     scale = st.segmented_control(
         "Step axis",
-        ["linear", "log"],
-        default="linear",
+        AXES,
+        default=links.choice_param("axis", AXES, AXES[0]),
         required=True,
         key="grokking.step_axis",
         help="log: a symmetric log scale, which stretches the first few hundred steps where memorisation happens",
     )
-    scale = (scale or "linear", f["last_step"])
+    links.keep("axis", scale or AXES[0], AXES[0])
+    scale = (scale or AXES[0], f["last_step"])
     st.altair_chart(_loss_chart(h, spans, f, scale), width="stretch", key="grokking.loss")
     st.altair_chart(_accuracy_chart(h, spans, f, scale), width="stretch", key="grokking.accuracy")
 
@@ -810,14 +813,15 @@ pairs and compare its embedding's spectrum with the final model's.
         target = (spans[1].start + spans[1].end) // 2  # the middle of circuit formation
     else:
         target = snaps[len(snaps) // 2]
-    default = min(range(len(snaps)), key=lambda i: (abs(snaps[i] - target), snaps[i]))
+    default = snaps[min(range(len(snaps)), key=lambda i: (abs(snaps[i] - target), snaps[i]))]
     chosen = st.selectbox(
         "Snapshot",
         snaps,
-        index=default,
+        index=snaps.index(links.choice_param("snapshot", snaps, default)),
         format_func=lambda s: f"step {s:,} ({phase_of(s, spans)})",
         key="grokking.snapshot",
     )
+    links.keep("snapshot", int(chosen), default)
     from lens.checkpoint import CheckpointError
     from lens.history import snapshot_dir
 

@@ -124,18 +124,19 @@ def reference_env(path: Path):
             os.environ["LENS_CHECKPOINT"] = old
 
 
-def open_page(page: str | None):
-    """A fresh AppTest of the whole app, switched to ``page`` (``None``: the default page).
+def open_page(page: str | None, params: dict | None = None):
+    """A fresh session of the whole app opened straight on ``page`` (``None``: the default
+    page), with ``params`` in its URL's query string.
 
     The model run is cached process-wide by ``st.cache_resource``, so only the first call in
     a test session pays for it."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(APP), default_timeout=180)
-    at.run()
+    at.query_params.update(params or {})
     if page is not None:
         at.switch_page(page)
-        at.run()
+    at.run()
     return at
 
 

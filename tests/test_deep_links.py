@@ -9,7 +9,7 @@ parameters (a module-scoped baseline), so nothing here restates how a page compu
 from __future__ import annotations
 
 import pytest
-from page_testing import APP, chart_with, charts, markdown, reference_env, tiny_run_dir
+from page_testing import chart_with, charts, markdown, open_page, reference_env, tiny_run_dir
 
 from pages.links import parse_choice, parse_int
 
@@ -87,13 +87,7 @@ PAGES = {
 
 def _open(page: str, params: dict | None = None):
     """A fresh session opened straight on ``page`` with ``params`` in its URL."""
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(APP), default_timeout=180)
-    at.query_params.update(params or {})
-    at.switch_page(PAGES[page][0])
-    at.run()
-    return at
+    return open_page(PAGES[page][0], params)
 
 
 def _values(at, page: str) -> dict:
@@ -127,12 +121,6 @@ def _choices(at, key: str) -> list:
 def _assert_clean(at):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-
-
-@pytest.fixture(scope="module")
-def env(reference_path):
-    with reference_env(reference_path):
-        yield reference_path
 
 
 @pytest.fixture(scope="module")

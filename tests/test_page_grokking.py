@@ -173,6 +173,35 @@ def test_step_axis_switch_changes_the_loss_chart(default_page):
     at.segmented_control(key="grokking.step_axis").set_value("linear").run()
 
 
+def test_links_open_a_snapshot_and_the_log_axis_and_follow_them(default_history):
+    steps = list(default_history.snapshot_steps)
+    with _no_checkpoint_env():
+        default = open_page(PAGE)
+        chosen = next(s for s in steps if s != default.selectbox(key="grokking.snapshot").value)
+        at = open_page(PAGE, {"axis": "log", "snapshot": str(chosen)})
+    assert not at.exception
+    assert at.segmented_control(key="grokking.step_axis").value == "log"
+    assert at.selectbox(key="grokking.snapshot").value == chosen
+    assert "symlog" in chart_with(at, "Loss over training").text
+    assert at.query_params == {"axis": "log", "snapshot": str(chosen)}  # the link stays as given
+    # Back to the defaults: the address holds nothing again.
+    at.segmented_control(key="grokking.step_axis").set_value("linear").run()
+    at.selectbox(key="grokking.snapshot").set_value(default.selectbox(key="grokking.snapshot").value).run()
+    assert at.query_params == {}
+    assert default.query_params == {}
+
+
+@pytest.mark.parametrize("params", [{"axis": "sideways"}, {"snapshot": "12345678"}, {"snapshot": "abc"}])
+def test_a_bad_link_opens_the_default_view(default_history, params):
+    with _no_checkpoint_env():
+        default = open_page(PAGE)
+        at = open_page(PAGE, params)
+    assert not at.exception and not at.error
+    assert at.segmented_control(key="grokking.step_axis").value == "linear"
+    assert at.selectbox(key="grokking.snapshot").value == default.selectbox(key="grokking.snapshot").value
+    assert at.query_params == {}  # the bad parameter is dropped
+
+
 def test_reference_checkpoint_falls_back_to_the_default_history(reference_path, default_history):
     with reference_env(reference_path):
         at = open_page(PAGE)
