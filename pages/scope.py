@@ -23,12 +23,19 @@ which Streamlit passes through): a scrub step then repaints one canvas instead o
 hundreds of SVG nodes. Marks skip their ARIA descriptions (computed per item on every
 step; a canvas exposes only the chart's accessible name anyway).
 
-Point budget (:data:`MAX_POINTS`, 50 000 rows to the browser per chart). The cost of one
+A spec that a server slider does not change. The datasets have fixed names (points,
+values, markers, info) and whatever follows the server's indices (the title, the index
+line and the captions, the value range, the opening play index) is read by expressions from
+the ``info`` rows; so when a server-side slider moves, the spec is the same and the browser
+swaps rows into the chart it has (keeping the reader's play position) instead of building a
+new one. Values travel as text (see :func:`_encoded`), one row per slice.
+
+Point budget (:data:`MAX_POINTS`, 50 000 points to the browser per chart). The cost of one
 play slice is lines x points per line (+ its markers). If all slices do not fit, the play
-axis is *subsampled with a stride* (every k-th index, the opening index always kept; the
-slider's step becomes k). With ``subsample=False``, or when one slice alone exceeds the
-budget, :func:`scope_chart` raises ``ValueError``. The final spec is checked with
-:func:`point_count` before it is returned.
+axis is *subsampled with a stride* (every k-th index from 0, whatever the opening index,
+which moves to the nearest kept slice; the slider's step becomes k). With
+``subsample=False``, or when one slice alone exceeds the budget, :func:`scope_chart` raises
+``ValueError``. The final spec is checked with :func:`point_count` before it is returned.
 """
 
 from __future__ import annotations

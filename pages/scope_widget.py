@@ -4,8 +4,9 @@ What runs where:
 - the play axis is shipped whole (within the point budget) and scrubbed/played in the
   browser (``pages/scope.py``): moving it never reruns the script;
 - every other axis is a Streamlit slider keyed ``f"{key}.{axis}"``; moving one reruns the
-  script, which slices the array and rebuilds the chart (the browser's play index then
-  restarts from ``start``: a rebuilt chart is a new Vega view);
+  script (call the scope inside a fragment to rerun only its section), which slices the
+  array and sends new data for the same spec: the browser keeps its chart and the reader's
+  play position, and swaps the rows;
 - the view is a segmented control keyed ``f"{key}.view"`` (none when only one view applies).
 
 The y (or colour) range is computed over the whole tensor in the chosen view, so neither
