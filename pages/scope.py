@@ -146,7 +146,9 @@ def value_range(x: np.ndarray, view: str) -> tuple[float, float]:
             v = _magnitude(v)
     else:
         v = x
-    lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+    # Over the finite values only: a NaN or an infinity is drawn as a gap, not as the range.
+    finite = v[np.isfinite(v)] if not np.isfinite(v).all() else v
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     if view == "magnitude":
         lo = 0.0
     if view == "fourier":  # stems grow from 0: keep it in range
@@ -259,7 +261,8 @@ POINTS, VALUES, MARKERS, INFO = "points", "values", "markers", "info"
 # one string. The browser then takes in one row per slice, not one per value: a server slider
 # that sends a new tensor costs it a few hundred rows instead of tens of thousands of objects.
 CODE_WIDTH = 5
-CODE_LEVELS = 36**CODE_WIDTH - 1
+CODE_GAP = 36**CODE_WIDTH - 1  # "zzzzz": a missing value (NaN or infinite), drawn as a gap
+CODE_LEVELS = CODE_GAP - 1
 _DIGITS = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
 _ZERO = {"values": [{"y": 0.0}]}  # the y = 0 baseline of the Fourier views (no play column)
 
@@ -478,10 +481,10 @@ def scope_chart(
         {"calculate": f"datum.moves ? {shown} : -1", "as": "k"},
         {"lookup": "k", "from": {"data": {"name": VALUES}, "key": "play", "fields": ["s", "lo", "q"]}},
         {
-            "calculate": f"datum.lo + parseInt(substring(datum.s, datum.i * {CODE_WIDTH}, "
-            f"datum.i * {CODE_WIDTH} + {CODE_WIDTH}), 36) * datum.q",
-            "as": "y",
+            "calculate": f"parseInt(substring(datum.s, datum.i * {CODE_WIDTH}, datum.i * {CODE_WIDTH} + {CODE_WIDTH}), 36)",
+            "as": "code",
         },
+        {"calculate": f"datum.code == {CODE_GAP} ? null : datum.lo + datum.code * datum.q", "as": "y"},
     ]
     row = f"({pname} - {int(idx[0])}) / {step}" if has_play else "0"
     layers = _layers(
@@ -677,16 +680,20 @@ def _frame(lines: dict[str, np.ndarray], idx: np.ndarray, view: str) -> tuple[pd
 def _encoded(rows: list[np.ndarray], plays: list[np.ndarray]) -> pd.DataFrame:
     """``rows`` (2-D blocks, one row per slice) as the values table: ``play``, ``s`` (the row's
     values as fixed-width base-36 codes), and the decoding ``lo`` and ``q``: a value is
-    ``lo + int(code, 36) * q``. One scale for all rows, from the data's own range."""
+    ``lo + int(code, 36) * q``, and the code :data:`CODE_GAP` is a missing one (NaN or
+    infinite in the data; the browser draws a gap). One scale for all rows, from the range of
+    the data's finite values."""
     every = np.concatenate([r.reshape(-1) for r in rows]).astype(np.float64)
-    if not np.isfinite(every).all():
-        raise ValueError("the scope draws finite values only (found NaN or infinity)")
-    lo = float(every.min()) if every.size else 0.0
-    hi = float(every.max()) if every.size else 0.0
+    finite = every[np.isfinite(every)]
+    lo = float(finite.min()) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 0.0
     q = (hi - lo) / CODE_LEVELS if hi > lo else 1.0
     texts = []
     for block in rows:
-        codes = np.clip(np.rint((block.astype(np.float64) - lo) / q), 0, CODE_LEVELS).astype(np.int64)
+        block = block.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            codes = np.clip(np.rint((block - lo) / q), 0, CODE_LEVELS)
+        codes = np.where(np.isfinite(block), codes, CODE_GAP).astype(np.int64)
         digits = np.stack([(codes // 36**k) % 36 for k in range(CODE_WIDTH - 1, -1, -1)], axis=-1)
         chars = _DIGITS[digits].reshape(len(block), -1)
         texts += [bytes(r).decode("ascii") for r in chars]
@@ -696,13 +703,13 @@ def _encoded(rows: list[np.ndarray], plays: list[np.ndarray]) -> pd.DataFrame:
 
 def decoded(values: pd.DataFrame | list[dict]) -> dict[int, np.ndarray]:
     """The values table back as numbers, ``{play: values of that slice}`` (play -1: the
-    unmoving lines), decoded as the browser decodes them. For tests and checks."""
+    unmoving lines; NaN: a missing value), decoded as the browser decodes them. For tests."""
     rows = values.to_dict(orient="records") if isinstance(values, pd.DataFrame) else values
     out = {}
     for r in rows:
         s = r["s"]
-        codes = [int(s[k : k + CODE_WIDTH], 36) for k in range(0, len(s), CODE_WIDTH)]
-        out[int(r["play"])] = r["lo"] + np.array(codes, dtype=np.float64) * r["q"]
+        codes = np.array([int(s[k : k + CODE_WIDTH], 36) for k in range(0, len(s), CODE_WIDTH)])
+        out[int(r["play"])] = np.where(codes == CODE_GAP, np.nan, r["lo"] + codes.astype(np.float64) * r["q"])
     return out
 
 

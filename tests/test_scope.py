@@ -193,7 +193,8 @@ def test_a_scrub_step_looks_up_one_slice_instead_of_filtering_every_point():
     steps = spec["layer"][0]["transform"]
     assert steps[0] == {"calculate": "datum.moves ? play_c : -1", "as": "k"}
     assert steps[1]["lookup"] == "k" and steps[1]["from"]["key"] == "play"
-    assert "parseInt(substring(datum.s" in steps[2]["calculate"] and steps[2]["as"] == "y"
+    assert "parseInt(substring(datum.s" in steps[2]["calculate"] and steps[2]["as"] == "code"
+    assert steps[3]["as"] == "y"
     assert not any("filter" in t for t in steps)
     assert len(spec["datasets"]["values"]) == P  # one row of values per slice
     assert len(layer_rows(spec, 0)) == 2 * P  # the points of one slice
@@ -263,6 +264,21 @@ def test_magnitude_view_has_one_value_per_frequency():
     expected = [abs(amp[0])] + [np.hypot(amp[2 * f - 1], amp[2 * f]) for f in range(1, n_freqs(P) + 1)]
     np.testing.assert_allclose([r["y"] for r in rows], expected, rtol=1e-5, atol=1e-6)
     assert domain(spec)[0] == 0.0
+
+
+def test_missing_values_are_gaps_not_the_range():
+    """A NaN or an infinity in the data is sent as a missing value (the browser draws a gap)
+    and leaves the value range and every other value alone."""
+    data = waves()["cos"].copy()
+    data[3, 4], data[5, 0], data[5, 1] = np.nan, np.inf, -np.inf
+    spec = spec_of(scope_chart(data, x_axis="b", play="c"))
+    got = {(r["play"], r["x"]): r["y"] for r in points(spec, 0)}
+    assert np.isnan(got[(3, 4)]) and np.isnan(got[(5, 0)]) and np.isnan(got[(5, 1)])
+    assert got[(3, 5)] == pytest.approx(data[3, 5], rel=RTOL, abs=ATOL)
+    finite = data[np.isfinite(data)]
+    assert domain(spec) == pytest.approx([finite.min(), finite.max()])
+    (decode,) = [t for t in spec["layer"][0]["transform"] if t.get("as") == "y"]
+    assert decode["calculate"].startswith("datum.code == ") and "? null :" in decode["calculate"]
 
 
 def test_fourier_views_need_a_token_axis():
