@@ -8,8 +8,9 @@ change is a small overlay keeps its spec and the browser just swaps that overlay
 
 Footgun: the browser scales the image to the plot with smoothing on (Vega-Lite has no
 switch for it), which would blur neighbouring cells together; each cell is therefore
-written as ``CELL_PX`` x ``CELL_PX`` pixels, so the scaling is small and the blur stays
-inside the cell's edge.
+written as a square of pixels, enough for the image to be about ``IMAGE_PX`` wide (4 x 4 at
+p = 113), so the scaling is small and the blur stays inside the cell's edge; a large p gets
+one pixel a cell, so the image never grows past what the plot can show.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import zlib
 
 import numpy as np
 
-CELL_PX = 4
+IMAGE_PX = 452  # about the plot's width on a laptop
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
@@ -43,8 +44,11 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     )
 
 
-def cells_data_url(rgb: np.ndarray, cell_px: int = CELL_PX) -> str:
-    """``rgb`` [rows, cols, 3], each cell written as ``cell_px`` square pixels, as a data URL."""
+def cells_data_url(rgb: np.ndarray, cell_px: int | None = None) -> str:
+    """``rgb`` [rows, cols, 3], each cell written as ``cell_px`` square pixels (default: about
+    ``IMAGE_PX`` across in all, at least 1), as a PNG data URL."""
+    if cell_px is None:
+        cell_px = max(1, round(IMAGE_PX / max(rgb.shape[:2])))
     big = np.repeat(np.repeat(np.asarray(rgb, dtype=np.uint8), cell_px, axis=0), cell_px, axis=1)
     return "data:image/png;base64," + base64.b64encode(png_bytes(big)).decode("ascii")
 
