@@ -63,9 +63,6 @@ def _facts(source: str) -> dict:
         "sub_share": float(share[sub].sum()) if sub else 0.0,
         "loss": loss,
         "acc": acc,
-        "n_all": p * p,
-        "n_train": n_train,
-        "n_test": p * p - n_train,
         "errors": {k: int(round((1 - v) * n)) for k, v, n in _split_sizes(acc, p * p, n_train)},
         "strongest_dim": strongest,
     }
@@ -157,8 +154,9 @@ def _legend_layer(field: str, values: list, scale: dict, kind: str, title: str) 
 
 
 def _grid_spec(p: int, url: str, legend: dict) -> dict:
-    from pages.charts import SCHEMA_URL, style
+    from pages.charts import style
     from pages.raster import grid_layer
+    from pages.scope import SCHEMA_URL
 
     cells = grid_layer(url, p, p, "b", "a", list(range(0, p, 10)))
     # Two layers, so the chosen pair is added as a third later (:func:`_picked`).
@@ -362,15 +360,15 @@ were in training, and marks any pair the model answers wrongly in a third colour
     cols[0].metric("p (the modulus)", p)
     cols[1].metric("key frequencies", _freqs(kf))
     cols[2].metric(
-        "test accuracy", _pct(acc["test"]), help=f"{f['errors']['test']} of {f['n_test']} test pairs wrong"
+        "test accuracy", _pct(acc["test"]), help=f"{f['errors']['test']} of {t['n_test']} test pairs wrong"
     )
     cols[3].metric("test loss", f"{loss['test']:.2e}")
     st.table(
         {
             "": ["loss (cross-entropy)", "accuracy", "pairs"],
-            "train": [f"{loss['train']:.3e}", _pct(acc["train"]), f"{f['n_train']:,}"],
-            "test": [f"{loss['test']:.3e}", _pct(acc["test"]), f"{f['n_test']:,}"],
-            "all": [f"{loss['all']:.3e}", _pct(acc["all"]), f"{f['n_all']:,}"],
+            "train": [f"{loss['train']:.3e}", _pct(acc["train"]), f"{t['n_train']:,}"],
+            "test": [f"{loss['test']:.3e}", _pct(acc["test"]), f"{t['n_test']:,}"],
+            "all": [f"{loss['all']:.3e}", _pct(acc["all"]), f"{t['n_all']:,}"],
         }
     )
 
@@ -421,10 +419,10 @@ hold **{f["sub_share"]:.1%}**: the embedding is nearly pure key frequencies.
     st.header("Loss and accuracy")
     st.markdown(
         f"""
-On the {f["n_train"]:,} training pairs the cross-entropy loss is **{loss["train"]:.2e}** and
-the accuracy **{_pct(acc["train"])}**; on the {f["n_test"]:,} test pairs it never saw, the loss
+On the {t["n_train"]:,} training pairs the cross-entropy loss is **{loss["train"]:.2e}** and
+the accuracy **{_pct(acc["train"])}**; on the {t["n_test"]:,} test pairs it never saw, the loss
 is **{loss["test"]:.2e}** and the accuracy **{_pct(acc["test"])}**
-({f["errors"]["test"]} wrong). Over all {f["n_all"]:,} pairs: loss {loss["all"]:.2e}, accuracy
+({f["errors"]["test"]} wrong). Over all {t["n_all"]:,} pairs: loss {loss["all"]:.2e}, accuracy
 {_pct(acc["all"])}. Losses this small are computed in 64-bit floats: in 32-bit the right
 answer's probability rounds to exactly 1 and the loss comes out wrong by about a factor of two.
 

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages.scope import FONT, PALETTE, SCHEMA_URL
+from pages.scope import FONT, PALETTE
 
 TITLE_FONT = FONT + 1
 ARIA_ROWS = 5000  # Streamlit's own threshold
@@ -56,31 +56,6 @@ def spec(chart: Any, *, validate: bool = False, canvas: bool = False) -> dict:
     if canvas:
         out.setdefault("usermeta", {}).setdefault("embedOptions", {})["renderer"] = "canvas"
     return style(out)
-
-
-def frame_spec(chart_spec: dict, data: pd.DataFrame) -> dict:
-    """A Vega-Lite dict written by hand, its top-level data ``data``, styled like the rest.
-
-    For a chart on the way to a page's first paint: no Altair import, build or validation
-    (test the dict with :func:`validate_frames`)."""
-    frame = data if isinstance(data.index, pd.RangeIndex) else data.reset_index(drop=True)
-    frame = pickle.loads(pickle.dumps(frame))  # as st.cache_data hands it back (see spec)
-    name = _frame_name(frame)
-    out = {"$schema": SCHEMA_URL, **chart_spec, "data": {"name": name}, "datasets": {name: frame}}
-    return style(out)
-
-
-def validate_frames(chart_spec: dict) -> None:
-    """Raise if ``chart_spec`` is not valid Vega-Lite (DataFrames are checked as records)."""
-    from pages.scope import validate_spec
-
-    datasets = {
-        k: v.head(3).astype(object).where(v.head(3).notna(), None).to_dict(orient="records")
-        if isinstance(v, pd.DataFrame)
-        else v
-        for k, v in chart_spec.get("datasets", {}).items()
-    }
-    validate_spec({**chart_spec, "datasets": datasets})
 
 
 def style(out: dict) -> dict:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pages.charts import ARIA_ROWS, frame_spec, spec, validate_frames, with_layer
+from pages.charts import ARIA_ROWS, spec, with_layer
 from pages.scope import FONT
 
 
@@ -104,18 +104,3 @@ def test_every_chart_of_every_page_is_valid_vega_lite(reference_path, page):
         for param in s.get("params", []):
             param.pop("on", None)
         validate_spec(s)
-
-
-def test_frame_spec_is_valid_and_styled():
-    out = frame_spec(
-        {
-            "layer": [
-                {"mark": {"type": "rect"}, "encoding": {"x": {"field": "b", "type": "ordinal", "title": "b"}}}
-            ]
-        },
-        pd.DataFrame({"b": [0, 1, 2]}),
-    )
-    validate_frames(out)
-    assert out["layer"][0]["encoding"]["x"]["axis"]["labelFontSize"] == FONT
-    (frame,) = out["datasets"].values()
-    assert out["data"]["name"] in out["datasets"] and len(frame) == 3

@@ -29,10 +29,6 @@ def page(env):
     return open_page("pages/attention.py")
 
 
-def _run(env):
-    return app_run(env)
-
-
 def _titles(chart) -> str:
     return str(chart.spec.get("title"))
 
@@ -53,7 +49,7 @@ def test_renders_every_section_within_budget(page):
 def test_states_the_measured_attention_gap_and_swap_symmetry(page, env):
     from lens.analysis import attention_ab_gap, swap_symmetry
 
-    run = _run(env)
+    run = app_run(env)
     text = markdown(page)
     for h, gap in enumerate(attention_ab_gap(run)):
         assert f"**{gap:.2f}** (head {h})" in text
@@ -74,7 +70,7 @@ def test_the_mirrored_wave_demo_is_symmetric(page):
 def test_the_examples_scope_holds_every_c_mirrored_about_c_over_2(page, env):
     from pages.attention import default_c
 
-    p = _run(env).p
+    p = app_run(env).p
     examples = chart_with(page, "The inputs with answer c")
     assert examples.opening == default_c(p)  # c lives in the browser; it opens on the default
     assert scope_values(examples.frames) == p * p + p  # b for every c, a (the same for all) once
@@ -98,7 +94,7 @@ def test_choosing_c_updates_the_idealised_section_and_the_link(page, env):
 def test_idealised_model_follows_c_and_frequency(page, env):
     from lens.analysis import key_frequencies
 
-    kf = key_frequencies(_run(env))
+    kf = key_frequencies(app_run(env))
     page.slider(key="attention.c").set_value(9)
     page.selectbox(key="attention.ideal_freq").set_value(kf[-1])
     page.run()

@@ -25,15 +25,11 @@ def page(env):
     return open_page(None)  # the home page is the default page
 
 
-def _run(env):
-    return app_run(env)
-
-
 def test_home_page_states_the_models_key_facts(page, env):
     from lens.analysis import accuracies, key_frequencies, losses
 
     assert not page.exception
-    run = _run(env)
+    run = app_run(env)
     kf = key_frequencies(run)
     metrics = {m.label: m.value for m in page.metric}
     assert metrics["p (the modulus)"] == str(run.p)
@@ -59,7 +55,7 @@ def test_charts_are_live_and_within_budget(page, env):
     # The embedding scope ships every residual dimension for the browser to scrub.
     embed = chart_with(page, "W_E for one residual dimension")
     assert any(p.get("name") == "play_d_model" for p in embed.spec.get("params", []))
-    run = _run(env)
+    run = app_run(env)
     assert scope_values(embed.frames) == run.weights["W_E"].shape[1] * run.p
 
 
@@ -67,7 +63,7 @@ def test_harmonics_table_is_computed(page, env):
     from lens.analysis import key_frequencies
     from lens.fourier import harmonics, subharmonics
 
-    run = _run(env)
+    run = app_run(env)
     kf = key_frequencies(run)
     table = page.table[1].value
     assert list(table["key frequency f"]) == kf
@@ -76,7 +72,7 @@ def test_harmonics_table_is_computed(page, env):
 
 
 def test_picking_a_pair_updates_prose_and_grid(page, env):
-    p = _run(env).p
+    p = app_run(env).p
     before = [c.fingerprint for c in charts(page)]
     page.number_input(key="basics.a").set_value(5)
     page.number_input(key="basics.b").set_value(p - 2)

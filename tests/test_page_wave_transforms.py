@@ -25,10 +25,6 @@ def page(env):
     return open_page("pages/wave-transforms.py")
 
 
-def _run(env):
-    return app_run(env)
-
-
 def _labels(chart) -> set[str]:
     return {v for df in chart.frames if "label" in df for v in df["label"]}
 
@@ -41,7 +37,7 @@ def test_renders_within_budget_and_states_the_filters(page, env):
     assert len(found) >= 5
     for chart in found:
         assert chart.rows <= MAX_POINTS
-    run = _run(env)
+    run = app_run(env)
     text = markdown(page)
     direct = filter_responses(run, "embed").table["narrowbandness"]
     through = filter_responses(run, "ov").table["narrowbandness"]
@@ -59,7 +55,7 @@ def test_neuron_slider_and_path_change_the_response(page, env):
     assert not page.exception
     after = chart_with(page, "response to the embedding waves")
     assert after.fingerprint != before.fingerprint and "neuron = 7" in after.text
-    row = filter_responses(_run(env), "embed").table.iloc[7]
+    row = filter_responses(app_run(env), "embed").table.iloc[7]
     assert f"Neuron **7**'s top frequency is **{int(row['top_frequency'])}**" in markdown(page)
 
     page.radio(key="wave_transforms.path").set_value("through one attention head: W_E · W_V W_O · W_in").run()
@@ -71,7 +67,7 @@ def test_neuron_slider_and_path_change_the_response(page, env):
 def test_product_markers_sit_at_the_folded_sum_and_difference(page, env):
     from lens.analysis import key_frequencies
 
-    run = _run(env)
+    run = app_run(env)
     p, kf = run.p, key_frequencies(run)
     first = chart_with(page, "Two waves and their product")
     assert f"cos {kf[0]}" in first.text and f"cos {kf[1]}" in first.text  # defaults from the model
@@ -95,7 +91,7 @@ def test_product_markers_sit_at_the_folded_sum_and_difference(page, env):
 def test_aliasing_states_where_the_sum_lands(page, env):
     from lens.analysis import key_frequencies
 
-    run = _run(env)
+    run = app_run(env)
     p, kf = run.p, key_frequencies(run)
     text = markdown(page)
     # The default pair is two key frequencies whose sum passes p / 2.
