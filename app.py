@@ -8,7 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.state import current_source
+from pages import links
+from pages.state import current_source, freeze_long_lived
 
 HERE = Path(__file__).parent
 # Each file is named for its URL path. Streamlit's old folder-based multipage mode, which it
@@ -42,9 +43,13 @@ home = st.Page(
 )
 page = st.navigation([home, *pages])
 
+links.new_page()
 page.run()
 
 # After the page, not before: naming the model vets its checkpoint (a load that can take a
 # second), and the page's prose must not wait for it.
 with st.sidebar:
     st.caption(f"Model: `{Path(current_source()).name}`")
+    links.share_button()
+
+freeze_long_lived()  # no full GC pass walks the imported modules again (see its docstring)

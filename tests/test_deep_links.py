@@ -1,5 +1,6 @@
 """Deep links (pages/links.py): a URL like ``/attention?c=10`` opens that view, a bad one
-opens the default view, and moving a linked widget rewrites the URL.
+opens the default view, the sidebar's "Link to this view" writes the view into the URL, and
+a URL that no longer describes the view is cleared (never rewritten on a widget change).
 
 The parsers are tested directly (fast, exhaustive); each page through AppTest on the
 published reference model. A page's defaults are read from the page opened without
@@ -239,22 +240,53 @@ def _set(at, key: str, value):
     _widget(at, key).set_value(value)
 
 
+def _share(at):
+    at.button(key="links.share").click().run()
+    _assert_clean(at)
+
+
 @pytest.mark.parametrize("page", list(PAGES))
-def test_moving_a_widget_rewrites_the_url(baseline, page):
-    at = _open(page)
+def test_the_link_button_writes_the_view_and_moving_on_clears_it(baseline, page):
+    at = _open(page, {"other": "kept"})
     default = baseline[page]["values"]
     wanted = {name: _other(baseline, page, name) for name in PAGES[page][1]}
     for name, key in PAGES[page][1].items():
         _set(at, key, wanted[name])
     at.run()
     _assert_clean(at)
-    assert at.query_params == {k: str(v) for k, v in wanted.items()}
-    # back to the defaults: the parameters leave the URL
+    assert at.query_params == {"other": "kept"}  # a widget change writes nothing
+    _share(at)
+    assert at.query_params == {"other": "kept", **{k: str(v) for k, v in wanted.items()}}
+    assert _values(at, page) == wanted  # the click changed nothing of the view
+    # One choice moves: the link no longer describes the view, and all of it goes.
+    name, key = next(iter(PAGES[page][1].items()))
+    _set(at, key, _other(baseline, page, name, offset=2))
+    at.run()
+    _assert_clean(at)
+    assert at.query_params == {"other": "kept"}
+    # Back to the defaults: the link of the default view is the plain address.
     for name, key in PAGES[page][1].items():
         _set(at, key, default[name])
     at.run()
+    _share(at)
+    assert at.query_params == {"other": "kept"}
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_a_link_opened_then_left_is_cleared(baseline, page):
+    wanted = {name: _other(baseline, page, name, offset=3) for name in PAGES[page][1]}
+    at = _open(page, {k: str(v) for k, v in wanted.items()})
+    name, key = list(PAGES[page][1].items())[-1]
+    _set(at, key, baseline[page]["values"][name])  # one choice back to its default
+    at.run()
     _assert_clean(at)
-    assert at.query_params == {}
+    view = {k: str(v) for k, v in wanted.items() if k != name}  # the choices now off their defaults
+    # What is left of the link describes the view exactly, or nothing is left: never a
+    # parameter that would open something else (which of the two depends on the order in
+    # which the page keeps its choices).
+    assert at.query_params in ({}, view)
+    _share(at)
+    assert at.query_params == view
 
 
 def test_ranges_follow_the_model(tmp_path, env):

@@ -88,6 +88,8 @@ def test_choosing_c_updates_the_idealised_section_and_the_link(page, env):
     page.slider(key="attention.c").set_value(11).run()
     assert not page.exception
     assert "Idealised residual stream for c = 11" in chart_with(page, "Idealised").text
+    assert page.query_params == {}  # the address is written when the reader asks for a link
+    page.button(key="links.share").click().run()
     assert page.query_params == {"c": "11"}
 
 

@@ -173,7 +173,7 @@ def test_step_axis_switch_changes_the_loss_chart(default_page):
     at.segmented_control(key="grokking.step_axis").set_value("linear").run()
 
 
-def test_links_open_a_snapshot_and_the_log_axis_and_follow_them(default_history):
+def test_links_open_a_snapshot_and_the_log_axis_and_are_cleared_when_left(default_history):
     steps = list(default_history.snapshot_steps)
     with _no_checkpoint_env():
         default = open_page(PAGE)
@@ -184,10 +184,17 @@ def test_links_open_a_snapshot_and_the_log_axis_and_follow_them(default_history)
     assert at.selectbox(key="grokking.snapshot").value == chosen
     assert "symlog" in chart_with(at, "Loss over training").text
     assert at.query_params == {"axis": "log", "snapshot": str(chosen)}  # the link stays as given
-    # Back to the defaults: the address holds nothing again.
+    # The default axis again: the axis leaves the address, which still names the view.
+    at.segmented_control(key="grokking.step_axis").set_value("log").run()
     at.segmented_control(key="grokking.step_axis").set_value("linear").run()
-    at.selectbox(key="grokking.snapshot").set_value(default.selectbox(key="grokking.snapshot").value).run()
+    assert at.query_params == {"snapshot": str(chosen)}
+    # Another snapshot: the link would open the wrong one, so it goes; the sidebar's "Link
+    # to this view" writes the new one.
+    other = next(s for s in steps if s not in (chosen, default.selectbox(key="grokking.snapshot").value))
+    at.selectbox(key="grokking.snapshot").set_value(other).run()
     assert at.query_params == {}
+    at.button(key="links.share").click().run()
+    assert at.query_params == {"snapshot": str(other)}
     assert default.query_params == {}
 
 

@@ -233,3 +233,39 @@ def test_unknown_page_falls_back(visit):
     default = visit(PAGE_IDS[0])
     v = visit("no-such-page")
     _falls_back_to_default(v, default, "an unknown page path")
+
+
+def test_widget_changes_leave_the_address_and_history_alone_until_a_link_is_asked_for(visit):
+    """Streamlit turns every change of the query string into a new browser-history entry, so
+    an address that followed each widget made Back walk through every step. Here: a deep link
+    opens its view; the first change clears the link (one entry); later changes add none; the
+    sidebar's "Link to this view" writes the current view into the address."""
+    v = visit("relu?signal=wave")
+    assert v.problem is None, v.problem
+    page = v.page
+    page.bring_to_front()
+    radio = page.locator('[data-testid="stRadio"]').first
+    options = radio.locator('label:has(input[type="radio"])')
+    checked = lambda: options.evaluate_all(  # noqa: E731
+        "(ls) => ls.findIndex((l) => l.querySelector('input').checked)"
+    )
+    assert checked() == 0 and "signal=wave" in page.url  # the link opened its view
+
+    def choose(i: int) -> None:
+        mark = len(v.ws.frames)
+        options.nth(i).click()
+        wait_idle(page, v.ws, since=mark)
+
+    choose(2)
+    assert "signal=" not in page.url  # the link no longer describes the view: cleared
+    entries = page.evaluate("history.length")
+    choose(1)
+    choose(2)
+    assert "?" not in page.url and page.evaluate("history.length") == entries  # nothing written
+
+    mark = len(v.ws.frames)
+    page.get_by_role("button", name="Link to this view").click()
+    wait_idle(page, v.ws, since=mark)
+    assert re.search(r"[?&]signal=product(&|$)", page.url), page.url
+    assert checked() == 2  # asking for the link changed nothing of the view
+    assert not v.console.errors, v.console.errors
