@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
@@ -98,14 +100,53 @@ def with_layer(base: dict, layer: dict, data: pd.DataFrame | None = None) -> dic
 
 
 def show(chart_spec: dict, *, key: str | None = None) -> None:
-    """Draw a spec from :func:`spec` across the page width."""
+    """Draw a spec from :func:`spec` across the page width.
+
+    Its datasets go to Streamlit as Arrow IPC bytes, which it ships as they are. A dataset
+    named by its content (:func:`spec` names every frame ``data-<hash of its values>``) is
+    converted once per process (:func:`arrow_bytes`), not on every rerun that draws it again
+    (a fragment that redraws a fixed chart beside the one that changed)."""
+    datasets = chart_spec.get("datasets")
+    if datasets:
+        chart_spec = {
+            **chart_spec,
+            "datasets": {
+                k: arrow_bytes(v, k) if isinstance(v, pd.DataFrame) else v for k, v in datasets.items()
+            },
+        }
     st.vega_lite_chart(chart_spec, width="stretch", key=key)
+
+
+ARROW_MEMO_BYTES = 32 * 2**20  # the converted datasets kept, at most (least recently used go)
+_arrow_memo: OrderedDict[str, bytes] = OrderedDict()
+_arrow_lock = threading.Lock()
+
+
+def arrow_bytes(df: pd.DataFrame, name: str | None = None) -> bytes:
+    """``df`` as the Arrow IPC bytes Streamlit would make of it. With a content name (from
+    :func:`spec`: the same name means the same values, columns and dtypes) the bytes are
+    remembered across reruns and sessions."""
+    from streamlit.dataframe_util import convert_anything_to_arrow_bytes
+
+    if name is None or not name.startswith(_CONTENT):
+        return convert_anything_to_arrow_bytes(df)
+    with _arrow_lock:
+        if name in _arrow_memo:
+            _arrow_memo.move_to_end(name)
+            return _arrow_memo[name]
+    data = convert_anything_to_arrow_bytes(df)
+    with _arrow_lock:
+        _arrow_memo[name] = data
+        while sum(map(len, _arrow_memo.values())) > ARROW_MEMO_BYTES and len(_arrow_memo) > 1:
+            _arrow_memo.popitem(last=False)
+    return data
 
 
 # ---------------------------------------------------------------- internals
 
 
 _ID = "__lens_frame"
+_CONTENT = "data-"  # the prefix of a dataset named by its content
 
 
 def _stand_ins(chart: Any, frames: list[pd.DataFrame]) -> Any:
@@ -145,7 +186,8 @@ def _rename(node: Any, names: dict[str, str]) -> None:
 def _frame_name(df: pd.DataFrame) -> str:
     h = hashlib.blake2b(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes(), digest_size=8)
     h.update("\x1f".join(map(str, df.columns)).encode())
-    return f"data-{h.hexdigest()}"
+    h.update("\x1f".join(map(str, df.dtypes)).encode())  # equal values, other types: another name
+    return f"{_CONTENT}{h.hexdigest()}"
 
 
 def _walk(node: Any) -> None:

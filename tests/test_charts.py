@@ -104,3 +104,21 @@ def test_every_chart_of_every_page_is_valid_vega_lite(reference_path, page):
         for param in s.get("params", []):
             param.pop("on", None)
         validate_spec(s)
+
+
+def test_arrow_bytes_are_made_once_per_content_name_and_read_back_the_same():
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    from pages.charts import arrow_bytes
+
+    out = spec(_bars(7))
+    (name, frame) = next(iter(out["datasets"].items()))
+    first = arrow_bytes(frame, name)
+    assert arrow_bytes(frame.copy(), name) is first  # remembered: the same object, not a new conversion
+    pd.testing.assert_frame_equal(convert_arrow_bytes_to_pandas_df(first), frame, check_dtype=False)
+    # Equal values under another dtype get another name, so they never share bytes.
+    same = spec(alt.Chart(frame).mark_bar().encode(x="f:Q"))
+    wider = spec(alt.Chart(frame.astype({"f": "float64"})).mark_bar().encode(x="f:Q"))
+    assert name in same["datasets"] and name not in wider["datasets"]
+    # A name that does not promise its content (a layer's rows) is converted every time.
+    assert arrow_bytes(frame, "layer-1") is not arrow_bytes(frame, "layer-1")
