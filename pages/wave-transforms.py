@@ -95,7 +95,7 @@ def _overview_charts(df):
         alt.Chart(df)
         .mark_circle(size=40, opacity=0.85)
         .encode(
-            # Explicit domains: the ringed neuron's layer then does not feed the scales.
+            # Fixed domains: every path and head is drawn on the same axes.
             x=alt.X(
                 "rank:Q",
                 title="neurons, sorted by top frequency then by share",
@@ -135,36 +135,12 @@ def _overview_charts(df):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _overview(source: str, path: str, head: int) -> tuple[dict, dict, dict]:
-    """The two overview specs for one path (and head), and each neuron's (rank, share)."""
+def _overview(source: str, path: str, head: int) -> tuple[dict, dict]:
+    """The two overview specs for one path (and head)."""
     from pages.charts import spec
 
-    df = _overview_frame(_neuron_rows(_filters(source), path, head))
-    left, right = _overview_charts(df)
-    where = {
-        int(n): (int(r), float(v))
-        for n, r, v in zip(df["neuron"], df["rank"], df["narrowbandness"], strict=True)
-    }
-    return spec(left), spec(right), where
-
-
-def _with_pick(strip: dict, rank: int, share: float) -> dict:
-    """The strip with one neuron ringed: a one-row dataset, not a rebuilt chart."""
-    import pandas as pd
-
-    from pages.charts import with_layer
-
-    return with_layer(
-        strip,
-        {
-            "mark": {"type": "point", "size": 260, "color": "black", "strokeWidth": 3},
-            "encoding": {
-                "x": {"field": "rank", "type": "quantitative"},
-                "y": {"field": "narrowbandness", "type": "quantitative"},
-            },
-        },
-        pd.DataFrame({"rank": [rank], "narrowbandness": [share]}),
-    )
+    left, right = _overview_charts(_overview_frame(_neuron_rows(_filters(source), path, head)))
+    return spec(left), spec(right)
 
 
 def _alias_chart(p: int, s: int, folded: int):
@@ -257,11 +233,9 @@ def _fold(f: int, p: int) -> int:
 # ---------------------------------------------------------------- the page
 
 
-@st.fragment  # the path, head and neuron rerun this section only
+@st.fragment  # the path and head rerun this section (the neuron, only its own part below)
 def _filter_section(source: str, f: dict) -> None:
-    from pages import charts, links
-    from pages.scope import Marker
-    from pages.scope_widget import show_scope
+    from pages import charts
 
     kf = f["key_freqs"]
     c1, c2 = st.columns([2, 1])
@@ -278,20 +252,29 @@ def _filter_section(source: str, f: dict) -> None:
     rows = _neuron_rows(f, path, head)
     waves = f[path]["wave"][head] if path == "ov" else f[path]["wave"]  # [neuron, token]
 
-    scope_key = "wave_transforms.response"
     median_neuron = int(
         rows.iloc[(rows["narrowbandness"] - rows["narrowbandness"].median()).abs().argmin()]["neuron"]
     )
+    left, right = _overview(source, path, head)
+    o1, o2 = st.columns([3, 2])
+    with o1:
+        charts.show(left, key="wave_transforms.overview")
+    with o2:
+        charts.show(right, key="wave_transforms.histogram")
+    title = "A neuron's response to the embedding waves" + (f" through head {head}" if path == "ov" else "")
+    _neuron_view(rows, waves, median_neuron, kf, title)
+
+
+@st.fragment  # the neuron slider reruns only this: the overview above stays as it is drawn
+def _neuron_view(rows, waves, median_neuron: int, kf: list[int], title: str) -> None:
+    from pages import links
+    from pages.scope import Marker
+    from pages.scope_widget import show_scope
+
+    scope_key = "wave_transforms.response"
     neuron0 = links.int_param("neuron", 0, len(waves) - 1, median_neuron)
     neuron = int(st.session_state.get(f"{scope_key}.neuron", neuron0))
     links.keep("neuron", neuron, median_neuron)
-    left, right, where = _overview(source, path, head)
-    o1, o2 = st.columns([3, 2])
-    with o1:
-        charts.show(_with_pick(left, *where[neuron]), key="wave_transforms.overview")
-    with o2:
-        charts.show(right, key="wave_transforms.histogram")
-
     row = rows[rows["neuron"] == neuron].iloc[0]
     st.markdown(
         f"One neuron's response, in the magnitude view: pick the neuron with the slider (neuron "
@@ -316,8 +299,7 @@ def _filter_section(source: str, f: dict) -> None:
         fourier=True,
         markers=response_markers,
         caption=response_caption,
-        title="A neuron's response to the embedding waves"
-        + (f" through head {head}" if path == "ov" else ""),
+        title=title,
         y_title="response",
     )
 
