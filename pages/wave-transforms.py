@@ -135,12 +135,14 @@ def _overview_charts(df):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _overview(source: str, path: str, head: int) -> tuple[dict, dict]:
-    """The two overview specs for one path (and head)."""
+def _overview(source: str, path: str, head: int) -> tuple[dict, dict, dict[int, int]]:
+    """The two overview specs for one path (and head), and each neuron's place in the strip
+    (0 = leftmost)."""
     from pages.charts import spec
 
-    left, right = _overview_charts(_overview_frame(_neuron_rows(_filters(source), path, head)))
-    return spec(left), spec(right)
+    df = _overview_frame(_neuron_rows(_filters(source), path, head))
+    left, right = _overview_charts(df)
+    return spec(left), spec(right), dict(zip(df["neuron"].tolist(), df["rank"].tolist(), strict=True))
 
 
 def _alias_chart(p: int, s: int, folded: int):
@@ -255,18 +257,18 @@ def _filter_section(source: str, f: dict) -> None:
     median_neuron = int(
         rows.iloc[(rows["narrowbandness"] - rows["narrowbandness"].median()).abs().argmin()]["neuron"]
     )
-    left, right = _overview(source, path, head)
+    left, right, place = _overview(source, path, head)
     o1, o2 = st.columns([3, 2])
     with o1:
         charts.show(left, key="wave_transforms.overview")
     with o2:
         charts.show(right, key="wave_transforms.histogram")
     title = "A neuron's response to the embedding waves" + (f" through head {head}" if path == "ov" else "")
-    _neuron_view(rows, waves, median_neuron, kf, title)
+    _neuron_view(rows, waves, median_neuron, kf, title, place)
 
 
 @st.fragment  # the neuron slider reruns only this: the overview above stays as it is drawn
-def _neuron_view(rows, waves, median_neuron: int, kf: list[int], title: str) -> None:
+def _neuron_view(rows, waves, median_neuron: int, kf: list[int], title: str, place: dict[int, int]) -> None:
     from pages import links
     from pages.scope import Marker
     from pages.scope_widget import show_scope
@@ -280,7 +282,8 @@ def _neuron_view(rows, waves, median_neuron: int, kf: list[int], title: str) -> 
         f"One neuron's response, in the magnitude view: pick the neuron with the slider (neuron "
         f"{median_neuron} is a typical one, at the median share). Neuron **{neuron}**'s "
         f"top frequency is **{int(row['top_frequency'])}**, with **{row['narrowbandness']:.0%}** "
-        f"of its response. Switch to the space view to see the wave itself."
+        f"of its response; in the strip above it is dot {place[neuron] + 1} of {len(place)} from the "
+        f"left (hover a dot to see its neuron). Switch to the space view to see the wave itself."
     )
 
     def response_markers(idx: dict[str, int]) -> list:

@@ -55,8 +55,13 @@ def test_neuron_slider_and_path_change_the_response(page, env):
     assert not page.exception
     after = chart_with(page, "response to the embedding waves")
     assert after.fingerprint != before.fingerprint and "neuron = 7" in after.text
-    row = filter_responses(app_run(env), "embed").table.iloc[7]
+    table = filter_responses(app_run(env), "embed").table
+    row = table.iloc[7]
     assert f"Neuron **7**'s top frequency is **{int(row['top_frequency'])}**" in markdown(page)
+    # Where it sits in the overview strip, counted from the left in the strip's own data.
+    (strip,) = [df for df in chart_with(page, "sorted by top frequency").frames if "rank" in df.columns]
+    place = int(strip.loc[strip["neuron"] == 7, "rank"].iloc[0]) + 1
+    assert f"it is dot {place} of {len(table)} from the left" in markdown(page)
 
     page.radio(key="wave_transforms.path").set_value("through one attention head: W_E · W_V W_O · W_in").run()
     page.selectbox(key="wave_transforms.head").set_value(2).run()
