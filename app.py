@@ -8,12 +8,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import links
-from pages.state import current_source, freeze_long_lived
+from ui import links
+from ui.data import current_source, freeze_long_lived
 
 HERE = Path(__file__).parent
 # Each file is named for its URL path. Streamlit's old folder-based multipage mode, which it
-# uses for the first run after a start (see pages.state.route_through_app), finds pages by
+# uses for the first run after a start (see ui.data.route_through_app), finds pages by
 # file name, so a deep link then still reaches the right file.
 SECTIONS = [
     # (file, title, icon, url path)

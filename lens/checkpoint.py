@@ -37,6 +37,10 @@ FORMAT = "grokking-lens/1"
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 HISTORY_FILE = "history.json"
+# A run directory (``python -m lens.train``) also holds these; named here, where loading lives,
+# so that reading a run never imports the trainer (or torch).
+STATE_FILE = "train_state.safetensors"
+SNAPSHOT_DIR = "snapshots"
 
 
 class CheckpointError(ValueError):

@@ -31,13 +31,12 @@ import pandas as pd
 from jaxtyping import Bool, Float, Int
 
 from . import fourier, metrics, progress, task
-from .checkpoint import HISTORY_FILE, CheckpointError, atomic_write_bytes
+from .checkpoint import HISTORY_FILE, SNAPSHOT_DIR, STATE_FILE, CheckpointError, atomic_write_bytes
 from .config import ModelConfig
 from .paths import DEFAULT_RUN  # noqa: F401  (one definition, in lens.paths; re-exported)
 
 FORMAT = "grokking-lens-history/1"
 MAX_BYTES = 32 * 1024 * 1024
-SNAPSHOT_DIR = "snapshots"  # same as lens.train.SNAPSHOT_DIR (kept here so loading skips torch)
 
 CURVE_KEYS = ("step", "train_loss", "train_acc", "test_loss", "test_acc", "weight_norm", "wall_s")
 SCALAR_KEYS = (
@@ -74,8 +73,8 @@ def checkpoint_summary(
     """
     import torch
 
+    from .forward import forward
     from .neurons import dominant_frequencies
-    from .train import forward
 
     p = cfg.p
     data, labels = task.dataset(p), task.labels(p)
@@ -126,7 +125,7 @@ def phases(curves: pd.DataFrame) -> dict[str, int | None]:
     hit = np.flatnonzero(curves["train_acc"].to_numpy() >= 1.0)
     if len(hit):
         out["memorised"] = int(step[hit[0]])
-    hit = np.flatnonzero(curves["test_acc"].to_numpy() >= 0.999)
+    hit = np.flatnonzero(curves["test_acc"].to_numpy() >= metrics.GROK_ACC)
     if len(hit):
         out["grokked"] = int(step[hit[0]])
     if out["memorised"] is not None:
@@ -153,7 +152,6 @@ def write_history(run_dir: Path | str) -> Path:
     from safetensors import safe_open
 
     from .checkpoint import load
-    from .train import STATE_FILE
 
     run_dir = Path(run_dir)
     final = load(run_dir)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.state import route_through_app
+from ui.data import route_through_app
 
 route_through_app()
 
@@ -39,9 +39,9 @@ def _facts(source: str) -> dict:
     import numpy as np
 
     from lens import analysis, fourier
-    from pages import state
+    from ui import data as state
 
-    run = state._load_run(source)
+    run = state.run(source)
     p = run.p
     kf = analysis.key_frequencies(run)
     pat = run.by_ab("pattern").astype(np.float64)  # [head, key, a, b]
@@ -70,9 +70,9 @@ def _resid_mid_ca(source: str):
     """resid_mid at "=" in c-order: [d_model, c, a] with b = (c - a) mod p."""
     import numpy as np
 
-    from pages import state
+    from ui import data as state
 
-    return state.read_only(np.ascontiguousarray(state._load_run(source).by_ca("resid_mid")))
+    return state.read_only(np.ascontiguousarray(state.run(source).by_ca("resid_mid")))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)  # shared read-only arrays (state.read_only)
@@ -81,9 +81,9 @@ def _resid_mid_ab(source: str):
     difference of the two."""
     import numpy as np
 
-    from pages import state
+    from ui import data as state
 
-    x = np.ascontiguousarray(state._load_run(source).by_ab("resid_mid"))
+    x = np.ascontiguousarray(state.run(source).by_ab("resid_mid"))
     xt = np.ascontiguousarray(np.swapaxes(x, -1, -2))
     return state.read_only((x, xt, x - xt))
 
@@ -93,9 +93,9 @@ def _attn_to_a(source: str):
     """Attention from "=" to position 0 (token a), per head: [head, a, b]."""
     import numpy as np
 
-    from pages import state
+    from ui import data as state
 
-    return state.read_only(np.ascontiguousarray(state._load_run(source).by_ab("pattern")[:, 0]))
+    return state.read_only(np.ascontiguousarray(state.run(source).by_ab("pattern")[:, 0]))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -161,7 +161,7 @@ def _mirror_points(c: int, p: int) -> tuple[float, float]:
 def _mirror_markers(c: int, p: int, a: int | None = None) -> list:
     """Markers at the two mirror points of answer c; with ``a``, also at the example a and its
     partner b = (c - a) mod p, which sit mirrored about them."""
-    from pages.scope import Marker
+    from ui.scope import Marker
 
     m1, m2 = _mirror_points(c, p)
     pair = [] if a is None else [Marker(a, "a"), Marker((c - a) % p, "b")]
@@ -173,7 +173,7 @@ def _mirror_markers(c: int, p: int, a: int | None = None) -> list:
 
 def _examples_section(p: int, c0: int) -> None:
     """The inputs that share an answer, every c in the browser (no server widget)."""
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     ex = _examples(p)
     st.markdown(
@@ -219,7 +219,7 @@ caption names the self-paired input for each c (checked for all {p} answers here
 @st.fragment  # its sliders rerun this scope only
 def _resid_mid_section(source: str, f: dict, c0: int) -> None:
     """resid_mid in c-order: c in the browser; the example pair sits p/8 either side of c/2."""
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     p = f["p"]
 
@@ -248,7 +248,7 @@ def _resid_mid_section(source: str, f: dict, c0: int) -> None:
 
 @st.fragment  # the seed reruns this demo only
 def _wave_section(p: int, c0: int) -> None:
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     st.header("Why a mirror: any wave plus its reflection")
     st.markdown(
@@ -295,8 +295,8 @@ curves are drawn apart: w(n) 3 higher, the sum 4 lower.)
 
 @st.fragment  # its c and frequency rerun this section only
 def _ideal_section(p: int, kf: list[int], c0: int) -> None:
-    from pages import links
-    from pages.scope_widget import show_scope
+    from ui import links
+    from ui.scope_widget import show_scope
 
     st.header("The idealised picture: cosines centred on c/2")
     st.markdown(
@@ -341,8 +341,8 @@ a + b stays equal to c (mod {p}).
 
 @st.fragment  # the head slider reruns this heat map only
 def _pattern_scope(source: str, f: dict) -> None:
-    from pages import links
-    from pages.scope_widget import show_scope
+    from ui import links
+    from ui.scope_widget import show_scope
 
     mean_to, gaps = f["mean_to"], f["gap"]
 
@@ -372,7 +372,7 @@ def _pattern_scope(source: str, f: dict) -> None:
 
 @st.fragment  # its sliders rerun this scope only
 def _swap_scope(source: str, loudest_dim: int) -> None:
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     r_ab, r_ba, r_diff = _resid_mid_ab(source)
     show_scope(
@@ -392,7 +392,8 @@ def _swap_scope(source: str, loudest_dim: int) -> None:
 
 
 def show() -> None:
-    from pages import links, state
+    from ui import data as state
+    from ui import links
 
     with st.spinner("Loading the model…"):
         state.current_run()

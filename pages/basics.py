@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.state import route_through_app
+from ui.data import route_through_app
 
 route_through_app()
 
@@ -36,9 +36,9 @@ def _facts(source: str) -> dict:
     import numpy as np
 
     from lens import analysis, fourier
-    from pages import state
+    from ui import data as state
 
-    run = state._load_run(source)
+    run = state.run(source)
     p = run.p
     kf = analysis.key_frequencies(run)
     we = run.weights["W_E"][:p].astype(np.float64)  # [token, d_model]
@@ -75,9 +75,9 @@ def _task(source: str) -> dict:
     import numpy as np
 
     from lens import task
-    from pages import state
+    from ui import data as state
 
-    ckpt = state._checkpoint(source)
+    ckpt = state.checkpoint(source)
     p = ckpt.p
     train = task.split_mask(p, ckpt.split)
     n_train = int(train.sum())
@@ -98,9 +98,9 @@ def _split_sizes(acc: dict, n_all: int, n_train: int):
 def _prediction(source: str, a: int, b: int) -> dict:
     import numpy as np
 
-    from pages import state
+    from ui import data as state
 
-    run = state._load_run(source)
+    run = state.run(source)
     row = a * run.p + b
     z = run.logits[row].astype(np.float64)
     prob = np.exp(z - z.max())
@@ -154,9 +154,9 @@ def _legend_layer(field: str, values: list, scale: dict, kind: str, title: str) 
 
 
 def _grid_spec(p: int, url: str, legend: dict) -> dict:
-    from pages.charts import style
-    from pages.raster import grid_layer
-    from pages.scope import SCHEMA_URL
+    from ui.charts import style
+    from ui.raster import grid_layer
+    from ui.scope import SCHEMA_URL
 
     cells = grid_layer(url, p, p, "b", "a", list(range(0, p, 10)))
     # Two layers, so the chosen pair is added as a third later (:func:`_picked`).
@@ -165,14 +165,14 @@ def _grid_spec(p: int, url: str, legend: dict) -> dict:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _answer_grid_spec(p: int) -> dict:
-    """Every pair (a, b) as a cell coloured by its answer c, as one image (pages/raster.py).
+    """Every pair (a, b) as a cell coloured by its answer c, as one image (ui/raster.py).
 
     This is the first chart a new reader waits for, so it needs nothing but p: no model run,
     no data frame, no Altair import (importing, building and validating Altair would add half
     a second; tests validate the dict)."""
     import numpy as np
 
-    from pages.raster import cells_data_url, sinebow
+    from ui.raster import cells_data_url, sinebow
 
     c = np.add.outer(np.arange(p), np.arange(p)) % p  # [a, b]
     # c is cyclic (p - 1 sits next to 0), so a cyclic colour scheme.
@@ -186,10 +186,10 @@ def _split_grid_spec(source: str) -> dict:
     """Every pair coloured by its split, and the pairs the model gets wrong in a third colour."""
     import numpy as np
 
-    from pages import state
-    from pages.raster import cells_data_url, hex_rgb
+    from ui import data as state
+    from ui.raster import cells_data_url, hex_rgb
 
-    run = state._load_run(source)
+    run = state.run(source)
     p = run.p
     kind = np.where(run.train_mask, 0, 1)
     wrong = run.logits.argmax(axis=1) != run.labels
@@ -205,7 +205,7 @@ def _picked(base: dict, a: int, b: int) -> dict:
     """The grid spec with the pair (a, b) outlined: a one-row dataset, not a rebuilt chart."""
     import pandas as pd
 
-    from pages.charts import with_layer
+    from ui.charts import with_layer
 
     return with_layer(
         base,
@@ -276,7 +276,7 @@ def _spectrum_chart(f: dict):
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _spectrum_spec(source: str) -> dict:
-    from pages.charts import spec
+    from ui.charts import spec
 
     return spec(_spectrum_chart(_facts(source)))
 
@@ -286,7 +286,7 @@ def _spectrum_spec(source: str) -> dict:
 
 @st.fragment  # a new pair reruns this section only
 def _pair_section(source: str, t: dict) -> None:
-    from pages import charts, links
+    from ui import charts, links
 
     p = t["p"]
     default_a, default_b = divmod(t["first_test"], p)
@@ -312,7 +312,7 @@ def _pair_section(source: str, t: dict) -> None:
 
 @st.fragment  # the view toggle reruns this scope only
 def _embed_section(source: str, strongest_dim: int) -> None:
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     show_scope(
         _embed(source),
@@ -327,7 +327,8 @@ def _embed_section(source: str, strongest_dim: int) -> None:
 
 
 def show() -> None:
-    from pages import charts, state
+    from ui import charts
+    from ui import data as state
 
     source = state.checked_source()  # surfaces a refused checkpoint or a missing default
     t = _task(source)  # the checkpoint only: no model run before the task and its first map
@@ -436,9 +437,9 @@ def _embed(source: str):
     """W_E over the number tokens, as [d_model, token] (the "=" row dropped)."""
     import numpy as np
 
-    from pages import state
+    from ui import data as state
 
-    run = state._load_run(source)
+    run = state.run(source)
     return state.read_only(np.ascontiguousarray(run.weights["W_E"][: run.p].T))
 
 

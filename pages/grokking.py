@@ -17,7 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.state import route_through_app
+from ui.data import route_through_app
 
 route_through_app()
 
@@ -39,7 +39,7 @@ along the way, and full snapshots of the weights that you can compare with the f
 """
 )
 
-# Okabe-Ito (as pages/scope.py): distinguishable under the common colour-vision deficiencies.
+# Okabe-Ito (as ui/scope.py): distinguishable under the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"]
 PHASE_FILL = {"memorisation": "#E69F00", "circuit formation": "#56B4E9", "clean-up": "#009E73"}
 SERIES = {
@@ -118,11 +118,9 @@ def _pick_history():
     """The history to show and a label for it; stops the page when there is none."""
     from lens.checkpoint import HISTORY_FILE
     from lens.paths import CREATE_DEFAULT, DEFAULT_RUN
-    from pages import state
+    from ui import data as state
 
-    wanted = state.requested_checkpoint()
-    if wanted and (why := state._refusal(wanted)):
-        st.error(f"The checkpoint you asked for was refused, so the default model is shown. {why}")
+    state.refusal_notice()
     source = Path(state.current_source())
     if source != DEFAULT_RUN:
         if source.is_dir() and (source / HISTORY_FILE).is_file():
@@ -551,7 +549,7 @@ def show() -> None:
     import numpy as np
 
     from lens.training_story import fourier_norms, key_share, phase_of, phase_spans
-    from pages import links
+    from ui import links
 
     h, f, whose = _pick_history()
     if "last_step" not in f:
@@ -750,8 +748,8 @@ initialisation the energy is spread over all of them. The share held by the key 
     )
     st.altair_chart(_spectrum_heatmap(h, f), width="stretch", key="grokking.heatmap")
 
-    from pages.scope import Marker
-    from pages.scope_widget import show_scope
+    from ui.scope import Marker
+    from ui.scope_widget import show_scope
 
     steps = h.checkpoints["step"].to_numpy()
     norms = fourier_norms(h.spectrum, p).astype(np.float32)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.state import route_through_app
+from ui.data import route_through_app
 
 route_through_app()
 
@@ -30,7 +30,7 @@ turns two waves into one, and measures each step on the model.
 """
 )
 
-NEURON_PLAY_BUDGET = 50_000  # points the browser may receive per chart (pages/scope.py)
+NEURON_PLAY_BUDGET = 50_000  # points the browser may receive per chart (ui/scope.py)
 
 
 # ---------------------------------------------------------------- cached data
@@ -40,9 +40,9 @@ NEURON_PLAY_BUDGET = 50_000  # points the browser may receive per chart (pages/s
 def _groups(source: str) -> dict:
     """The neuron table (one row per neuron) and the key frequencies."""
     from lens import analysis
-    from pages import state
+    from ui import data as state
 
-    run = state._load_run(source)
+    run = state.run(source)
     kf = analysis.key_frequencies(run)
     return {"p": run.p, "key_freqs": kf, "table": analysis.neuron_table(run, kf)}
 
@@ -59,9 +59,9 @@ def _group(source: str, freq: int) -> dict:
     import numpy as np
 
     from lens import analysis
-    from pages import state
+    from ui import data as state
 
-    run = state._load_run(source)
+    run = state.run(source)
     table = _groups(source)["table"]
     idx = table.loc[table["frequency"] == freq, "neuron"].to_numpy()
     pre_all = run.by_ab("pre")  # [neuron, a, b], a view: never written to
@@ -124,7 +124,7 @@ def _running_lines(pre, weights) -> tuple[dict, dict]:
 @st.cache_resource(max_entries=6, show_spinner=False)  # shared read-only arrays (state.read_only)
 def _mock_running(p: int, freq: int, n: int) -> tuple[dict, dict]:
     from lens import analysis
-    from pages import state
+    from ui import data as state
 
     mock = analysis.mock_neurons(p, freq, n)
     lines, facts = _running_lines(mock, None)
@@ -136,9 +136,9 @@ def _real_running(source: str, freq: int, direction: int) -> tuple[dict, dict]:
     import numpy as np
 
     from lens.token_dependence import token_dependence
-    from pages import state
+    from ui import data as state
 
-    run = state._load_run(source)
+    run = state.run(source)
     g = _group(source, freq)
     weights = run.weights["W_out"][g["neurons"], direction]
     lines, facts = _running_lines(g["pre"], weights)
@@ -153,9 +153,9 @@ def _to_residual(source: str, freq: int) -> tuple:
 
     from lens import analysis
     from lens.token_dependence import token_dependence
-    from pages import state
+    from ui import data as state
 
-    run = state._load_run(source)
+    run = state.run(source)
     out = analysis.neurons_to_residual(run, _group(source, freq)["neurons"])  # [d_model, a, b]
     centred = out - out.mean(axis=(-2, -1), keepdims=True)
     strongest = int(np.argmax((centred**2).sum(axis=(-2, -1))))
@@ -169,9 +169,9 @@ def _pulled(source: str, freq: int) -> tuple:
 
     from lens import analysis
     from lens.token_dependence import token_dependence
-    from pages import state
+    from ui import data as state
 
-    run = state._load_run(source)
+    run = state.run(source)
     lines, facts = {}, {}
     for name in ("resid_post", "resid_mid"):
         x = run.by_ab(name).astype(np.float64)  # [d_model, a, b]
@@ -222,7 +222,8 @@ def _groups_spec(source: str) -> dict:
     """Neurons per key frequency, as bars with their counts on top."""
     import altair as alt
 
-    from pages.charts import PALETTE, spec
+    from ui.charts import spec
+    from ui.theme import PALETTE
 
     per = _per_group(_groups(source))
     top = float(per["neurons"].max()) if len(per) else 1.0
@@ -244,7 +245,7 @@ def _groups_spec(source: str) -> dict:
 def _groups_section(source: str, g: dict) -> None:
     import pandas as pd
 
-    from pages import charts
+    from ui import charts
 
     table, kf = g["table"], g["key_freqs"]
     n = len(table)
@@ -313,7 +314,7 @@ slides along as the phase turns. Move a to watch the whole pattern shift.
 
 @st.fragment  # its sliders rerun this scope only, not the whole page
 def _phase_scope(p: int, freq: int, grp: dict) -> None:
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     n = len(grp["neurons"])
     play = "neuron" if n * p <= NEURON_PLAY_BUDGET - 8 else "a"
@@ -337,7 +338,7 @@ def _heatmap_section(freq: int, grp: dict) -> None:
 
 @st.fragment  # its neuron slider reruns this heat map only (p² cells: not re-sent for the scope above)
 def _heatmap_scope(freq: int, grp: dict) -> None:
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     phases, neurons = grp["phases"], grp["neurons"]
     show_scope(
@@ -369,7 +370,7 @@ below, what the real neurons do with their output weights.
 
 @st.fragment  # its sliders rerun this scope only, not the whole page
 def _mock_scope(p: int, freq: int, n: int) -> None:
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     lines, _ = _mock_running(p, freq, n)
     show_scope(
@@ -407,7 +408,7 @@ b; the chart opens at a = {facts["open_a"]}, where this one fires most.
 
 @st.fragment  # its sliders and d rerun these two scopes only, not the whole page
 def _running_scopes(source: str, p: int, freq: int, grp: dict) -> None:
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     n = len(grp["neurons"])
     lines, facts = _mock_running(p, freq, n)
@@ -479,7 +480,7 @@ b alone. The chart opens on d_model = {strongest}, the direction it writes most 
 
 @st.fragment  # its sliders rerun this scope only, not the whole page
 def _residual_scope(source: str, freq: int) -> None:
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     out, _, strongest = _to_residual(source, freq)
     show_scope(
@@ -517,7 +518,7 @@ it depends on a alone or b alone and {_pct(mid["parts"]["a + b"])} on a + b. Aft
 
 @st.fragment  # its sliders rerun this scope only, not the whole page
 def _pulled_scope(source: str, freq: int) -> None:
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     lines, facts = _pulled(source, freq)
     show_scope(
@@ -532,7 +533,8 @@ def _pulled_scope(source: str, freq: int) -> None:
 
 
 def show() -> None:
-    from pages import links, state
+    from ui import data as state
+    from ui import links
 
     state.current_run()  # surfaces a refused checkpoint or a missing default
     source = state.current_source()

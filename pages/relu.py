@@ -4,14 +4,14 @@ tells whether the model uses them.
 Run by ``st.navigation`` as a script: number-free prose first, so it reaches the browser
 before the model loads; then :func:`show` writes everything that quotes the model. The
 sweep demo needs only p and two frequencies; the ablations come from the shared report
-(``pages.state.current_report``), computed once per checkpoint. Nothing assumes p = 113.
+(``ui.data.current_report``), computed once per checkpoint. Nothing assumes p = 113.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages.state import route_through_app
+from ui.data import route_through_app
 
 route_through_app()
 
@@ -96,7 +96,7 @@ def _sweep(p: int, f1: int, f2: int, signal: str) -> dict:
 def _markers_for(p: int, f1: int, f2: int, signal: str) -> list:
     """Dashed rules in the Fourier views: the input's frequencies and what clipping adds."""
     from lens.fourier import fold
-    from pages.scope import Marker
+    from ui.scope import Marker
 
     s, d = int(fold(f1 + f2, p)), int(fold(abs(f1 - f2), p))
     if signal == "wave":
@@ -127,8 +127,8 @@ def _sweep_section(p: int, kf: list[int]) -> None:
     import numpy as np
 
     from lens.fourier import fold
-    from pages import links
-    from pages.scope_widget import show_scope
+    from ui import links
+    from ui.scope_widget import show_scope
 
     k = p // 2
     default1 = kf[0] if kf else 1
@@ -220,8 +220,9 @@ def _ablation_spec(source: str) -> dict:
     import altair as alt
     import pandas as pd
 
-    from pages import state
-    from pages.charts import PALETTE, spec
+    from ui import data as state
+    from ui.charts import spec
+    from ui.theme import PALETTE
 
     abl = state.report(source)["ablations"]
     rows = ABLATIONS
@@ -257,7 +258,7 @@ def _ablation_section(source: str, p: int, kf: list[int], abl: dict) -> None:
     import pandas as pd
 
     from lens.fourier import sum_and_difference_frequencies
-    from pages import charts
+    from ui import charts
 
     # The same sets lens.ablation.ablations removes (a key frequency is never removed).
     sum_diff = [f for f in sum_and_difference_frequencies(kf, p) if f not in kf]
@@ -334,7 +335,7 @@ def _ablation_prose(abl: dict, n_sum_diff: int, n_others: int) -> str:
 
 
 def show() -> None:
-    from pages import state
+    from ui import data as state
 
     run = state.current_run()
     rep = state.current_report()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.state import route_through_app
+from ui.data import route_through_app
 
 route_through_app()
 
@@ -42,9 +42,9 @@ def _filters(source: str) -> dict:
     import numpy as np
 
     from lens import analysis
-    from pages import state
+    from ui import data as state
 
-    run = state._load_run(source)
+    run = state.run(source)
     kf = analysis.key_frequencies(run)
     direct = analysis.filter_responses(run, "embed")
     ov = analysis.filter_responses(run, "ov")
@@ -84,7 +84,7 @@ def _overview_charts(df):
     histogram (two charts, drawn side by side in columns)."""
     import altair as alt
 
-    from pages.charts import PALETTE
+    from ui.theme import PALETTE
 
     order = [str(x) for x in sorted(df["top_frequency"].unique())]
     # Okabe-Ito first; more top frequencies than it has colours cycle through it again.
@@ -138,7 +138,7 @@ def _overview_charts(df):
 def _overview(source: str, path: str, head: int) -> tuple[dict, dict, dict[int, int]]:
     """The two overview specs for one path (and head), and each neuron's place in the strip
     (0 = leftmost)."""
-    from pages.charts import spec
+    from ui.charts import spec
 
     df = _overview_frame(_neuron_rows(_filters(source), path, head))
     left, right = _overview_charts(df)
@@ -208,7 +208,7 @@ def _alias_chart(p: int, s: int, folded: int):
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _alias_spec(p: int, s: int, folded: int) -> dict:
-    from pages.charts import spec
+    from ui.charts import spec
 
     return spec(_alias_chart(p, s, folded), canvas=True)
 
@@ -237,7 +237,7 @@ def _fold(f: int, p: int) -> int:
 
 @st.fragment  # the path and head rerun this section (the neuron, only its own part below)
 def _filter_section(source: str, f: dict) -> None:
-    from pages import charts
+    from ui import charts
 
     kf = f["key_freqs"]
     c1, c2 = st.columns([2, 1])
@@ -269,9 +269,9 @@ def _filter_section(source: str, f: dict) -> None:
 
 @st.fragment  # the neuron slider reruns only this: the overview above stays as it is drawn
 def _neuron_view(rows, waves, median_neuron: int, kf: list[int], title: str, place: dict[int, int]) -> None:
-    from pages import links
-    from pages.scope import Marker
-    from pages.scope_widget import show_scope
+    from ui import links
+    from ui.scope import Marker
+    from ui.scope_widget import show_scope
 
     scope_key = "wave_transforms.response"
     neuron0 = links.int_param("neuron", 0, len(waves) - 1, median_neuron)
@@ -328,9 +328,9 @@ the Fourier view: the product's energy sits exactly where the markers say.
 @st.fragment  # f1, f2 and the product rerun this demo only
 def _product_demo(p: int, kf: list[int]) -> None:
     from lens import analysis, fourier
-    from pages import links
-    from pages.scope import Marker
-    from pages.scope_widget import show_scope
+    from ui import links
+    from ui.scope import Marker
+    from ui.scope_widget import show_scope
 
     k = p // 2
     d1, d2, d3 = st.columns([1, 1, 2])
@@ -404,9 +404,9 @@ def _alias_demo(p: int, kf: list[int]) -> None:
     import numpy as np
 
     from lens import analysis, fourier
-    from pages import charts
-    from pages.scope import Marker
-    from pages.scope_widget import show_scope
+    from ui import charts
+    from ui.scope import Marker
+    from ui.scope_widget import show_scope
 
     k = p // 2
     a0, b0 = default_alias_pair(p, kf)
@@ -453,7 +453,7 @@ def _alias_demo(p: int, kf: list[int]) -> None:
 
 
 def show() -> None:
-    from pages import state
+    from ui import data as state
 
     with st.spinner("Loading the model…"):
         state.current_run()

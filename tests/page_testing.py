@@ -18,7 +18,7 @@ import pandas as pd
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 CHART_TYPES = ("vega_lite_chart", "arrow_vega_lite_chart")
-MAX_POINTS = 50_000  # the browser budget per chart (pages/scope.py)
+MAX_POINTS = 50_000  # the browser budget per chart (ui/scope.py)
 
 
 @dataclass
@@ -88,7 +88,7 @@ def scope_slices(frames: list[pd.DataFrame]) -> dict[int, "np.ndarray"]:
     """A scope's values, decoded as the browser decodes them: ``{play index: that slice's
     values}`` (play -1: the lines that are the same on every slice, sent once). Beside them
     it sends the points of one slice (their line and x), which look their values up."""
-    from pages.scope import decoded
+    from ui.scope import decoded
 
     (values,) = [df for df in frames if {"play", "s", "lo", "q"} <= set(df.columns)]
     return decoded(values)
@@ -153,6 +153,6 @@ def tiny_run_dir(tmp_path: Path, p: int) -> Path:
 
 def app_run(path: Path):
     """The run the app has cached for the checkpoint at ``path`` (the same object the pages use)."""
-    from pages.state import _load_run
+    from ui.data import run as cached_run
 
-    return _load_run(str(Path(path).resolve()))
+    return cached_run(str(Path(path).resolve()))

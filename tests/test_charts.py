@@ -1,4 +1,4 @@
-"""pages/charts.py: the pages' own Altair charts as styled Vega-Lite dicts."""
+"""ui/charts.py: the pages' own Altair charts as styled Vega-Lite dicts."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pages.charts import ARIA_ROWS, spec, with_layer
-from pages.scope import FONT
+from ui.charts import ARIA_ROWS, spec, with_layer
+from ui.theme import FONT
 
 
 def _bars(n: int = 5) -> alt.Chart:
@@ -93,7 +93,7 @@ def test_every_chart_of_every_page_is_valid_vega_lite(reference_path, page):
     is set aside (tests/test_scope.py checks it)."""
     from page_testing import open_page, reference_env
 
-    from pages.scope import validate_spec
+    from ui.scope import validate_spec
 
     with reference_env(reference_path):
         at = open_page(f"pages/{page}.py")
@@ -109,7 +109,7 @@ def test_every_chart_of_every_page_is_valid_vega_lite(reference_path, page):
 def test_arrow_bytes_are_made_once_per_content_name_and_read_back_the_same():
     from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
-    from pages.charts import arrow_bytes
+    from ui.charts import arrow_bytes
 
     out = spec(_bars(7))
     (name, frame) = next(iter(out["datasets"].items()))

@@ -1,4 +1,4 @@
-"""Deep links (pages/links.py): a URL like ``/attention?c=10`` opens that view, a bad one
+"""Deep links (ui/links.py): a URL like ``/attention?c=10`` opens that view, a bad one
 opens the default view, the sidebar's "Link to this view" writes the view into the URL, and
 a URL that no longer describes the view is cleared (never rewritten on a widget change).
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from page_testing import chart_with, charts, markdown, open_page, reference_env, tiny_run_dir
 
-from pages.links import parse_choice, parse_int
+from ui.links import parse_choice, parse_int
 
 # ---------------------------------------------------------------- the parsers
 

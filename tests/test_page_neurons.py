@@ -48,9 +48,9 @@ def _text(at) -> str:
 
 @pytest.fixture(scope="module")
 def run(reference_path):
-    from pages.state import _load_run
+    from ui.data import run as cached_run
 
-    return _load_run(str(Path(reference_path).resolve()))  # the app's own cached run
+    return cached_run(str(Path(reference_path).resolve()))  # the app's own cached run
 
 
 @pytest.fixture(scope="module")

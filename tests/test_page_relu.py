@@ -68,7 +68,7 @@ def test_renders_sweep_and_ablation_charts(page):
 
 def test_ablation_table_is_live_and_scientific(page):
     from lens.analysis import ablations, key_frequencies
-    from pages.state import _load_run
+    from ui.data import run as cached_run
 
     table = page.table[0].value
     assert list(table.index) == ["regular", "without sum/difference frequencies", "only key frequencies"]
@@ -79,7 +79,7 @@ def test_ablation_table_is_live_and_scientific(page):
     assert "21, " in text and "changes the test loss from " + table.iloc[0, 2] in text
     assert "to " + table.iloc[1, 2] in text
     # The numbers are the model's own: recompute them from the run the app cached.
-    run = _load_run(str(Path(os.environ["LENS_CHECKPOINT"]).resolve()))
+    run = cached_run(str(Path(os.environ["LENS_CHECKPOINT"]).resolve()))
     abl = ablations(run, key_frequencies(run))
     assert table.iloc[2, 2] == f"{abl['only_key_frequencies']['test']:.3e}"
 

@@ -1,4 +1,4 @@
-"""The p x p maps drawn as one image (pages/raster.py), and Basics' two maps read pixel by pixel."""
+"""The p x p maps drawn as one image (ui/raster.py), and Basics' two maps read pixel by pixel."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from page_testing import chart_with, open_page
 from PIL import Image
 
-from pages.raster import IMAGE_PX, cells_data_url, hex_rgb, png_bytes, sinebow
+from ui.raster import IMAGE_PX, cells_data_url, hex_rgb, png_bytes, sinebow
 
 
 def _image(url: str) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The tensor scope's chart specs (pages/scope.py), read through ``chart.to_dict()``.
+"""The tensor scope's chart specs (ui/scope.py), read through ``chart.to_dict()``.
 
 Browser behaviour (the timer actually sweeping the slider) is checked in a real browser
 elsewhere; here we check that the spec the browser receives says the right things.
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lens.fourier import basis_labels, n_freqs, to_fourier
-from pages.scope import (
+from ui.scope import (
     MAX_POINTS,
     Marker,
     ScopeChart,
@@ -393,7 +393,7 @@ def test_fit_play_axis():
 def _scope_app():
     import numpy as np
 
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     x = np.arange(4 * 5 * 13, dtype=float).reshape(4, 5, 13)  # [d_model, c, a]
     show_scope(x, ("d_model", "c", "a"), key="t", play="c", start={"d_model": 2, "c": 3})
@@ -445,7 +445,7 @@ def test_show_scope_keys_slices_and_ships_the_timer():
 def _heatmap_app():
     import numpy as np
 
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     show_scope(np.zeros((2, 5, 7)), ("head", "a", "b"), key="h", heatmap=True, x_title="b", y_title="a")
 
@@ -488,7 +488,7 @@ def test_heatmap_specs_are_valid_vega_lite():
 
 
 def test_validation_catches_a_broken_spec():
-    from pages.scope import validate_spec
+    from ui.scope import validate_spec
 
     spec = scope_chart(waves()["cos"][0], x_axis="a").to_dict()
     with pytest.raises(Exception, match="mark|layer|valid"):
@@ -512,7 +512,7 @@ def test_a_short_axis_title_stands_upright():
 def _one_view_app():
     import numpy as np
 
-    from pages.scope_widget import show_scope
+    from ui.scope_widget import show_scope
 
     show_scope(np.zeros((3, 13)), ("c", "n"), key="one", play="c", fourier=False)
 

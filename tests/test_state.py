@@ -1,4 +1,4 @@
-"""pages/state.py: what the one caching layer promises beyond the pages' own tests."""
+"""ui/data.py: what the one caching layer promises beyond the pages' own tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import gc
 import sys
 import types
 
-from pages.state import freeze_long_lived
+from ui.data import freeze_long_lived
 
 
 def test_freeze_runs_once_per_new_import():

@@ -124,7 +124,7 @@ def test_page_has_no_error_element(visit, path):
 
 def test_first_visit_on_a_fresh_server_gets_the_app_navigation(visit):
     """The sidebar lists the app's page titles, not the files of pages/ (scope, state, ...),
-    also for the very first reader after a start (see pages.state.route_through_app)."""
+    also for the very first reader after a start (see ui.data.route_through_app)."""
     v = visit(FIRST)
     links = v.page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
     # Each link reads "<material icon name>\n\n<title>": compare the titles.

@@ -5,7 +5,7 @@ the *play axis*, is shipped whole to the browser and scrubbed there: a Vega-Lite
 ``play_<axis>`` bound to a range input picks the slice, and a second parameter
 ``playing_<axis>`` bound to a checkbox lets a Vega timer sweep it. No server round trip is
 involved in scrubbing or playing. Every other axis was fixed by the caller (in the app: a
-Streamlit slider, see ``pages/scope_widget.py``).
+Streamlit slider, see ``ui/scope_widget.py``).
 
 Why a plain dict, and how the play button works. Vega-Lite has no timer, but a top-level
 variable parameter is compiled to a Vega signal by copying every property it does not know
@@ -51,18 +51,13 @@ import numpy as np
 import pandas as pd
 
 from lens.fourier import basis, basis_freqs, basis_labels, n_freqs, to_fourier
+from ui.theme import CHART_TITLE_FONT, FONT, LINE_WIDTH, PALETTE, TITLE_FONT
 
 MAX_POINTS = 50_000
 
 VIEWS = ("space", "fourier", "magnitude", "heatmap")
 FOURIER_VIEWS = ("fourier", "magnitude")
 
-# Okabe-Ito: distinguishable under the common colour-vision deficiencies.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"]
-
-FONT = 14  # axis labels; titles are larger. Readable on a projector.
-TITLE_FONT = 16
-LINE_WIDTH = 3
 SWEEP_SECONDS = 8.0  # one full pass of the play axis
 MIN_TICK_MS = 40  # the timer never fires faster than this (25 frames per second)...
 MAX_TICK_MS = 1000  # ...nor slower: a play axis of 3 heads steps once a second
@@ -342,7 +337,7 @@ def _lines(slices: np.ndarray | Mapping[str, np.ndarray], name: str) -> dict[str
 def axis(title: str | None, **kw: Any) -> dict:
     """An axis readable on a projector. A title of one to three characters ("a", "b") is
     written upright and larger: turned on its side, a single letter is easy to miss."""
-    out: dict[str, Any] = {"title": title, "labelFontSize": FONT, "titleFontSize": FONT + 1}
+    out: dict[str, Any] = {"title": title, "labelFontSize": FONT, "titleFontSize": TITLE_FONT}
     if title is not None and len(title) <= 3:
         out.update(titleFontSize=FONT + 4, titleFontWeight="bold")
     out.update(kw)
@@ -988,7 +983,7 @@ def _title(
     return {
         "text": {"expr": "[" + ", ".join(exprs) + "]"} if exprs else "",
         "anchor": "start",
-        "fontSize": TITLE_FONT,
+        "fontSize": CHART_TITLE_FONT,
         "fontWeight": "normal",
         "lineHeight": 22,
         "offset": 10,

@@ -26,9 +26,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages.scope import FONT, PALETTE
+from ui.theme import FONT, PALETTE, TITLE_FONT
 
-TITLE_FONT = FONT + 1
 ARIA_ROWS = 5000  # Streamlit's own threshold
 LEGEND_CHANNELS = ("color", "fill", "stroke", "size", "shape", "opacity", "strokeDash")
 

@@ -1,4 +1,4 @@
-"""The one caching layer between the pages and `lens`.
+"""The one data layer between the pages and `lens`: which checkpoint, its run, every cache.
 
 Which checkpoint: ``streamlit run app.py -- --checkpoint PATH`` (a run directory, a
 ``.safetensors`` file, or an original progress-measures ``.pth``), else the environment
@@ -27,7 +27,7 @@ import threading
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
+from typing import TYPE_CHECKING, Any, Callable, TypeVar  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
@@ -37,6 +37,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from lens.checkpoint import Checkpoint
     from lens.run import Run
 
+
+T = TypeVar("T")
+DERIVED_BYTES = 160 * 2**20  # the derived-data cache's bound, all pages and checkpoints together
 
 _FROZEN = {"modules": 0}
 _FREEZE_LOCK = threading.Lock()
@@ -111,12 +114,12 @@ def _vetted(source: str) -> tuple["Checkpoint | None", str | None]:
         return None, str(err)
 
 
-def _refusal(source: str) -> str | None:
+def refusal(source: str) -> str | None:
     """Why ``source`` cannot be used (one line), or None."""
     return _vetted(source)[1]
 
 
-def _checkpoint(source: str) -> "Checkpoint":
+def checkpoint(source: str) -> "Checkpoint":
     """The validated weights of ``source`` (no model run: for what needs only p and W)."""
     ckpt, why = _vetted(source)
     if ckpt is None:
@@ -125,27 +128,34 @@ def _checkpoint(source: str) -> "Checkpoint":
 
 
 @st.cache_resource(show_spinner="Running the model on all p × p inputs…", max_entries=4)
-def _load_run(source: str) -> "Run":
+def run(source: str) -> "Run":
+    """The full-dataset run of ``source`` (lens's numpy engine), shared by every session:
+    never mutate it."""
     from lens.run import run_model
 
-    return run_model(_checkpoint(source), engine="numpy")
+    return run_model(checkpoint(source), engine="numpy")
 
 
 def current_source() -> str:
     """The path string of the checkpoint every page shows (the cache key for derived data)."""
     wanted = requested_checkpoint()
-    if wanted and _refusal(wanted) is None:
+    if wanted and refusal(wanted) is None:
         return str(Path(wanted).resolve())
     return str(DEFAULT_RUN)
 
 
-def checked_source() -> str:
-    """:func:`current_source`, after telling the reader (once per run) why a checkpoint they
-    asked for was refused. Stops the page with a clear message when even the default model
-    is unavailable. Loads the checkpoint but does not run it."""
+def refusal_notice() -> None:
+    """Tell the reader (once per run) why a checkpoint they asked for was refused."""
     wanted = requested_checkpoint()
-    if wanted and (why := _refusal(wanted)):
+    if wanted and (why := refusal(wanted)):
         st.error(f"The checkpoint you asked for was refused, so the default model is shown. {why}")
+
+
+def checked_source() -> str:
+    """:func:`current_source`, after :func:`refusal_notice`. Stops the page with a clear
+    message when even the default model is unavailable. Loads the checkpoint but does not
+    run it."""
+    refusal_notice()
     source = current_source()
     if source == str(DEFAULT_RUN) and not (DEFAULT_RUN / "config.json").is_file():
         st.error(
@@ -159,15 +169,61 @@ def checked_source() -> str:
 
 def current_run() -> "Run":
     """The full-dataset run of the current checkpoint (see :func:`checked_source`)."""
-    return _load_run(checked_source())
+    return run(checked_source())
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+# ---------------------------------------------------------------- derived data
+# Every table, figure and fact a page shows goes through one of the three functions below,
+# keyed by the function's qualified name and cheap arguments (a path string, ints, strings,
+# tuples of those): never by a tensor or a model. One cache each, bounded by entries and
+# bytes, so memory levels off however a reader moves the widgets.
+
+
+def _name(fn: Callable) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+@st.cache_data(max_entries=256, max_size=DERIVED_BYTES, show_spinner=False)
+def _derived(name: str, source: str | None, args: tuple, _fn: Callable) -> Any:
+    # ``name`` keys the cache (``_fn``, with its leading underscore, is not hashed).
+    return _fn(run(source), *args) if source is not None else _fn(*args)
+
+
+def of_run(fn: Callable[..., T], source: str, *args: Any) -> T:
+    """``fn(run, *args)`` for the checkpoint ``source``, cached (a copy per call: safe to
+    change). For tables, chart specs and facts: what a page formats."""
+    return _derived(_name(fn), source, args, fn)
+
+
+def of_args(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` cached, for what needs no model (a hand-made wave, an idealised model)."""
+    return _derived(_name(fn), None, args, fn)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _shared(name: str, source: str, args: tuple, _fn: Callable) -> Any:
+    return read_only(_fn(run(source), *args))
+
+
+def shared_of_run(fn: Callable[..., T], source: str, *args: Any) -> T:
+    """``fn(run, *args)`` computed once per process and handed to every session as the same
+    read-only arrays: for the big tensors a scope slices on every widget change, where
+    :func:`of_run`'s copy (an unpickling of megabytes) would cost more than the change."""
+    return _shared(_name(fn), source, args, fn)
+
+
+def facts(section: str, source: str):
+    """The typed, frozen facts of ``section`` (``lens.story.facts``) for ``source``."""
+    from lens import story
+
+    return of_run(story.SECTIONS[section], source)
+
+
 def report(source: str) -> dict:
     """The CLI's report (key frequencies, losses, accuracy, ablations) for ``source``."""
     from lens.report import report as lens_report
 
-    return lens_report(_load_run(source))
+    return of_run(lens_report, source)
 
 
 def current_report() -> dict:

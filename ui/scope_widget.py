@@ -2,7 +2,7 @@
 
 What runs where:
 - the play axis is shipped whole (within the point budget) and scrubbed/played in the
-  browser (``pages/scope.py``): moving it never reruns the script;
+  browser (``ui/scope.py``): moving it never reruns the script;
 - every other axis is a Streamlit slider keyed ``f"{key}.{axis}"``; moving one reruns the
   script (call the scope inside a fragment to rerun only its section), which slices the
   array and sends new data for the same spec: the browser keeps its chart and the reader's
@@ -21,7 +21,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import streamlit as st
 
-from pages.scope import (
+from ui.scope import (
     FOURIER_VIEWS,
     MAX_POINTS,
     Marker,

@@ -1,0 +1,53 @@
+"""One look for every chart and sentence: palette, type sizes, and the number formats.
+
+Every chart (the scope, the pages' own Altair charts, Grokking's) and every sentence that
+quotes a figure takes these from here, so a share reads the same on every page.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+# Okabe-Ito: distinguishable under the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"]
+OTHER = "#BBBBBB"  # "everything else" beside the palette's named series
+MUTED = "#555555"  # secondary text on a chart (annotations)
+
+FONT = 14  # axis labels and legends: readable on a projector
+TITLE_FONT = FONT + 1  # axis titles
+CHART_TITLE_FONT = FONT + 2  # a chart's own title
+LINE_WIDTH = 3
+
+
+def pct(x: float | None, digits: int | None = None) -> str:
+    """A share as a percentage: "12.3%". ``None`` prints "n/a".
+
+    With ``digits`` None the precision follows the value: whole percent in the middle, one
+    decimal near 0 and 100% where rounding would hide the difference, and never "100%" for
+    a share below 1 (nor "0%" for one above 0)."""
+    if x is None:
+        return "n/a"
+    if digits is not None:
+        return f"{100 * x:.{digits}f}%"
+    if x >= 1.0:
+        return "100%"
+    if x <= 0.0:
+        return "0%"
+    for d in (0, 1, 2, 3):
+        text = f"{100 * x:.{d}f}"
+        if 0 < float(text) < 100 and (d > 0 or 0.02 <= x <= 0.98):
+            return f"{text}%"
+    return f"{min(100 * x, 99.999):.3f}%"
+
+
+def num(x: float | None, fmt: str = "#.3g") -> str:
+    """A measured value (a loss, a ratio) to three significant figures; ``None`` is "n/a"."""
+    return "n/a" if x is None else format(x, fmt)
+
+
+def listing(items: Iterable[object]) -> str:
+    """ "5", "5 and 8", "5, 8 and 44"; "none" when empty."""
+    words = [str(int(i)) if isinstance(i, (int, float)) and float(i).is_integer() else str(i) for i in items]
+    if not words:
+        return "none"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
