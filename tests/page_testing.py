@@ -88,7 +88,7 @@ def scope_slices(frames: list[pd.DataFrame]) -> dict[int, "np.ndarray"]:
     """A scope's values, decoded as the browser decodes them: ``{play index: that slice's
     values}`` (play -1: the lines that are the same on every slice, sent once). Beside them
     it sends the points of one slice (their line and x), which look their values up."""
-    from ui.scope import decoded
+    from ui.scope_codec import decoded
 
     (values,) = [df for df in frames if {"play", "s", "lo", "q"} <= set(df.columns)]
     return decoded(values)

@@ -15,12 +15,12 @@ from ui.scope import (
     MAX_POINTS,
     Marker,
     ScopeChart,
-    decoded,
     fit_play_axis,
     play_param_name,
     point_count,
     scope_chart,
 )
+from ui.scope_codec import decoded
 
 P = 13  # a small odd "p": fast, and every view still has several frequencies
 

@@ -1,0 +1,252 @@
+"""What a tensor scope sends the browser: the numbers each view draws, and the datasets.
+
+A view is what the scope draws along the last axis: the values themselves ("space", and
+"heatmap" for a stack of rows), their signed amplitudes on the real Fourier basis
+("fourier"), or the length of each frequency's pair ("magnitude"). :func:`value_range` is the
+fixed value range over a whole tensor in a view.
+
+The datasets have fixed names (:data:`POINTS`, :data:`VALUES`, :data:`MARKERS`,
+:data:`INFO`), and each is built here from slices the server has picked: the points of one
+slice and every slice's values (:func:`data_tables`, the values encoded by
+``ui/scope_codec.py``), the markers (:func:`marker_table`) and the rows the title, the
+value range and the opening play index are read from (:func:`info_table`). The Vega-Lite
+layers that draw them are in ``ui/scope_layers.py``; ``ui/scope.py`` puts the two together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lens.fourier import basis, basis_freqs, basis_labels, n_freqs, to_fourier
+from ui.scope_codec import encoded
+
+VIEWS = ("space", "fourier", "magnitude", "heatmap")
+FOURIER_VIEWS = ("fourier", "magnitude")
+
+# The datasets of every scope, by role. The names never change with the data: when a
+# server-side slider moves, the spec stays the same and the browser swaps rows in the chart
+# it has instead of building a new one. Everything that follows a server index (the title's
+# indices and captions, the y range, the opening play index) is read from ``info``.
+POINTS, VALUES, MARKERS, INFO = "points", "values", "markers", "info"
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A labelled vertical rule.
+
+    ``x`` is a token index in the space and heatmap views, a frequency in the Fourier and
+    magnitude views. ``view`` is "space", "fourier" (both Fourier views) or "any".
+    """
+
+    x: float
+    label: str
+    view: str = "space"
+
+    def shows_in(self, view: str) -> bool:
+        if self.view == "any":
+            return True
+        if self.view == "fourier":
+            return view in FOURIER_VIEWS
+        return view in ("space", "heatmap")
+
+
+# ----------------------------------------------------------------------------- transforms
+
+
+def view_values(x: np.ndarray, view: str) -> np.ndarray:
+    """The numbers a view draws, along the last axis of ``x``.
+
+    space and heatmap: ``x`` itself. fourier: signed amplitudes on the real orthonormal
+    basis ``[1, sin 1, cos 1, ...]`` (:func:`lens.fourier.to_fourier`). magnitude: the length
+    of each frequency's (sin, cos) pair on that basis, frequencies 0..p // 2, so the squares
+    sum to the signal's energy (this is |FFT| x sqrt(2 / p) for 0 < f < p / 2, not the raw
+    |FFT| of :func:`lens.fourier.magnitude_spectrum`).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if view in ("space", "heatmap"):
+        return x
+    amp = to_fourier(x, axis=-1)
+    if view == "fourier":
+        return amp
+    if view == "magnitude":
+        return _magnitude(amp)
+    raise ValueError(f"unknown view {view!r}; expected one of {VIEWS}")
+
+
+def _magnitude(amp: np.ndarray) -> np.ndarray:
+    """Per-frequency length of the (sin f, cos f) amplitude pair, frequencies 0..p // 2."""
+    return np.sqrt((amp**2) @ _frequency_of_row(amp.shape[-1]))
+
+
+@lru_cache(maxsize=16)
+def _frequency_of_row(p: int) -> np.ndarray:
+    """[p, p // 2 + 1]: 1 where a basis row (const, sin 1, cos 1, ...) has that frequency."""
+    out = np.zeros((p, n_freqs(p) + 1))
+    out[np.arange(p), basis_freqs(p)] = 1.0
+    out.setflags(write=False)
+    return out
+
+
+def value_range(x: np.ndarray, view: str) -> tuple[float, float]:
+    """Global (min, max) of what ``view`` draws over all of ``x``: a fixed y domain."""
+    x = np.asarray(x)
+    if view in FOURIER_VIEWS:
+        # One 2-D matmul: numpy's batched matmul over [..., p, p] stacks is ~10x slower.
+        p = x.shape[-1]
+        v = x.reshape(-1, p) @ basis(p).T
+        if view == "magnitude":
+            v = _magnitude(v)
+    else:
+        v = x
+    # Over the finite values only: a NaN or an infinity is drawn as a gap, not as the range.
+    finite = v[np.isfinite(v)] if not np.isfinite(v).all() else v
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    if view == "magnitude":
+        lo = 0.0
+    if view == "fourier":  # stems grow from 0: keep it in range
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    if hi <= lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    return lo, hi
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _labels(names: Sequence[str], codes: np.ndarray) -> pd.Categorical:
+    """A string column as a categorical: built and shipped (an Arrow dictionary) without
+    a Python string per row."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(names), dtype=object))
+
+
+def data_tables(
+    lines: dict[str, np.ndarray], idx: np.ndarray, view: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The points of one slice, and every slice's values.
+
+    ``points``: one row per point drawn in a slice: ``i`` (its position in its row of
+    values), ``moves`` (1, or 0 for a line equal on every slice), ``line`` (or the heatmap's
+    ``row``), ``x`` [, ``component``]. ``values``: one row per slice (``play``, its index),
+    then one row (play -1) for the unmoving lines; see :func:`ui.scope_codec.encoded`.
+
+    In the browser each point looks up the row of the slice shown (Vega's lookup, a hash
+    join over a few hundred rows) and decodes its value from it: a scrub step evaluates a
+    couple of small expressions per point drawn, never a pass over every slice's values
+    (Streamlit runs Vega with its expression *interpreter*, slow per call), and a new tensor
+    from the server is a few hundred rows for the browser to take in.
+    """
+    names = list(lines)
+    n_lines = len(lines)
+    vals = np.stack([view_values(a, view).astype(np.float32) for a in lines.values()], axis=1)
+    n_play, n_x = vals.shape[0], vals.shape[-1]  # vals: [play, line, (row,) x']
+    cols: dict[str, Any]
+    if view == "heatmap":
+        n_row = vals.shape[2]
+        cols = {
+            "row": np.repeat(np.arange(n_row, dtype=np.int16), n_x),
+            "x": np.tile(np.arange(n_x, dtype=np.int16), n_row),
+        }
+    elif view == "space":
+        cols = {
+            "line": _labels(names, np.repeat(np.arange(n_lines, dtype=np.int8), n_x)),
+            "x": np.tile(np.arange(n_x, dtype=np.int16), n_lines),
+        }
+    else:
+        if view == "fourier":
+            p = n_x
+            labels = basis_labels(p)
+            # sin f left of f, cos f right of it; the constant and an even p's lone cosine centred.
+            side = np.array([0.0] + [-0.22 if k.startswith("sin") else 0.22 for k in labels[1:]])
+            if p % 2 == 0:
+                side[-1] = 0.0
+            x = basis_freqs(p) + side
+        else:
+            x = np.arange(n_x, dtype=np.float64)
+        # Several lines share a frequency: spread them a little.
+        offsets = (np.arange(n_lines) - (n_lines - 1) / 2) * (0.3 / n_lines)
+        cols = {
+            "line": _labels(names, np.repeat(np.arange(n_lines, dtype=np.int8), n_x)),
+            "x": (np.tile(x, n_lines) + np.repeat(offsets, n_x)).astype(np.float32),
+        }
+        if view == "fourier":
+            cols["component"] = _labels(labels, np.tile(np.arange(p, dtype=np.int16), n_lines))
+    # A line that is the same on every slice (an input drawn beside its transforms, say)
+    # is sent once, in a row of its own (play -1; its points have ``moves`` 0).
+    moving = np.array(
+        [
+            # compared before the Fourier transform: BLAS may round equal rows differently
+            not np.array_equal(a, np.broadcast_to(a[:1], a.shape))
+            for a in lines.values()
+        ]
+    )
+    if n_play == 1:
+        moving[:] = True
+    per_line = vals[0, 0].size
+    moves = np.repeat(moving, per_line)
+    i = np.empty(moves.size, dtype=np.int32)
+    i[moves] = np.arange(int(moves.sum()))
+    i[~moves] = np.arange(int((~moves).sum()))
+    points = pd.DataFrame({"i": i, "moves": moves.astype(np.int8), **cols})
+    flat = vals.reshape(n_play, -1)
+    rows = [flat[:, moves]] + ([flat[:1, ~moves]] if (~moves).any() else [])
+    plays = [np.asarray(idx, dtype=np.int32)] + ([np.array([-1], dtype=np.int32)] if (~moves).any() else [])
+    return points, encoded(rows, plays)
+
+
+def marker_table(idx: np.ndarray, per_slice: list[list[Marker]], x_max: float) -> pd.DataFrame:
+    """One row per marker per play slice (``play``: the slice's index; -1 for markers shown on
+    every slice). Labels are staggered in three rows (``ypix``, in pixels from the top) so
+    neighbours do not overwrite each other; labels in the right fifth (``right``) sit left of
+    their rule so they are not clipped. Both are computed here, not in the browser, so the
+    text layers only filter."""
+    ordered = [sorted(ms, key=lambda m: m.x) for ms in per_slice]
+    counts = np.array([len(ms) for ms in ordered], dtype=np.int64)
+    flat = [m for ms in ordered for m in ms]
+    x = np.array([m.x for m in flat], dtype=np.float64)
+    texts = [m.label for m in flat]
+    names = sorted(set(texts))
+    codes = np.searchsorted(np.array(names, dtype=object), np.array(texts, dtype=object)) if flat else []
+    # position of each marker within its slice: 0, 1, 2, ... restarting at every slice
+    rank = np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pd.DataFrame(
+        {
+            "play": np.repeat(np.asarray(idx, dtype=np.int32), counts),
+            "x": x,
+            "label": _labels(names, np.asarray(codes, dtype=np.int32)),
+            "ypix": (4 + 17 * (rank % 3)).astype(np.int16),
+            "right": x > 0.8 * x_max,
+        }
+    )
+
+
+def info_table(
+    title: str | None,
+    fixed: Mapping[str, int] | None,
+    play: str | None,
+    idx: np.ndarray,
+    captions: list[str],
+    start: int,
+    y_domain: tuple[float, float],
+) -> pd.DataFrame:
+    """One row per play slice (one row without a play axis): the title's index line (the play
+    index is appended live), the caption; and, on every row, the title, the opening play
+    index and the value range (the y axis, or a heat map's colours)."""
+    parts = [f"{k} = {v}" for k, v in (fixed or {}).items()]
+    head = ", ".join(parts + ([f"{play} = "] if play else []))
+    lo, hi = float(y_domain[0]), float(y_domain[1])
+    n = len(idx)
+    return pd.DataFrame(
+        {
+            "title": _labels([title or ""], np.zeros(n, dtype=np.int8)),
+            "head": _labels([head], np.zeros(n, dtype=np.int8)),
+            "caption": pd.Categorical(captions),
+            "start": np.full(n, start, dtype=np.int32),
+            "lo": np.full(n, lo),
+            "hi": np.full(n, hi),
+        }
+    )
