@@ -68,7 +68,7 @@ def test_the_mirrored_wave_demo_is_symmetric(page):
 
 
 def test_the_examples_scope_holds_every_c_mirrored_about_c_over_2(page, env):
-    from pages.attention import default_c
+    from lens.story.attention import default_c
 
     p = app_run(env).p
     examples = chart_with(page, "The inputs with answer c")

@@ -1,0 +1,164 @@
+"""Basics' charts: the two p x p maps of every pair (one image each) and the embedding's spectrum.
+
+Each builder returns a styled Vega-Lite dict (``ui.charts.spec``/``style``), cached by the
+page through ``ui.data.of_args`` / ``of_run`` and drawn with ``ui.charts.show``. The answer
+map is the first chart a new reader waits for, so it needs nothing but p and imports no
+Altair (importing, building and validating Altair would add half a second; the tests
+validate the dict).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ui.theme import PALETTE
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lens.run import Run
+    from lens.story.basics import BasicsFacts
+
+# Okabe-Ito blue for training pairs, light grey for test pairs, vermillion for wrong answers.
+SPLIT_COLOURS = {"train": PALETTE[0], "test": "#e0e0e0", "model wrong": PALETTE[5]}
+SPECTRUM_KINDS = {
+    "key frequency": PALETTE[5],
+    "harmonic (2f)": PALETTE[1],
+    "subharmonic (f/2)": PALETTE[2],
+    "other": "#999999",
+}
+
+
+def _legend_layer(field: str, values: list, scale: dict, kind: str, title: str) -> dict:
+    """An invisible layer whose only job is the colour legend of an image map."""
+    return {
+        "data": {"values": [{field: v} for v in values]},
+        "mark": {"type": "square", "opacity": 0},
+        "encoding": {
+            "color": {
+                "field": field,
+                "type": kind,
+                "scale": scale,
+                "title": title,
+                # the legend's symbols would inherit the invisible mark's opacity
+                "legend": {"symbolOpacity": 1, "symbolSize": 220, "symbolStrokeWidth": 0},
+            }
+        },
+    }
+
+
+def _grid_spec(p: int, url: str, legend: dict) -> dict:
+    from ui.charts import style
+    from ui.raster import grid_layer
+    from ui.scope import SCHEMA_URL
+
+    cells = grid_layer(url, p, p, "b", "a", list(range(0, p, 10)))
+    # Two layers, so the chosen pair is added as a third later (:func:`picked`).
+    return style({"$schema": SCHEMA_URL, "layer": [cells, legend], "height": 420})
+
+
+def answer_grid_spec(p: int) -> dict:
+    """Every pair (a, b) as a cell coloured by its answer c, as one image (ui/raster.py)."""
+    from ui.raster import cells_data_url, sinebow
+
+    c = np.add.outer(np.arange(p), np.arange(p)) % p  # [a, b]
+    # c is cyclic (p - 1 sits next to 0), so a cyclic colour scheme.
+    scale = {"scheme": "sinebow", "domain": [0, p]}
+    legend = _legend_layer("c", [0, p - 1], scale, "quantitative", "c = (a + b) mod p")
+    return _grid_spec(p, cells_data_url(sinebow(c / p)), legend)
+
+
+def split_grid_spec(run: Run) -> dict:
+    """Every pair coloured by its split, and the pairs the model gets wrong in a third colour
+    (the legend names only what is drawn)."""
+    from lens.story.basics import wrong_answers
+    from ui.raster import cells_data_url, hex_rgb
+
+    p = run.p
+    kind = np.where(run.train_mask, 0, 1)
+    wrong = wrong_answers(run)
+    kind[wrong] = 2
+    names = list(SPLIT_COLOURS)[: 3 if wrong.any() else 2]
+    palette = np.stack([hex_rgb(c) for c in SPLIT_COLOURS.values()])
+    scale = {"domain": names, "range": [SPLIT_COLOURS[n] for n in names]}
+    legend = _legend_layer("split", names, scale, "nominal", "split")
+    return _grid_spec(p, cells_data_url(palette[kind.reshape(p, p)]), legend)
+
+
+def picked(base: dict, a: int, b: int) -> dict:
+    """A grid spec with the pair (a, b) outlined: a one-row dataset, not a rebuilt chart."""
+    import pandas as pd
+
+    from ui.charts import with_layer
+
+    return with_layer(
+        base,
+        {
+            "mark": {"type": "point", "shape": "square", "size": 160, "color": "black", "strokeWidth": 3},
+            "encoding": {
+                "x": {"field": "b", "type": "quantitative"},
+                "y": {"field": "a", "type": "quantitative"},
+                "tooltip": [
+                    {"field": "a", "type": "quantitative"},
+                    {"field": "b", "type": "quantitative"},
+                ],
+            },
+        },
+        pd.DataFrame({"a": [a], "b": [b]}),
+    )
+
+
+def spectrum_chart(f: BasicsFacts):
+    """Share of the embedding's energy per frequency 1..p//2, the key frequencies, their
+    harmonics and subharmonics coloured (an ``alt.Chart``)."""
+    import altair as alt
+    import pandas as pd
+
+    p = f.task.p
+    freqs = list(range(1, p // 2 + 1))
+    kind = []
+    for q in freqs:
+        if q in f.key_freqs:
+            kind.append("key frequency")
+        elif q in f.harm_only:
+            kind.append("harmonic (2f)")
+        elif q in f.sub_only:
+            kind.append("subharmonic (f/2)")
+        else:
+            kind.append("other")
+    df = pd.DataFrame({"frequency": freqs, "share": f.share[1:], "kind": kind})
+    top = float(df["share"].max()) if len(df) else 1.0
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "frequency:Q",
+                title="frequency (cycles over the p tokens)",
+                scale=alt.Scale(domain=[0, p // 2 + 1]),
+            ),
+            # Headroom above the tallest bar, so it does not touch the frame.
+            y=alt.Y(
+                "share:Q",
+                title="share of W_E's energy",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, top * 1.15], nice=False),
+            ),
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=list(SPECTRUM_KINDS), range=list(SPECTRUM_KINDS.values())),
+                title=None,
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=["frequency", alt.Tooltip("share:Q", format=".2%"), "kind"],
+        )
+        .properties(height=300)
+    )
+
+
+def spectrum_spec(run: Run) -> dict:
+    """:func:`spectrum_chart` of ``run``'s facts, as a styled dict."""
+    from lens.story.basics import facts
+    from ui.charts import spec
+
+    return spec(spectrum_chart(facts(run)))
