@@ -1,0 +1,388 @@
+"""Neurons: every number the page quotes, and the arrays its scopes draw.
+
+:func:`facts` is the page's typed result for the whole model (the frequency groups;
+``python -m lens facts neurons``). The rest of the page follows one group, picked by a
+widget: :func:`group` computes that group's facts (:class:`GroupFacts`) together with the
+arrays its scopes draw, once, because the filtered residual streams behind both cost most
+of the time (about 0.5 s per group on the published model, against 0.26 s for the whole
+neuron table and about 0.9 s for a group in all). The UI caches it per path string and
+frequency (``ui.data.shared_of_run``); :func:`weighted_running` is the one array that also
+depends on a residual direction (a server slider).
+
+Conventions (see :mod:`lens.run`): every figure is over all p * p inputs (train and test
+together), taken at the "=" position; ``[..., a, b]`` puts the token axes last. A neuron's
+frequency is its dominant key frequency (:func:`lens.analysis.neuron_frequencies`); its phase
+is read along b at a = 0 (:func:`lens.analysis.neuron_phases`). Token-dependence shares are
+dicts keyed by :data:`lens.token_dependence.PARTS` (``"a"``, ``"b"``, ``"a + b"``, ``"a - b"``,
+``"other"``), shares 0..1 of the energy with the constant over (a, b) left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+from jaxtyping import Float, Int
+
+from .. import analysis
+from ..run import Run
+from ..token_dependence import PARTS, token_dependence
+
+WEAK_SHARE = 0.5  # a neuron with less of its energy than this at its own frequency is "weak"
+PULLED_NAMES = ("resid_post", "resid_mid")  # the residual streams filtered down to one frequency
+
+
+@dataclass(frozen=True)
+class NeuronsFacts:
+    """What the Neurons page states about the model as a whole: its neurons by frequency."""
+
+    p: int
+    """The modulus (number tokens 0..p-1)."""
+    n_neurons: int
+    """Neurons in the MLP (d_mlp)."""
+    key_frequencies: list[int]
+    """The key frequencies, read from the number-token embedding ``W_E[:p]``
+    (:func:`lens.analysis.key_frequencies`), ascending."""
+    neurons_per_frequency: Int[np.ndarray, " key"]
+    """Per key frequency (in ``key_frequencies`` order), the neurons whose dominant key
+    frequency it is; they add up to ``n_neurons``. A key frequency may have none."""
+    mean_share: Float[np.ndarray, " key"]
+    """Per key frequency, the mean over its neurons of the share (0..1) of a neuron's
+    pre-activation energy along b (summed over a, constant left out) that sits at that
+    frequency (the ``share`` column of :func:`lens.analysis.neuron_table`); 0 for a group
+    without neurons."""
+    weak_per_frequency: Int[np.ndarray, " key"]
+    """Per key frequency, its neurons whose share is below :data:`WEAK_SHARE`."""
+    mean_active: Float[np.ndarray, " key"]
+    """Per key frequency, the mean over its neurons of the fraction (0..1) of the p * p inputs
+    on which a neuron fires (post-ReLU activation > 0); 0 for a group without neurons."""
+    group_frequencies: list[int]
+    """The key frequencies that have at least one neuron, ascending: the groups the page can
+    follow."""
+    largest_group: int
+    """The key frequency with the most neurons (the lowest one on a tie)."""
+    smallest_group: int
+    """The key frequency with the fewest neurons (the lowest one on a tie; possibly none)."""
+    mean_share_all: float
+    """The share (see ``mean_share``) averaged over every neuron."""
+    weak: int
+    """Neurons, over all groups, whose share is below :data:`WEAK_SHARE`."""
+    dead: int
+    """Neurons that never fire (post-ReLU activation 0) on any of the p * p inputs."""
+
+    def neurons_of(self, freq: int) -> int:
+        """How many neurons have the key frequency ``freq`` (0 for any other frequency)."""
+        kf = list(self.key_frequencies)
+        return int(self.neurons_per_frequency[kf.index(freq)]) if freq in kf else 0
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    """What the Neurons page states about the group of one key frequency. The neuron axis is
+    always the group's neurons in phase order (ascending ``phases``)."""
+
+    freq: int
+    """The key frequency f of the group."""
+    neurons: Int[np.ndarray, " neuron"]
+    """The neuron indices (0..d_mlp-1) of the group, in phase order."""
+    phases: Float[np.ndarray, " neuron"]
+    """Each neuron's phase in (-pi, pi] at frequency f, read along b at a = 0
+    (:func:`lens.analysis.neuron_phases`), ascending."""
+    amplitudes: Float[np.ndarray, " neuron"]
+    """Each neuron's amplitude 2 |X_f| / p along b at a = 0."""
+    max_gap_deg: float
+    """The widest gap, in degrees, between neighbouring phases around the circle (0 for an
+    empty group); evenly spaced phases give 360 / n."""
+    a_b_phase_gap_deg: float
+    """The median over the group of |phase along a (at b = 0) - phase along b (at a = 0)|,
+    wrapped to [0, 180] degrees: 0 when the neuron is the same wave in a and in b."""
+    d_model: int
+    """Residual directions (columns of W_out)."""
+    strongest_direction: int
+    """The residual direction d whose column W_out[group, d] has the largest norm: where the
+    direction slider opens."""
+    ideal_pre_max: float
+    """For n ideal neurons of frequency f (:func:`lens.analysis.mock_neurons`, n the group's
+    size), the largest |value| of their plain sum over (a, b): rounding noise, since their
+    evenly spaced phases cancel."""
+    ideal_post: dict[str, float]
+    """Token dependence (see the module doc) of the ideal neurons' sum after the ReLU."""
+    ideal_open_a: int
+    """The a at which the last ideal neuron, after the ReLU, has the most energy over b: where
+    its running-sum chart opens."""
+    weighted_pre: dict[str, Float[np.ndarray, " d_model"]]
+    """Per residual direction d, the token dependence of sum_k W_out[k, d] * pre_k over the
+    group's neurons k (no ReLU)."""
+    weighted_post: dict[str, Float[np.ndarray, " d_model"]]
+    """Per residual direction d, the token dependence of sum_k W_out[k, d] * relu(pre_k)."""
+    weighted_open_a: Int[np.ndarray, " d_model"]
+    """Per residual direction d, the a at which the last neuron's weighted, clipped wave
+    W_out[k, d] * relu(pre_k) has the most energy over b (0 where its weight is 0)."""
+    equal: dict[str, float]
+    """Token dependence of the group's clipped neurons summed with equal weights."""
+    residual: dict[str, float]
+    """Token dependence of what the group adds to the residual stream,
+    relu(pre[group]) @ W_out[group] + b_out (:func:`lens.analysis.neurons_to_residual`),
+    energies summed over the d_model directions."""
+    residual_strongest: int
+    """The residual direction where that output varies most over (a, b)."""
+    mid_share: float
+    """Share (0..1) of ``resid_mid``'s energy over (a, b) (its constant over (a, b) left out,
+    summed over directions) kept when only frequency f and the constant are kept along a and
+    b (:func:`lens.analysis.pull_out_frequency`)."""
+    post_share: float
+    """The same for ``resid_post``."""
+    mid_parts: dict[str, float]
+    """Token dependence of ``resid_mid`` with only f (and the constant) kept."""
+    post_parts: dict[str, float]
+    """Token dependence of ``resid_post`` with only f (and the constant) kept."""
+    pulled_strongest: int
+    """The residual direction where the filtered ``resid_post`` varies most over (a, b)."""
+
+    @property
+    def n(self) -> int:
+        """The group's size."""
+        return len(self.neurons)
+
+
+@dataclass(frozen=True)
+class RunningSums:
+    """Running sums over a group's neuron axis (:func:`lens.analysis.running_sums`), float32,
+    each ``[neuron, a, b]``: slice k sums the neurons 0..k, the last slice is the total."""
+
+    with_relu: Float[np.ndarray, "neuron a b"]
+    """The running sum of the (weighted) clipped waves."""
+    one_neuron: Float[np.ndarray, "neuron a b"]
+    """Each (weighted) clipped wave alone, times ``scale``."""
+    without_relu: Float[np.ndarray, "neuron a b"]
+    """The running sum of the (weighted) waves without the ReLU."""
+    scale: float
+    """What ``one_neuron`` is multiplied by so that its peak matches the full clipped sum's
+    (one neuron is about 1/n of it); 1 when every clipped wave is 0."""
+
+
+@dataclass(frozen=True)
+class NeuronGroup:
+    """One group's facts and the read-only arrays its scopes draw (float32)."""
+
+    facts: GroupFacts
+    pre: Float[np.ndarray, "neuron a b"]
+    """The group's pre-activations over (a, b), in phase order."""
+    ideal: Float[np.ndarray, "neuron a b"]
+    """n ideal neurons of frequency f (:func:`lens.analysis.mock_neurons`)."""
+    ideal_sums: RunningSums
+    """Their running sums, equal weights."""
+    residual: Float[np.ndarray, "d_model a b"]
+    """What the group adds to the residual stream (see ``GroupFacts.residual``)."""
+    pulled: dict[str, Float[np.ndarray, "d_model a b"]]
+    """``resid_post`` and ``resid_mid`` with only f (and the constant) kept along a and b."""
+
+
+# ---------------------------------------------------------------- the model as a whole
+
+
+def facts(run: Run) -> NeuronsFacts:
+    """The frequency groups of ``run``'s neurons, as the page's first section states them."""
+    kf = [int(f) for f in analysis.key_frequencies(run)]
+    table = analysis.neuron_table(run, kf)
+    freq = table["frequency"].to_numpy()
+    share = table["share"].to_numpy()
+    active = table["active_fraction"].to_numpy()
+    members = [freq == f for f in kf]
+    counts = np.array([int(m.sum()) for m in members], dtype=int)
+    mean = lambda x, m: float(x[m].mean()) if m.any() else 0.0  # noqa: E731
+    return NeuronsFacts(
+        p=run.p,
+        n_neurons=len(table),
+        key_frequencies=kf,
+        neurons_per_frequency=counts,
+        mean_share=np.array([mean(share, m) for m in members]),
+        weak_per_frequency=np.array([int((share[m] < WEAK_SHARE).sum()) for m in members], dtype=int),
+        mean_active=np.array([mean(active, m) for m in members]),
+        group_frequencies=[f for f, n in zip(kf, counts, strict=True) if n > 0],
+        largest_group=kf[int(np.argmax(counts))] if kf else 0,
+        smallest_group=kf[int(np.argmin(counts))] if kf else 0,
+        mean_share_all=float(share.mean()) if len(share) else 0.0,
+        weak=int((share < WEAK_SHARE).sum()),
+        dead=int((~table["ever_active"].to_numpy()).sum()),
+    )
+
+
+# ---------------------------------------------------------------- one group
+
+
+def _wrap(angle: np.ndarray) -> np.ndarray:
+    """Angles wrapped to [-pi, pi)."""
+    return (np.asarray(angle) + np.pi) % (2 * np.pi) - np.pi
+
+
+def _swapped(run: Run, neurons: np.ndarray) -> Run:
+    """A run holding only ``neurons``' pre-activations (as neurons 0..n-1), with a and b
+    swapped: its wave along b at a = 0 is the original's wave along a at b = 0. Lets
+    :func:`lens.analysis.neuron_phases` (which reads along b) read the phase along a."""
+    p = run.p
+    rows = np.arange(p * p)
+    swap = (rows % p) * p + rows // p  # row a * p + b of the swapped run is row b * p + a here
+    return replace(run, acts={"pre": run.acts["pre"][:, neurons][swap]})
+
+
+def _strongest(x: Float[np.ndarray, "d a b"]) -> int:
+    """The direction along the first axis where ``x`` varies most over (a, b)."""
+    centred = x - x.mean(axis=(-2, -1), keepdims=True)
+    return int(np.argmax((centred**2).sum(axis=(-2, -1))))
+
+
+def _frozen(x: np.ndarray) -> np.ndarray:
+    x.setflags(write=False)
+    return x
+
+
+def running(
+    pre: Float[np.ndarray, "neuron a b"], weights: Float[np.ndarray, " neuron"] | None
+) -> RunningSums:
+    """The running sums the page draws for ``pre`` (neurons in phase order) weighted by
+    ``weights`` (equal when None), float32 and read-only."""
+    rs = analysis.running_sums(pre, weights)
+    peak = np.abs(rs["post_relu"][-1]).max() if len(pre) else 0.0
+    one = np.abs(rs["post_relu_waves"]).max() if len(pre) else 0.0
+    scale = float(peak / one) if one > 0 else 1.0
+    return RunningSums(
+        with_relu=_frozen(rs["post_relu"].astype(np.float32)),
+        one_neuron=_frozen((rs["post_relu_waves"] * scale).astype(np.float32)),
+        without_relu=_frozen(rs["pre_relu"].astype(np.float32)),
+        scale=scale,
+    )
+
+
+def _open_a(last_wave: Float[np.ndarray, "... a b"]) -> np.ndarray:
+    """Where a clipped wave has the most energy over b: at many a, one clipped neuron is 0 for
+    every b, and its curve would be a flat line at the opening position."""
+    return np.argmax((last_wave**2).sum(axis=-1), axis=-1)
+
+
+def _phase_facts(run: Run, idx: np.ndarray, freq: int) -> dict:
+    """The group's neurons in phase order, their phases and the phase statistics."""
+    phases, amps = analysis.neuron_phases(run, idx, freq, a=0)  # along b, at a = 0
+    order = analysis.phase_order(phases)
+    idx, phases, amps = idx[order], phases[order], amps[order]
+    # The phase along a (at b = 0), to compare with the phase along b.
+    phase_a, _ = analysis.neuron_phases(_swapped(run, idx), np.arange(len(idx)), freq, a=0)
+    if len(idx):
+        gaps = np.diff(np.r_[phases, phases[0] + 2 * np.pi])  # phases are sorted
+        max_gap = float(np.degrees(gaps.max()))
+        ab_gap = float(np.degrees(np.median(np.abs(_wrap(phase_a - phases)))))
+    else:
+        max_gap = ab_gap = 0.0
+    return {
+        "neurons": idx,
+        "phases": phases,
+        "amplitudes": amps,
+        "max_gap_deg": max_gap,
+        "a_b_phase_gap_deg": ab_gap,
+    }
+
+
+def _weighted_facts(pre: np.ndarray, w_out: np.ndarray) -> dict:
+    """Token dependence of the group's sums weighted by each column of ``w_out`` ([neuron,
+    d_model]), with and without the ReLU; the same totals as :func:`running`'s last slices."""
+    n, p = pre.shape[0], pre.shape[-1]
+    pre64 = pre.astype(np.float64).reshape(n, p * p)
+    post64 = np.maximum(pre64, 0.0)
+    totals = {
+        "pre": (w_out.T @ pre64).reshape(-1, p, p),  # [d_model, a, b]
+        "post": (w_out.T @ post64).reshape(-1, p, p),
+    }
+    out = {}
+    for name, total in totals.items():
+        parts = [token_dependence(t) for t in total]
+        out[name] = {k: _frozen(np.array([d[k] for d in parts])) for k in PARTS}
+    if n:
+        last = w_out[-1][:, None, None] * post64[-1].reshape(p, p)  # [d_model, a, b]
+        open_a = _open_a(last).astype(int)
+    else:
+        open_a = np.zeros(w_out.shape[1], dtype=int)
+    return {
+        "pre": out["pre"],
+        "post": out["post"],
+        "open_a": open_a,
+        "equal": token_dependence(post64.sum(0).reshape(p, p)),
+    }
+
+
+def _pulled(run: Run, freq: int) -> tuple[dict, dict]:
+    """``resid_post`` and ``resid_mid`` with only ``freq`` kept (float32), and their facts."""
+    var = lambda y: float(((y - y.mean(axis=(-2, -1), keepdims=True)) ** 2).sum())  # noqa: E731
+    lines, out = {}, {}
+    for name in PULLED_NAMES:
+        x = run.by_ab(name).astype(np.float64)  # [d_model, a, b]
+        kept = analysis.pull_out_frequency(x, freq)
+        lines[name] = _frozen(kept.astype(np.float32))
+        out[name] = (token_dependence(kept), var(kept) / var(x) if var(x) > 0 else 0.0)
+    return lines, out
+
+
+def group(run: Run, freq: int) -> NeuronGroup:
+    """The group of key frequency ``freq`` (its neurons, possibly none): its facts and the
+    arrays the page's scopes draw. About 0.9 s for the largest group of the published model."""
+    kf = analysis.key_frequencies(run)
+    idx = analysis.neurons_of_frequency(run, kf, freq)
+    ph = _phase_facts(run, idx, freq)
+    idx = ph["neurons"]
+    pre = _frozen(run.by_ab("pre")[idx].astype(np.float32))  # [neuron, a, b]
+    w_out = run.weights["W_out"][idx].astype(np.float64)  # [neuron, d_model]
+    d_model = int(run.weights["W_out"].shape[1])
+
+    ideal = analysis.mock_neurons(run.p, freq, len(idx))
+    ideal_sums = running(ideal, None)
+    ideal_pre_total = ideal.sum(axis=0)  # the running sum's last slice, without the ReLU
+    ideal_post_total = np.maximum(ideal, 0.0).sum(axis=0)
+    weighted = _weighted_facts(pre, w_out)
+
+    out = analysis.neurons_to_residual(run, idx)  # [d_model, a, b]
+    lines, pulled = _pulled(run, freq)
+    gf = GroupFacts(
+        freq=int(freq),
+        neurons=_frozen(np.asarray(idx, dtype=int)),
+        phases=_frozen(ph["phases"]),
+        amplitudes=_frozen(ph["amplitudes"]),
+        max_gap_deg=ph["max_gap_deg"],
+        a_b_phase_gap_deg=ph["a_b_phase_gap_deg"],
+        d_model=d_model,
+        strongest_direction=int(np.argmax(np.linalg.norm(w_out, axis=0))) if len(idx) else 0,
+        ideal_pre_max=float(np.abs(ideal_pre_total).max()),
+        ideal_post=token_dependence(ideal_post_total),
+        ideal_open_a=int(_open_a(np.maximum(ideal[-1], 0.0))) if len(idx) else 0,
+        weighted_pre=weighted["pre"],
+        weighted_post=weighted["post"],
+        weighted_open_a=_frozen(weighted["open_a"]),
+        equal=weighted["equal"],
+        residual=token_dependence(out),
+        residual_strongest=_strongest(out),
+        mid_share=pulled["resid_mid"][1],
+        post_share=pulled["resid_post"][1],
+        mid_parts=pulled["resid_mid"][0],
+        post_parts=pulled["resid_post"][0],
+        pulled_strongest=_strongest(lines["resid_post"]),
+    )
+    return NeuronGroup(
+        facts=gf,
+        pre=pre,
+        ideal=_frozen(ideal.astype(np.float32)),
+        ideal_sums=ideal_sums,
+        residual=_frozen(out.astype(np.float32)),
+        pulled=lines,
+    )
+
+
+def group_facts(run: Run, freq: int) -> GroupFacts:
+    """The facts alone of :func:`group` (for a terminal or a test)."""
+    return group(run, freq).facts
+
+
+def weighted_running(run: Run, neurons: Sequence[int], direction: int) -> RunningSums:
+    """The running sums of ``neurons`` (in the order given: phase order, ``GroupFacts.neurons``)
+    each weighted by its output weight W_out[neuron, direction]."""
+    idx = np.asarray(neurons, dtype=int)
+    pre = run.by_ab("pre")[idx].astype(np.float32)  # as the group's ``pre``
+    return running(pre, run.weights["W_out"][idx, direction])
