@@ -128,24 +128,24 @@ def test_key_share_and_norms():
 
 def test_facts_of_the_made_up_run():
     f = facts(_history())
-    assert f["memorised"] == 20 and f["grokked"] == 90 and f["cleanup_start"] == 50
-    assert f["chance_loss"] == pytest.approx(math.log(P))
-    assert f["test_acc_at_memorised"] == 0.3
-    assert (f["test_loss_peak"], f["test_loss_peak_step"]) == (9.0, 40)
-    assert (f["weight_norm_peak"], f["weight_norm_peak_step"], f["weight_norm_final"]) == (14.0, 20, 7.0)
+    assert f.memorised == 20 and f.grokked == 90 and f.cleanup_start == 50
+    assert f.chance_loss == pytest.approx(math.log(P))
+    assert f.test_acc_at_memorised == 0.3
+    assert (f.test_loss_peak, f.test_loss_peak_step) == (9.0, 40)
+    assert (f.weight_norm_peak, f.weight_norm_peak_step, f.weight_norm_final) == (14.0, 20, 7.0)
     # Checkpoint facts are read at the first checkpoint at or after the boundary.
-    assert f["ck_memorised"] == 30 and f["ck_cleanup_start"] == 60
-    assert f["restricted_at_memorised"] == 1.0 and f["restricted_at_cleanup_start"] == 0.2
-    assert (f["excluded_peak"], f["excluded_peak_step"]) == (4.0, 60)
-    assert f["train_loss_max_until_excluded_peak"] == 0.01  # steps 30..60 of the curves
-    assert f["gini_start"] == 0.05 and f["gini_final"] == 0.6
-    assert f["energy_key_share_start"] == pytest.approx(1 / 3)
-    assert f["energy_key_share_final"] == pytest.approx(16 / 17)
-    assert f["neuron_key_share_start"] == pytest.approx(3 / 8)
-    assert f["neuron_key_share_final"] == 1.0
-    assert f["neuron_key_share_chance"] == pytest.approx(1 / 3)
-    assert f["d_mlp"] == 8
-    assert f["grok_wall_s"] == 9.0
+    assert f.ck_memorised == 30 and f.ck_cleanup_start == 60
+    assert f.restricted_at_memorised == 1.0 and f.restricted_at_cleanup_start == 0.2
+    assert (f.excluded_peak, f.excluded_peak_step) == (4.0, 60)
+    assert f.train_loss_max_until_excluded_peak == 0.01  # steps 30..60 of the curves
+    assert f.gini_start == 0.05 and f.gini_final == 0.6
+    assert f.energy_key_share_start == pytest.approx(1 / 3)
+    assert f.energy_key_share_final == pytest.approx(16 / 17)
+    assert f.neuron_key_share_start == pytest.approx(3 / 8)
+    assert f.neuron_key_share_final == 1.0
+    assert f.neuron_key_share_chance == pytest.approx(1 / 3)
+    assert f.d_mlp == 8
+    assert f.grok_wall_s == 9.0
 
 
 def test_facts_without_grokking_or_checkpoints():
@@ -153,7 +153,7 @@ def test_facts_without_grokking_or_checkpoints():
     h.phases = {"memorised": None, "cleanup_start": None, "grokked": None, "cleanup_end": None}
     h.checkpoints = h.checkpoints.iloc[:0]
     f = facts(h)
-    assert f["grokked"] is None and "ck_memorised" not in f and "gini_final" not in f
-    assert (f["best_test_acc"], f["best_test_acc_step"]) == (1.0, 100)
+    assert f.grokked is None and f.ck_memorised is None and f.gini_final is None
+    assert (f.best_test_acc, f.best_test_acc_step) == (1.0, 100)
     h.curves = h.curves.iloc[:0]
-    assert "last_step" not in facts(h)
+    assert facts(h).last_step is None

@@ -216,7 +216,7 @@ def facts(section: str, source: str):
     """The typed, frozen facts of ``section`` (``lens.story.facts``) for ``source``."""
     from lens import story
 
-    return of_run(story.SECTIONS[section], source)
+    return of_run(story.facts_function(section), source)
 
 
 def report(source: str) -> dict:
@@ -246,3 +246,110 @@ def route_through_app() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+# ---------------------------------------------------------------- training history
+# The Grokking page reads a run's ``history.json``, not a model run: the current checkpoint's
+# own when it is a run directory that has one, else the embedded default run's. Keyed by the
+# run directory's path string and the file's modification time, so a finished or resumed
+# run is read again.
+
+
+def _history_stamp(run_dir: Path) -> int:
+    """Changes whenever ``history.json`` is rewritten (a finished or resumed run)."""
+    from lens.checkpoint import HISTORY_FILE
+
+    try:
+        return (run_dir / HISTORY_FILE).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _history(run_dir: str, stamp: int) -> tuple:
+    """``(History, GrokkingFacts, None)``, or ``(None, None, one-line reason)``. ``stamp`` keys
+    the cache to the file's modification time."""
+    from lens.checkpoint import HISTORY_FILE
+    from lens.history import load_history
+    from lens.story.grokking import facts
+
+    try:
+        h = load_history(run_dir)
+    except FileNotFoundError as err:
+        return None, None, str(err)
+    except (OSError, ValueError, TypeError, KeyError, IndexError) as err:  # CheckpointError is a ValueError
+        return None, None, _first_line(err)
+    try:
+        return h, facts(h), None
+    except (ValueError, TypeError, KeyError, IndexError) as err:
+        return None, None, f"{Path(run_dir) / HISTORY_FILE}: could not be summarised: {_first_line(err)}"
+
+
+def history(run_dir: str) -> tuple:
+    """The training history of the run directory ``run_dir`` and its facts, cached:
+    ``(History, GrokkingFacts, None)``, or ``(None, None, why it could not be read, one
+    line)``. Never raises for a bad file."""
+    return _history(run_dir, _history_stamp(Path(run_dir)))
+
+
+def history_for(source: str) -> tuple:
+    """``(History, GrokkingFacts, label)``: the history to show for the checkpoint ``source``
+    and a label naming whose it is (markdown).
+
+    ``source``'s own when it is a run directory with a readable ``history.json``; otherwise
+    the page says why (a one-line error for a broken history, a note for a checkpoint that
+    has none) and the embedded default run's is shown. Stops the page, with a message, when
+    the default run has none either."""
+    from lens.checkpoint import HISTORY_FILE
+
+    path = Path(source)
+    if path != DEFAULT_RUN:
+        if path.is_dir() and (path / HISTORY_FILE).is_file():
+            h, f, why = history(str(path))
+            if h is not None:
+                return h, f, f"the current model's own run, `{path.name}`"
+            st.error(f"The training history of the current model could not be read. {why}")
+        what = (
+            "is a run directory without a `history.json`"
+            if path.is_dir()
+            else "is a single checkpoint file, which holds the final weights only"
+        )
+        st.info(
+            "Training history is available only for run directories written by "
+            f"`python -m lens.train`. The current model, `{path.name}`, {what}. Shown below "
+            "instead: the history of **the embedded default run** (`assets/default-run`), a "
+            "different training run from the model on the other pages."
+        )
+    h, f, why = history(str(DEFAULT_RUN))
+    if h is None:
+        if not (DEFAULT_RUN / HISTORY_FILE).is_file():
+            st.warning(
+                "The embedded default run has no training history yet "
+                f"(`assets/default-run/{HISTORY_FILE}`). `{CREATE_DEFAULT}` writes it when "
+                "training ends."
+            )
+        else:
+            st.error(f"The default run's training history could not be read. {why}")
+        st.stop()
+    return h, f, "the embedded default run (`assets/default-run`)"
+
+
+def current_history() -> tuple:
+    """:func:`history_for` the current checkpoint, after :func:`refusal_notice`."""
+    refusal_notice()
+    return history_for(current_source())
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def weights_summary(path: str):
+    """:func:`lens.training_story.weights_summary` of the run directory ``path`` (a kept
+    snapshot or a final model), cached: losses, accuracies and W_E's spectrum on all p * p
+    pairs. Raises :class:`lens.checkpoint.CheckpointError` for a refused checkpoint (not
+    cached)."""
+    from lens.story.grokking import weights_summary as summary
+
+    return summary(path)
