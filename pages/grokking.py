@@ -43,11 +43,10 @@ from lens.history import snapshot_dir  # noqa: E402
 from lens.training_story import default_snapshot, phase_of  # noqa: E402
 from ui import data, links  # noqa: E402
 from ui.figures import grokking as fig  # noqa: E402
-from ui.figures.grokking import GROK_PCT, pct  # noqa: E402
+from ui.figures.grokking import GROK_PCT  # noqa: E402
 from ui.scope import Marker  # noqa: E402
 from ui.scope_widget import show_scope  # noqa: E402
-from ui.theme import listing, num  # noqa: E402
-from ui.theme import pct as unspaced_pct  # noqa: E402
+from ui.theme import listing, num, pct  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from lens.history import History
@@ -72,9 +71,9 @@ def _loss_and_accuracy(h: History, f: GrokkingFacts, whose: str) -> fig.Scale:
     st.markdown(_the_phases(f))
     st.caption(
         "Phase boundaries are computed from the curves (Nanda et al. placed theirs by eye): "
-        "memorisation ends at the first step with 100 % training accuracy; clean-up starts when "
-        "the test loss, on a log scale, has come down 10 % of the way from its peak to its final "
-        "value, and ends when it has come 90 % of the way. The last two depend on how long the "
+        "memorisation ends at the first step with 100% training accuracy; clean-up starts when "
+        "the test loss, on a log scale, has come down 10% of the way from its peak to its final "
+        "value, and ends when it has come 90% of the way. The last two depend on how long the "
         "run was."
     )
     axis = st.segmented_control(
@@ -94,9 +93,7 @@ def _loss_and_accuracy(h: History, f: GrokkingFacts, whose: str) -> fig.Scale:
 
 def _the_run(f: GrokkingFacts, whose: str) -> str:
     p = f.p
-    frac = (
-        "" if f.train_frac is None else f", trained on {unspaced_pct(f.train_frac, 0)} of the {p * p:,} pairs"
-    )
+    frac = "" if f.train_frac is None else f", trained on {pct(f.train_frac, 0)} of the {p * p:,} pairs"
     wd = "" if f.weight_decay is None else f" of AdamW with weight decay {f.weight_decay:g}"
     return (
         f"Shown: the history of {whose}, p = {p}{frac} for {f.last_step:,} full-batch steps{wd}. Its "
@@ -111,19 +108,19 @@ def _the_phases(f: GrokkingFacts) -> str:
     para = []
     if m is not None:
         para.append(
-            f"**Memorisation.** Training accuracy first reaches 100 % at step **{m:,}**. At that step "
-            f"the test accuracy is {pct(f.test_acc_at_memorised)} and the test loss "
+            f"**Memorisation.** Training accuracy first reaches 100% at step **{m:,}**. At that step "
+            f"the test accuracy is {pct(f.test_acc_at_memorised, 1)} and the test loss "
             f"{num(f.test_loss_at_memorised)}, {VS_CHANCE[f.memorised_test_loss_above_chance]} "
             f"guessing uniformly (ln p = {f.chance_loss:.2f}). The test loss goes on rising, to "
             f"{num(f.test_loss_peak)} at step {f.test_loss_peak_step:,}: the model is confidently "
             "wrong about the pairs it has not seen."
         )
     else:
-        para.append("In this run the training accuracy never reached 100 %.")
+        para.append("In this run the training accuracy never reached 100%.")
     if m is not None and cs is not None:
         para.append(
             f"**Circuit formation** (steps {m:,} to {cs:,}). From outside little happens: the test "
-            f"accuracy is {pct(f.test_acc_at_cleanup_start)} at step {cs:,}, where the test loss "
+            f"accuracy is {pct(f.test_acc_at_cleanup_start, 1)} at step {cs:,}, where the test loss "
             f"is {num(f.test_loss_at_cleanup_start)}. The progress measures below show what is "
             "happening inside."
         )
@@ -145,7 +142,7 @@ def _the_phases(f: GrokkingFacts) -> str:
     else:
         para.append(
             f"In this run test accuracy never reached {GROK_PCT}: its best is "
-            f"{pct(f.best_test_acc)}, at step {f.best_test_acc_step:,}."
+            f"{pct(f.best_test_acc, 1)}, at step {f.best_test_acc_step:,}."
         )
     return "\n\n".join(para)
 
@@ -220,7 +217,7 @@ def _weight_norm_and_gini(h: History, f: GrokkingFacts, scale: fig.Scale) -> Non
     text = (
         f"The weight norm starts at {f.weight_norm_start:.1f}, peaks at {f.weight_norm_peak:.1f} "
         f"at step {f.weight_norm_peak_step:,} and ends at {f.weight_norm_final:.1f}, "
-        f"{unspaced_pct(f.weight_norm_drop, 0)} below its peak."
+        f"{pct(f.weight_norm_drop, 0)} below its peak."
     )
     if f.cleanup_start is not None and f.weight_norm_at_cleanup_start is not None:
         end = f.weight_norm_at_cleanup_end if f.cleanup_end is not None else f.weight_norm_final
@@ -260,7 +257,7 @@ initialisation the energy is spread over all of them. The share held by the key 
         i = ix["checkpoint"]
         return (
             f"step {int(steps[i]):,} ({phase_of(int(steps[i]), f.spans)}) · "
-            f"test accuracy {pct(float(f.checkpoint_test_acc[i]))} · key frequencies hold "
+            f"test accuracy {pct(float(f.checkpoint_test_acc[i]), 1)} · key frequencies hold "
             f"{pct(float(f.energy_key_shares[i]), 0)} of the energy"
         )
 
@@ -328,9 +325,9 @@ pairs and compare its embedding's spectrum with the final model's.
     final_step = final.step if final.step is not None else f.last_step
     st.markdown(
         f"At step {chosen:,} ({phase_of(chosen, f.spans)}) the model answers "
-        f"{pct(snap.acc['train'])} of its training pairs and **{pct(snap.acc['test'])}** of the "
+        f"{pct(snap.acc['train'], 1)} of its training pairs and **{pct(snap.acc['test'], 1)}** of the "
         f"test pairs correctly (test loss {num(snap.loss['test'])}); the final model "
-        f"{pct(final.acc['train'])} and {pct(final.acc['test'])} (test loss "
+        f"{pct(final.acc['train'], 1)} and {pct(final.acc['test'], 1)} (test loss "
         f"{num(final.loss['test'], '.2g')}). The key frequencies hold {pct(snap.key_share(f.key_freqs), 0)} "
         f"of this snapshot's embedding energy, against {pct(final.key_share(f.key_freqs), 0)} in the "
         "final model."

@@ -116,9 +116,9 @@ def test_default_prose_quotes_the_history(default_page, default_history):
     grok = int(c["step"].iloc[grokked[0]])
     if "step" in h.grok:
         assert h.grok["step"] == grok
-    assert f"Test accuracy first reaches 99.9 % at step **{grok:,}**" in text
+    assert f"Test accuracy first reaches 99.9% at step **{grok:,}**" in text
     memorised = int(c["step"].iloc[np.flatnonzero(c["train_acc"].to_numpy() >= 1.0)[0]])
-    assert f"Training accuracy first reaches 100 % at step **{memorised:,}**" in text
+    assert f"Training accuracy first reaches 100% at step **{memorised:,}**" in text
     # The excluded loss's peak after memorisation (checkpoints from the first one at or after it).
     later = ck[ck["step"] >= ck["step"][ck["step"] >= memorised].iloc[0]]
     j = int(np.nanargmax(later["excluded_loss"].to_numpy()))
@@ -136,7 +136,7 @@ def test_default_loss_chart_marks_the_grok_step(default_page, default_history):
     grok = int(c["step"].iloc[np.flatnonzero(c["test_acc"].to_numpy() >= 0.999)[0]])
     chart = chart_with(default_page, "Loss over training")
     labels = {str(v) for df in chart.frames if "label" in df.columns for v in df["label"]}
-    assert f"test accuracy ≥ 99.9 % (step {grok:,})" in labels
+    assert f"test accuracy ≥ 99.9% (step {grok:,})" in labels
     phases = {v for df in chart.frames if "phase" in df.columns for v in df["phase"]}
     assert "memorisation" in phases
 
@@ -155,7 +155,7 @@ def test_snapshot_select_changes_the_snapshot_chart(default_page, default_histor
     assert f"step {other:,} vs final model" in after.text
     # The snapshot's test accuracy, run here on all pairs, matches the trainer's record.
     m = re.search(
-        rf"At step {other:,} \([^)]*\) the model answers [\d.]+ % of its training pairs and \*\*([\d.]+) %\*\*",
+        rf"At step {other:,} \([^)]*\) the model answers [\d.]+% of its training pairs and \*\*([\d.]+)%\*\*",
         _text(at),
     )
     assert m, "no snapshot accuracy sentence"
@@ -233,7 +233,7 @@ def test_own_run_directory_shows_its_own_history(tiny_page, tiny_run_dir):
     assert h.phases["grokked"] is None  # 300 steps: memorised, not grokked
     best = int(np.argmax(c["test_acc"].to_numpy()))
     assert (
-        f"never reached 99.9 %: its best is {100 * c['test_acc'].iloc[best]:.1f} %, "
+        f"never reached 99.9%: its best is {100 * c['test_acc'].iloc[best]:.1f}%, "
         f"at step {int(c['step'].iloc[best]):,}." in text
     )
 

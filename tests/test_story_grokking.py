@@ -187,8 +187,8 @@ def test_every_chart_builds_a_spec_with_its_title_and_the_grok_rule():
 
     from ui.figures import grokking as fig
 
-    assert fig.GROK_PCT == "99.9 %" and fig.pct(GROK_ACC) == fig.GROK_PCT
-    assert fig.pct(None) == "n/a" and fig.pct(0.5, 0) == "50 %"
+    assert fig.GROK_PCT == "99.9%" and fig.pct(GROK_ACC, 1) == fig.GROK_PCT
+    assert fig.pct(None) == "n/a" and fig.pct(0.5, 0) == "50%"
     h = _history()
     f = facts(h)
     scale = ("log", f.last_step)
@@ -206,7 +206,7 @@ def test_every_chart_builds_a_spec_with_its_title_and_the_grok_rule():
         assert title in spec["title"]["text"], (title, spec["title"])
         assert spec["title"]["fontSize"] == 16
     text = json.dumps(specs["Loss over training"], ensure_ascii=False)
-    assert "test accuracy ≥ 99.9 % (step 90)" in text and "symlog" in text
+    assert "test accuracy ≥ 99.9% (step 90)" in text and "symlog" in text
     heat = specs["energy per frequency"]
     (rows,) = heat["datasets"].values()
     assert len(rows) == 5 * (P // 2 + 1)

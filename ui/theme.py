@@ -27,10 +27,12 @@ def pct(x: float | None, digits: int | None = None) -> str:
     a share below 1 (nor "0%" for one above 0)."""
     if x is None:
         return "n/a"
-    if digits is not None:
-        return f"{100 * x:.{digits}f}%"
     if x >= 1.0:
         return "100%"
+    if digits is not None:
+        while digits < 4 and float(f"{100 * x:.{digits}f}") >= 100:
+            digits += 1  # 0.9996 is "99.96%", not "100.0%"
+        return f"{100 * x:.{digits}f}%"
     if x <= 0.0:
         return "0%"
     for d in (0, 1, 2, 3):

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lens.metrics import GROK_ACC
-from ui.theme import CHART_TITLE_FONT, FONT, MUTED, OTHER, PALETTE, TITLE_FONT
-from ui.theme import pct as theme_pct
+from ui.theme import CHART_TITLE_FONT, FONT, MUTED, OTHER, PALETTE, TITLE_FONT, pct
 
 if TYPE_CHECKING:  # pragma: no cover
     from lens.history import History
@@ -37,13 +36,7 @@ SERIES = {
 KEY_RULE = "#888888"  # the dashed key-frequency rules of the snapshot chart
 
 
-def pct(x: float | None, digits: int = 1) -> str:
-    """:func:`ui.theme.pct` with a space before the sign ("99.9 %"), the form this page has
-    always printed and its tests read (every other page prints "99.9%")."""
-    return "n/a" if x is None else theme_pct(x, digits).replace("%", " %")
-
-
-GROK_PCT = pct(GROK_ACC)  # "99.9 %": the test accuracy that counts as grokked
+GROK_PCT = pct(GROK_ACC, 1)  # "99.9%": the test accuracy that counts as grokked
 
 
 def _step_x(scale: Scale, field: str = "step", title: str | None = "training step"):
