@@ -14,6 +14,10 @@ frequencies / phases, filter responses, the three ablations, resid_mid c-order s
 Imports (torch, TransformerLens) are paid before timing starts. Each pipeline runs
 ``--repeat`` times, alternating; each stage's fastest repeat is reported, on two clocks:
 wall time and this process's CPU time (all threads; steadier on a shared machine). Writes ``bench/results/analysis.json``.
+
+Then every claim of :mod:`lens.claims` (``evaluate_all``) on the numpy engine's run, as the
+app evaluates them, claim by claim, against a baseline measured in the same run: the numpy
+forward pass over all p * p inputs that the claims read (``run_model(ck, engine="numpy")``).
 Nothing here asserts a time.
 """
 
@@ -177,6 +181,41 @@ def seed_pipeline(path: Path) -> dict[str, dict[str, float]]:
     return lap.out
 
 
+def claims_timing(path: Path, repeat: int) -> dict:
+    """Fastest of ``repeat`` evaluations of each claim (wall and CPU seconds), their total,
+    and the baseline: the numpy forward pass the claims read, timed the same way."""
+    from lens.checkpoint import load
+    from lens.claims import CLAIMS, evaluate
+    from lens.run import run_model
+
+    ck = load(path)
+    per: dict[str, dict[str, float]] = {}
+    base = {"wall": float("inf"), "cpu": float("inf")}
+    for _ in range(repeat):
+        lap = Laps()
+        run = run_model(ck, engine="numpy")
+        lap("forward")
+        base = {c: min(base[c], lap.out["forward"][c]) for c in base}
+        for claim_id, claim in CLAIMS.items():
+            evaluate(claim, run)
+            lap(claim_id)
+            prev = per.get(claim_id, {"wall": float("inf"), "cpu": float("inf")})
+            per[claim_id] = {c: min(prev[c], lap.out[claim_id][c]) for c in prev}
+    total = {c: sum(t[c] for t in per.values()) for c in ("wall", "cpu")}
+    return {"p": ck.p, "claims": per, "total": total, "baseline_numpy_forward": base}
+
+
+def print_claims(timing: dict) -> None:
+    base, total = timing["baseline_numpy_forward"], timing["total"]
+    print(f"\nclaims at p = {timing['p']} (numpy engine), fastest per claim; ratio = claim / forward pass")
+    print(f"{'':30}{'wall s':>9}{'cpu s':>9}{'ratio':>8}")
+    print(f"{'baseline: numpy forward':30}{base['wall']:>9.3f}{base['cpu']:>9.3f}{1:>8.2f}")
+    for claim_id, t in timing["claims"].items():
+        print(f"{claim_id:30}{t['wall']:>9.3f}{t['cpu']:>9.3f}{t['cpu'] / base['cpu']:>8.2f}")
+    ratio = total["cpu"] / base["cpu"]
+    print(f"{'every claim (evaluate_all)':30}{total['wall']:>9.3f}{total['cpu']:>9.3f}{ratio:>8.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", type=Path, help="default: the reference if present, else the default run")
@@ -223,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
             "total": {"lens_s": tl, "seed_way_s": ts, "ratio_seed_over_lens": ts / tl},
         }
 
+    claims = claims_timing(path, args.repeat)
+    print_claims(claims)
+
     result = {
         "checkpoint": str(path),
         "machine": {
@@ -230,11 +272,15 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
+            # numpy's BLAS threads: on a busy 2-core machine its threaded small GEMMs can stall
+            # (an excluded-loss product took 0.27 s against 1 ms single-threaded).
+            "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
             "load_average": os.getloadavg(),
         },
         "imports_s": imports_s,
         "repeat": args.repeat,
         **result_clocks,
+        "claims": claims,
         "all_runs": runs,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

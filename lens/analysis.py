@@ -45,6 +45,7 @@ __all__ = [
     "ablations",
     "accuracies",
     "attention_ab_gap",
+    "attention_scores",
     "c_order_spectrum",
     "custom_wave",
     "embedding_key_energy",
@@ -289,6 +290,22 @@ def attention_ab_gap(run: Run) -> Float[np.ndarray, " head"]:
     equals the weight on b for (b, a)."""
     pat = run.acts["pattern"].astype(np.float64)  # [N, head, key]
     return np.abs(pat[:, :, 0] - pat[:, :, 1]).mean(axis=0)
+
+
+def attention_scores(run_or_ck: Run | Checkpoint, position: int = 0) -> Float[np.ndarray, "head token"]:
+    """Per head, the pre-softmax score from the "=" query to each number token as the key at
+    ``position`` (0: a, 1: b): ``q . k / sqrt(d_head)`` with
+    ``q = (W_E[=] + W_pos[2]) @ W_Q`` and ``k = (W_E[t] + W_pos[position]) @ W_K``.
+
+    The query is the same for every input (the "=" token at position 2), so the score on a
+    is a function of a alone: its spectrum over the token is the head's frequency gate.
+    The two positions differ by a constant per head. Weights only: a checkpoint will do.
+    """
+    ck = _ck(run_or_ck)
+    w = {k: v.astype(np.float64) for k, v in ck.weights.items()}
+    q = np.einsum("d,hde->he", w["W_E"][ck.p] + w["W_pos"][2], w["W_Q"])
+    k = np.einsum("td,hde->hte", w["W_E"][: ck.p] + w["W_pos"][position], w["W_K"])
+    return np.einsum("he,hte->ht", q, k) / np.sqrt(ck.cfg.d_head)
 
 
 def examples_for_c(p: int, c: int) -> pd.DataFrame:

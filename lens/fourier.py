@@ -206,6 +206,41 @@ def spectrum_2d(x: np.ndarray, axes: tuple[int, int] = (-2, -1)) -> np.ndarray:
     return np.sqrt(power)
 
 
+def power_2d(x: np.ndarray, axes: tuple[int, int] = (-2, -1)) -> Float[np.ndarray, "fa fb"]:
+    """|FFT2|^2 over two token axes, summed over every other axis: ``[p, p]``, unfolded.
+
+    Bin ``[fa, fb]`` is the component ``exp(2 pi i (fa a + fb b) / p)``: ``[f, f]`` and
+    ``[p - f, p - f]`` are the sum-type terms (a function of a + b), ``[f, p - f]`` and
+    ``[p - f, f]`` the difference-type ones (a function of a - b). Fold it with
+    :func:`fold_power_2d` to put both on ``[f, f]``. Total = p^2 * ||x||^2 (Parseval).
+    """
+    x = np.moveaxis(np.asarray(x, dtype=np.float64), axes, (-2, -1))
+    power = np.abs(np.fft.fft2(x, axes=(-2, -1))) ** 2
+    return power.reshape(-1, *power.shape[-2:]).sum(axis=0)
+
+
+def fold_power_2d(power: Float[np.ndarray, "fa fb"]) -> Float[np.ndarray, "K1 K1"]:
+    """Fold an unfolded ``[p, p]`` power map onto frequencies 0..p // 2 on each axis."""
+    return _fold_axis(_fold_axis(power, 0), 1)
+
+
+def filter_2d(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Keep only the 2-D components of ``x`` over its last two axes (``[..., a, b]``) whose
+    folded frequency pair ``(fa, fb)`` is marked in ``keep`` (bool ``[K + 1, K + 1]``,
+    frequencies 0..p // 2 on each axis); zero the rest. Real in, real (float64) out.
+
+    Footgun: a folded pair is all four bins (+-fa, +-fb), sum- and difference-type
+    together; ``keep[f, f]`` keeps cos(w f a) cos(w f b) and every other product of a
+    frequency-f wave in a with one in b. Done on the real basis (:func:`basis`): one
+    projection per axis, the same result as masking an FFT2 (to 1e-12).
+    """
+    p = x.shape[-1]
+    rows = basis_freqs(p)
+    mask = np.asarray(keep, dtype=bool)[np.ix_(rows, rows)]  # [basis row a, basis row b]
+    coeffs = to_fourier(to_fourier(x, axis=-1), axis=-2)
+    return from_fourier(from_fourier(coeffs * mask, axis=-1), axis=-2)
+
+
 def _fold_axis(power: np.ndarray, axis: int) -> np.ndarray:
     power = np.moveaxis(power, axis, 0)
     p = power.shape[0]

@@ -31,15 +31,16 @@ def labels(p: int) -> Int[np.ndarray, " p_sq"]:
     return (a + b) % p
 
 
-def original_split(p: int, frac: float = 0.3) -> Bool[np.ndarray, " p_sq"]:
+def original_split(p: int, frac: float = 0.3, seed: int = 0) -> Bool[np.ndarray, " p_sq"]:
     """The train mask of Nanda et al.'s run, reproduced exactly.
 
-    Their code builds the tuples (i, j, p) for i then j, seeds Python's ``random`` with 0,
-    shuffles, and trains on the first ``int(frac * p * p)``. Torch's RNG plays no part.
-    The global ``random`` state is left untouched (a private ``random.Random`` is used).
+    Their code builds the tuples (i, j, p) for i then j, seeds Python's ``random`` with the
+    run's ``config['seed']`` (0 for the published run), shuffles, and trains on the first
+    ``int(frac * p * p)``. Torch's RNG plays no part. The global ``random`` state is left
+    untouched (a private ``random.Random`` is used).
     """
     pairs = [(i, j) for i in range(p) for j in range(p)]
-    random.Random(0).shuffle(pairs)
+    random.Random(seed).shuffle(pairs)
     mask = np.zeros(p * p, dtype=bool)
     for i, j in pairs[: int(frac * p * p)]:
         mask[i * p + j] = True
@@ -57,11 +58,13 @@ def seeded_split(p: int, frac: float, seed: int) -> Bool[np.ndarray, " p_sq"]:
 def split_mask(p: int, split: dict) -> Bool[np.ndarray, " p_sq"]:
     """The train mask described by a checkpoint's ``split`` record.
 
-    ``{"kind": "original", "frac": 0.3}`` or ``{"kind": "seeded", "frac": f, "seed": s}``.
+    ``{"kind": "original", "frac": 0.3}`` (optionally with the run's ``"seed"``, 0 when
+    absent) or ``{"kind": "seeded", "frac": f, "seed": s}``. Both kinds read ``"seed"``, but
+    through different shuffles: Python's ``random`` for the original, numpy's for seeded.
     """
     if split.get("kind") == "seeded":
         return seeded_split(p, float(split["frac"]), int(split["seed"]))
-    return original_split(p, float(split.get("frac", 0.3)))
+    return original_split(p, float(split.get("frac", 0.3)), int(split.get("seed", 0)))
 
 
 def c_order(p: int) -> Int[np.ndarray, " p_sq"]:
