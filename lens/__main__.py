@@ -1,4 +1,4 @@
-"""``python -m lens report|claims [--checkpoint PATH] [--json]``.
+"""``python -m lens report|claims|facts SECTION [--checkpoint PATH] [--json]``.
 
 Imports stay inside the commands so ``--help`` answers at once (torch and TransformerLens
 cost seconds). Exit codes: 0 done; 2 a refused checkpoint or a missing default model (one
@@ -13,6 +13,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from .paths import CREATE_DEFAULT, default_run
+
+# The pages whose facts `facts` prints (lens.story.MODULES, plus grokking; not imported here so
+# that --help answers at once).
+SECTIONS = ("basics", "attention", "wave-transforms", "relu", "neurons", "grokking")
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
@@ -87,6 +91,36 @@ def _claims(args: argparse.Namespace) -> int:
     return 0
 
 
+def _facts(args: argparse.Namespace) -> int:
+    ck = _load_checkpoint(args)
+    if isinstance(ck, int):
+        return ck
+
+    from . import story
+
+    if args.section == "grokking":
+        # Its facts come from the run's training history, not from a model run.
+        from .history import load_history
+
+        try:
+            result = story.facts_function("grokking")(load_history(ck.source))
+        except (OSError, ValueError, KeyError) as err:
+            print(f"refused: {ck.source}: no readable training history: {err}", file=sys.stderr)
+            return 2
+    else:
+        from .run import run_model
+
+        result = story.facts(args.section, run_model(ck, engine="numpy"))
+    plain = story.to_plain(result)
+    if args.json:
+        print(json.dumps(plain, allow_nan=False))
+    else:
+        for name, value in plain.items():
+            text = json.dumps(value)
+            print(f"{name:<28} {text if len(text) <= 100 else text[:97] + '...'}")
+    return 0
+
+
 def _add_checkpoint_options(parser: argparse.ArgumentParser, json_help: str) -> None:
     parser.add_argument(
         "--checkpoint",
@@ -97,7 +131,7 @@ def _add_checkpoint_options(parser: argparse.ArgumentParser, json_help: str) -> 
     parser.add_argument("--json", action="store_true", help=json_help)
 
 
-COMMANDS = {"report": _report, "claims": _claims}
+COMMANDS = {"report": _report, "claims": _claims, "facts": _facts}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     _add_checkpoint_options(rep, "print exactly one JSON object")
     cl = sub.add_parser("claims", help="every claim of the explanation, tested on the model")
     _add_checkpoint_options(cl, "print exactly one JSON list, one object per claim")
+    fa = sub.add_parser("facts", help="every number one page of the app quotes")
+    fa.add_argument("section", choices=SECTIONS, help="the page (its URL path)")
+    _add_checkpoint_options(fa, "print exactly one JSON object")
     args = parser.parse_args(argv)
     return COMMANDS[args.command](args)
 

@@ -4,8 +4,8 @@
 fields and computes nothing. ``python -m lens facts SECTION [--checkpoint PATH] [--json]``
 prints the same values from a terminal.
 
-The sections are the pages' URL paths. Grokking's facts come from a run's training history
-(:func:`lens.training_story.facts`), not from a model run, so it is not listed here.
+The sections are the pages' URL paths. Grokking's ``facts`` takes a run's training history
+(:class:`lens.history.History`), not a model run.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ MODULES = {
     "wave-transforms": "wave_transforms",
     "relu": "relu",
     "neurons": "neurons",
+    "grokking": "grokking",
 }
 
 
@@ -33,7 +34,7 @@ def facts_function(section: str) -> Callable:
 
 
 def facts(section: str, run) -> Any:
-    """``section``'s frozen facts for ``run``."""
+    """``section``'s frozen facts for ``run`` (a History for grokking)."""
     return facts_function(section)(run)
 
 
