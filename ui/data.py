@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from lens.paths import CREATE_DEFAULT, DEFAULT_RUN  # noqa: E402
+from ui.bounded import BytesLRU  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
     from lens.checkpoint import Checkpoint
@@ -39,7 +40,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 T = TypeVar("T")
-DERIVED_BYTES = 160 * 2**20  # the derived-data cache's bound, all pages and checkpoints together
+# Memory bounds, all pages and checkpoints together (issue 13: one reader moving every widget
+# must stay under 600 MB on a 1 GB instance; see bench/memory.py for what they give).
+DERIVED_BYTES = 96 * 2**20  # pickled tables, specs and facts (st.cache_data's own measure)
+SHARED_BYTES = 160 * 2**20  # the shared read-only arrays
 
 _FROZEN = {"modules": 0}
 _FREEZE_LOCK = threading.Lock()
@@ -67,27 +71,6 @@ def freeze_long_lived() -> None:
         if n != _FROZEN["modules"]:
             gc.freeze()
             _FROZEN["modules"] = n
-
-
-def read_only(obj):
-    """``obj`` with every numpy array in it (through dicts, lists and tuples) made read-only.
-
-    For ``st.cache_resource`` functions that hand big arrays to the pages: unlike
-    ``st.cache_data``, which unpickles a fresh copy on every call (megabytes, on every widget
-    change of a fragment that reads them), it hands every session the same object, so it must
-    never change; a read-only array turns an accidental write into an error instead of one
-    reader's view leaking into everyone's."""
-    import numpy as np
-
-    if isinstance(obj, np.ndarray):
-        obj.setflags(write=False)
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            read_only(v)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            read_only(v)
-    return obj
 
 
 def requested_checkpoint() -> str | None:
@@ -133,7 +116,7 @@ def run(source: str) -> "Run":
     never mutate it."""
     from lens.run import run_model
 
-    return run_model(checkpoint(source), engine="numpy")
+    return run_model(checkpoint(source), engine="numpy", all_positions=False)
 
 
 def current_source() -> str:
@@ -200,16 +183,15 @@ def of_args(fn: Callable[..., T], *args: Any) -> T:
     return _derived(_name(fn), None, args, fn)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _shared(name: str, source: str, args: tuple, _fn: Callable) -> Any:
-    return read_only(_fn(run(source), *args))
+_SHARED = BytesLRU(SHARED_BYTES)
 
 
 def shared_of_run(fn: Callable[..., T], source: str, *args: Any) -> T:
     """``fn(run, *args)`` computed once per process and handed to every session as the same
     read-only arrays: for the big tensors a scope slices on every widget change, where
-    :func:`of_run`'s copy (an unpickling of megabytes) would cost more than the change."""
-    return _shared(_name(fn), source, args, fn)
+    :func:`of_run`'s copy (an unpickling of megabytes) would cost more than the change.
+    Bounded by bytes (:class:`ui.bounded.BytesLRU`), not by entries."""
+    return _SHARED.get((_name(fn), source, args), lambda: fn(run(source), *args))
 
 
 def facts(section: str, source: str):
