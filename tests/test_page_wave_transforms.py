@@ -86,7 +86,7 @@ def test_product_markers_sit_at_the_folded_sum_and_difference(page, env):
     folded = p - (f1 + f2)
     assert f"f1 + f2 = {f1 + f2} → {folded}" in _labels(chart)
     assert f"|f1 − f2| = {f2 - f1}" in _labels(chart)
-    assert "they hold **100.0%**" in markdown(page)
+    assert "they hold **100%**" in markdown(page)
 
     page.radio(key="wave_transforms.product").set_value("(cos f1 + cos f2)²").run()
     labels = _labels(chart_with(page, "Two waves and their product"))

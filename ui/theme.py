@@ -27,7 +27,7 @@ def pct(x: float | None, digits: int | None = None) -> str:
     a share below 1 (nor "0%" for one above 0)."""
     if x is None:
         return "n/a"
-    if x >= 1.0:
+    if x >= 1.0 - 1e-9:  # 1 up to float rounding (a sum of shares) is all of it
         return "100%"
     if digits is not None:
         while digits < 4 and float(f"{100 * x:.{digits}f}") >= 100:
