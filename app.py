@@ -23,6 +23,7 @@ SECTIONS = [
     ("relu.py", "ReLU", ":material/show_chart:", "relu"),
     ("neurons.py", "Neurons", ":material/hub:", "neurons"),
     ("grokking.py", "Grokking", ":material/timeline:", "grokking"),
+    ("claims.py", "Claims", ":material/fact_check:", "claims"),
 ]
 
 st.set_page_config(page_title="How a transformer learns modular addition", page_icon="〰️", layout="wide")

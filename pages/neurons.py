@@ -24,8 +24,11 @@ st.title("Neurons: from two waves to one")
 st.markdown(
     r"""
 The MLP is one hidden layer of neurons between the attention output and the unembedding.
-Each neuron reads the residual stream at the "=" position through its row of W_in, a filter
-tuned to one frequency (see *Wave Transforms*), and the ReLU clips what it reads (see *ReLU*).
+Each neuron reads the residual stream at the "=" position through its column of W_in, a
+filter (see *Wave Transforms*), and the ReLU clips what it reads (see *ReLU*). Nanda et al.
+(2023) found that in their model almost every one of these filters is tuned to a single key
+frequency, and He et al. (2026) that the neurons of one frequency tie their output phase to
+their input phase; this page measures both on the loaded model.
 Before the MLP, the residual stream holds the two inputs as **separate** waves, one over a
 and one over b. The unembedding needs a wave over the **answer** c = (a + b) mod p. This page
 follows the neurons from their grouping by frequency, through their phases, to the sum that
@@ -53,13 +56,13 @@ def _firing(dead: int, p: int) -> str:
 # ---------------------------------------------------------------- sections
 
 
-def _groups_section(f) -> None:
-    from ui import charts
+def _groups_section(source: str, f) -> None:
+    from ui import charts, claims
     from ui import data as state
     from ui.figures import neurons as fig
     from ui.theme import listing, pct
 
-    st.header("Neurons come in frequency groups")
+    st.header("Grouping the neurons by frequency")
     st.markdown(
         f"""
 Give each of the {f.n_neurons} neurons the key frequency with the most energy in its pre-activation
@@ -86,9 +89,16 @@ less than half of it there. {_firing(f.dead, f.p)}
         "share < 50%: neurons below one half; active: the average fraction of inputs on which a "
         "neuron of the group fires."
     )
+    # After the chart and table it talks about: the claim is measured on first use.
+    one = claims.say(source, "neurons-one-frequency")
+    if not one.holds:
+        st.markdown(
+            "So the groups below are partly an artefact of the rule: a neuron that mixes frequencies "
+            "still joins the group of its strongest key frequency."
+        )
 
 
-def _phase_section(p: int, grp) -> None:
+def _phase_section(source: str, p: int, grp) -> None:
     g = grp.facts
     freq, n = g.freq, g.n
     st.header(f"Frequency {freq}, sorted by phase")
@@ -111,6 +121,48 @@ slides along as the phase turns. Move a to watch the whole pattern shift.
     # The prose above depends on the arguments alone, so it stays outside the fragment: a
     # widget change does not send it again. Every section below is split the same way.
     _phase_scope(p, grp)
+    _alignment(source, g)
+
+
+def _alignment(source: str, g) -> None:
+    """He et al. 2026's phase alignment: its derivation, its verdict, and this group's figure."""
+    from ui import claims
+    from ui.theme import num
+
+    st.markdown(
+        r"""
+**Input phase and output phase.** The phase $\varphi$ says where a neuron's input wave peaks. Its
+output, read through W_out and the unembedding as a wave over the answer c, has a phase $\psi$ of
+its own. He et al. (2026) explain why the two should be tied. The ReLU's second-order term multiplies
+the a-wave by the b-wave (intermodulation), and
+$\cos(\omega a + \varphi)\cos(\omega b + \varphi)$ contains
+$\tfrac12\cos(\omega(a + b) + 2\varphi)$; read out by $\cos(\omega c + \psi)$, that term
+gives $\tfrac14\cos(\omega(a + b - c) + 2\varphi - \psi)$, which peaks at the right answer
+c = (a + b) mod p only when $\psi = 2\varphi$. If every neuron of a group has $\psi - 2\varphi = 0$, their
+products add up in the logits; if the offsets are spread around the circle, they cancel. The
+**mean resultant length** says which: the length of the average of $e^{i(\psi - 2\varphi)}$ over
+the group, each neuron weighted by the size of its product term ($\alpha^2\beta$, input amplitude
+squared times output amplitude): 1 when all are aligned, small when the offsets are random.
+Here $\varphi$ is read from the neuron's wave over a (averaged over b).
+"""
+    )
+    result = claims.say(source, "phase-alignment")
+    group = result.details.get("groups", {}).get(str(g.freq))
+    if group is not None:
+        st.markdown(
+            f"For the frequency-{g.freq} group shown above the length is "
+            f"**{num(group['length'], '.3f')}** over its {group['neurons']} neurons."
+        )
+    if result.holds:
+        st.markdown(
+            "So whatever their phases, the neurons of a group write their products into the logits "
+            "with the same offset, and those products add up at the right answer."
+        )
+    else:
+        st.markdown(
+            "So the products of a group's neurons reach the logits with different offsets and partly "
+            "cancel instead of adding up at the right answer."
+        )
 
 
 @st.fragment  # its sliders rerun this scope only, not the whole page
@@ -249,7 +301,7 @@ strongly.
     )
     # One entry per direction a reader picks: the copy-per-call cache, bounded in bytes (a
     # few MB to copy, about 2 ms), rather than the shared one, which a sweep of d would fill.
-    real = state.of_run(story.weighted_running, source, tuple(map(int, g.neurons)), d)
+    real = state.shared_of_run(story.weighted_running, source, tuple(map(int, g.neurons)), d)
     pre, post, equal = g.weighted_pre, g.weighted_post, g.equal
     open_a = int(g.weighted_open_a[d])
     st.markdown(
@@ -356,7 +408,7 @@ def show() -> None:
     state.current_run()  # surfaces a refused checkpoint or a missing default
     source = state.current_source()
     f = state.facts("neurons", source)  # lens.story.neurons.facts
-    _groups_section(f)
+    _groups_section(source, f)
 
     st.divider()
     groups = f.group_frequencies  # a key frequency may have no neuron
@@ -377,7 +429,7 @@ def show() -> None:
     if freq is None:  # no key frequency has a neuron: nothing to follow
         return
     grp = state.shared_of_run(story.group, source, int(freq))
-    _phase_section(f.p, grp)
+    _phase_section(source, f.p, grp)
     if grp.facts.n == 0:
         return
     _heatmap_section(grp)

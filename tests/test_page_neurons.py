@@ -112,7 +112,9 @@ def test_mock_sum_is_a_wave_in_a_plus_b_only_with_relu(page, groups):
     mock = mock_neurons(113, min(kf), counts[min(kf)])
     share = sum_share(np.maximum(mock, 0).sum(0))
     assert share > 0.999
-    assert f"**{share:.1%}** of its energy" in _text(page)
+    from ui.theme import pct
+
+    assert f"**{pct(share, 1)}** of its energy" in _text(page)  # the theme's one share format
 
 
 def test_direction_slider_changes_the_real_running_sums(page, groups):
@@ -156,3 +158,68 @@ def test_any_prime_and_small_groups(p, tmp_path, monkeypatch):
         box.set_value(int(f.split()[0])).run()
         assert not at.exception, f
         assert len(charts(at)) >= 8
+
+
+# ---------------------------------------------------------------- the claims the page states
+
+NEURON_CLAIMS = ("neurons-one-frequency", "phase-alignment")
+DECOY_CLOCK = dict(scale=3.0, mlp="product", attention="split", decoy=4)  # claim_models: fails both
+
+
+def _captions(at) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def _check_claims(at, run, holds: bool) -> dict:
+    """Both neuron claims written as their verdict on ``run`` says, each with its card."""
+    from lens.claims import CLAIMS, evaluate
+    from ui.claims import card_line
+
+    assert not at.exception, [e.value for e in at.exception]
+    results = {i: evaluate(CLAIMS[i], run) for i in NEURON_CLAIMS}
+    text, captions = _text(at), _captions(at)
+    for r in results.values():
+        assert r.holds is holds, (r.id, r.value)
+        assert " ".join(r.statement.split()) in text, r.id
+        assert card_line(r) in captions, r.id
+    # The prose around them follows the verdicts.
+    assert ("add up at the right answer" in text) is holds
+    assert ("partly cancel" in text) is not holds
+    assert ("partly an artefact of the rule" in text) is not holds
+    # The group on screen: its own resultant length, from the claim's details.
+    freq = at.selectbox(key="neurons.freq").value
+    group = results["phase-alignment"].details["groups"][str(freq)]
+    assert f"For the frequency-{freq} group shown above the length is **{group['length']:.3f}**" in text
+    return results
+
+
+def test_neuron_claims_hold_on_the_reference(page, run):
+    results = _check_claims(page, run, holds=True)
+    assert results["neurons-one-frequency"].value > 0.9
+
+
+def test_neuron_claims_hold_on_the_default_model(monkeypatch):
+    from page_testing import app_run
+
+    from lens.paths import DEFAULT_RUN
+
+    monkeypatch.setenv("LENS_CHECKPOINT", str(DEFAULT_RUN))
+    at = open_page("pages/neurons.py")
+    _check_claims(at, app_run(DEFAULT_RUN), holds=True)
+
+
+def test_neuron_claims_fail_on_a_hand_built_model(tmp_path, monkeypatch):
+    """A Clock whose signal rides a frequency nothing reads (claim_models' decoy): its neurons
+    are not one key frequency each and their output phases are not aligned."""
+    from claim_models import wave_model
+    from page_testing import app_run
+
+    from lens.checkpoint import save_run
+
+    path = save_run(
+        tmp_path / "decoy", wave_model(13, [2, 5], **DECOY_CLOCK), {"kind": "seeded", "frac": 0.3, "seed": 0}
+    )
+    monkeypatch.setenv("LENS_CHECKPOINT", str(path))
+    at = open_page("pages/neurons.py")
+    _check_claims(at, app_run(path), holds=False)
+    assert ":orange-badge[fails]" in _captions(at)
