@@ -1,7 +1,12 @@
-"""Wave Transforms: linear maps as filters, products of waves, and aliasing past Nyquist.
+"""Wave Transforms: linear maps are filters; the ReLU and attention's softmax are mixers;
+aliasing is arithmetic mod p.
 
 Run by ``st.navigation`` as a script: number-free prose first, then :func:`show`, which loads
-the (cached) run and writes every statement that quotes a number. Defaults (the neuron, the
+the (cached) run and writes every statement that quotes a number. Every figure about the
+filters and the demos is a field of :mod:`lens.story.wave_transforms`; the claims
+(``attention-additive``, ``attention-products-in-logits``, and the ReLU page's
+``relu-products-essential`` for the closing verdict) are measured lazily through
+``ui.claims``, in the last two sections, after every chart. Defaults (the neuron, the
 frequencies multiplied) are computed from the model; nothing assumes p = 113.
 """
 
@@ -19,22 +24,37 @@ if TYPE_CHECKING:  # pragma: no cover
 
 route_through_app()
 
-st.title("Wave transforms: filters, products and aliasing")
+st.title("Wave transforms: filters, mixers and aliasing")
 st.markdown(
-    """
-Almost everything this model does between the embedding and the answer is *linear*: a
-matrix multiplies a vector. Since every residual dimension carries a wave over the token
-index, it pays to ask what a linear map does to waves. Each output of a linear map is a
-weighted sum of its inputs, and a weight can only scale a wave or flip its sign. Summing
-scaled copies of waves that share a frequency and a phase makes that frequency louder;
-summing copies that are out of phase makes it cancel. So each output is a **filter**: it lets
+    r"""
+Every residual dimension of this model carries a wave over the token index, so it pays to
+ask what each step does to waves. Most steps are *linear*: a matrix multiplies a vector.
+Each output of a linear map is a weighted sum of its inputs, and a weight can only scale a
+wave or flip its sign. Summing scaled copies of waves that share a frequency and a phase
+makes that frequency louder; summing copies that are out of phase makes it cancel. No
+weighted sum makes a frequency that was not there. So each output is a **filter**: it lets
 some frequencies through and blocks others, a bank of filters with one tap per input
 dimension.
 
-The one nonlinear step, the ReLU, is the subject of the next page. To read it you need two
-facts about multiplying waves, at the end of this page: a product of two waves contains their
-**sum and difference frequencies**, and a frequency above half the number of tokens **folds
-back** (aliasing).
+Filters alone cannot compute the answer. Nanda et al. (2023) found that the logits of a
+grokked model are close to a sum of waves $\cos(\omega_f (a + b - c))$, one per key
+frequency f, with $\omega_f = 2\pi f / p$, and
+"""
+)
+st.latex(r"\cos(\omega (a + b)) = \cos \omega a \, \cos \omega b - \sin \omega a \, \sin \omega b")
+st.markdown(
+    r"""
+is a **product** of a wave in a and a wave in b. A linear map of the two embeddings gives
+$u(a) + v(b)$, a function of a plus a function of b, which contains no such term. Something
+has to multiply. In signal processing a circuit that multiplies two signals is a **mixer**:
+its output holds the sum and the difference of their frequencies (intermodulation).
+
+The seed notebook this explanation grows from reads the model another way. Its hypothesis:
+the network does not multiply trig terms; every step but the ReLU is linear, and the ReLU
+only clips, adding harmonics. This page tests its middle part. The ReLU is a mixer (the next page
+measures what its products carry); the question here is whether attention, whose value and
+output maps are linear, is linear in the tokens as a whole. Its weights come out of a
+softmax, and a later section measures what that does.
 """
 )
 
@@ -120,15 +140,22 @@ def _neuron_view(path_facts: "FilterFacts", row: int, waves, kf: list[int], titl
 
 
 def _product_section(facts: "WaveTransformsFacts") -> None:
-    st.header("Multiplying waves makes sum and difference frequencies")
+    st.header("A mixer multiplies waves: sum and difference frequencies")
     st.markdown(
-        """
+        r"""
 Multiply two waves and the result is not a wave at either frequency. The identity
-cos x · cos y = ½ cos(x + y) + ½ cos(x − y) says the product is two waves: one at the
-**sum** of the frequencies and one at their **difference**. Square a mixture of two waves and
-you get every such combination: twice each frequency, their sum, their difference, and a
-constant. Pick two frequencies (they open on two of the model's key frequencies) and look at
-the Fourier view: the product's energy sits exactly where the markers say.
+$\cos x \cdot \cos y = \tfrac12 \cos(x + y) + \tfrac12 \cos(x - y)$ says the product is two
+waves: one at the **sum** of the frequencies and one at their **difference**. That is all a
+mixer does. Square a mixture of two waves and you get every such combination: twice each
+frequency (the **harmonics**), their sum, their difference, and a constant. The square is
+what a bent curve does to its input at second order, which is why the ReLU mixes: write
+$\mathrm{ReLU}(x) = x/2 + |x|/2$; the half $x/2$ is one more filter, and the half $|x|/2$,
+an even function, behaves near its bend like $x^2$. With $x = u(a) + v(b)$ the cross term
+$2uv$ carries the $a + b$ wave the answer needs; $u^2$ and $v^2$ are harmonics, distortion
+the model has to cancel or ignore.
+
+Pick two frequencies (they open on two of the model's key frequencies) and look at the
+Fourier view: the product's energy sits exactly where the markers say.
 """
     )
     # The prose above does not depend on a widget, so it stays outside the fragment: a widget
@@ -190,15 +217,22 @@ def _product_demo(facts: "WaveTransformsFacts") -> None:
 
 
 def _alias_section(facts: "WaveTransformsFacts") -> None:
-    st.header("Past Nyquist, frequencies fold back")
+    st.header("Aliasing is arithmetic mod p")
     st.markdown(
-        f"""
-With {facts.p} tokens the fastest wave you can tell apart has {facts.highest_frequency} cycles: half
-the number of samples, the **Nyquist limit** p/2 = {facts.nyquist}. A wave at frequency f above that
-takes, on the integer tokens, exactly the values of a wave at p − f:
-cos(2π f t / p) = cos(2π (p − f) t / p) when t is an integer. So a sum frequency f1 + f2 above
-p/2 shows up at p − (f1 + f2). Pick two frequencies; they open on a pair of key frequencies whose
-sum passes the limit.
+        rf"""
+The tokens are the numbers 0 to {facts.p - 1}, and a wave over them only sees its frequency
+mod {facts.p}: on whole numbers t, $\cos(2\pi (f + p) t / p) = \cos(2\pi f t / p)$. A cosine
+cannot tell f from −f either, so **f and p − f are the same wave**:
+$\cos(2\pi f t / p) = \cos(2\pi (p - f) t / p)$. Every frequency therefore folds into
+0 to {facts.highest_frequency}. Signal processing calls this **aliasing**: with {facts.p}
+samples the fastest wave you can tell apart has {facts.highest_frequency} cycles, below the
+**Nyquist limit** p/2 = {facts.nyquist}, and a faster one shows up folded back below it. For this
+task it is nothing but the arithmetic of the task itself: a mixer's sum frequency f1 + f2 is
+taken mod p like a + b, and above p/2 it appears at p − (f1 + f2). In the language of Chughtai
+et al. (2023), each frequency is one representation of the residues mod p, a rotation by
+$\omega_f$ per step; p − f is the same rotation run backwards.
+
+Pick two frequencies; they open on a pair of key frequencies whose sum passes the limit.
 """
     )
     _alias_demo(facts)
@@ -253,6 +287,105 @@ def _alias_demo(facts: "WaveTransformsFacts") -> None:
         charts.show(state.of_args(figures.alias_spec, p, s, folded), key="wave_transforms.alias_chart")
 
 
+# ---------------------------------------------------------------- attention mixes
+
+
+def _attention_section(source: str) -> None:
+    from ui import claims
+
+    st.header("Is attention's softmax a second mixer?")
+    st.markdown(
+        r"""
+At `=` each head writes a weighted average of what it reads at a, b and `=`:
+$w_a \, v(a) + w_b \, v(b) + w_= \, v(=)$. The values $v$ are linear maps of the embedding,
+filters like the ones above. The weights are not: the softmax divides each exponentiated
+score by a sum over all three tokens, so $w_a$ depends on b as well as on a. With constant
+weights, as in the models Zhong et al. (2023) trained with constant attention (which mostly
+learned their "Pizza" algorithm), resid_mid would be $u(a) + v(b)$, additive. With a softmax
+it need not be. A head's score $s(t)$ on a token is a wave over the token, led by one
+frequency (the head's **frequency gate**, on the Attention page), and its weight on a is
+$e^{s(a)} / (e^{s(a)} + e^{s(b)} + e^{s(=)})$: a wave in a divided by a sum that holds one
+in b. Expanded, that quotient holds products of the two: a gated mixer. A 2-D Fourier
+transform over (a, b) of resid_mid at `=` shows whether it mixes: terms with both
+frequencies non-zero are products.
+"""
+    )
+    with st.spinner("Measuring…"):
+        claims.say(source, "attention-additive")
+    st.markdown(
+        r"""
+Do attention's products reach the answer? Split the ReLU into its two halves,
+$\mathrm{ReLU}(x) = x/2 + |x|/2$, with $r$ = resid_mid and $x = r W_{in} + b_{in}$ the
+neurons' input. The logits become a part that is linear in $r$ and a rectified part:
+"""
+    )
+    st.latex(
+        r"L = r \, \big( W_U + \tfrac12 W_{in} W_{out} W_U \big)"
+        r" + \tfrac12 \, |x| \, W_{out} W_U + \text{const}"
+    )
+    st.markdown(
+        r"""
+The linear part is the direct path through the residual stream plus the MLP's half $x/2$.
+The additive part of $r$, $u(a) + v(b)$, gives it no $\cos(\omega_f (a + b - c))$ term at
+all, so whatever weight that term has in the linear part comes from attention's cross
+terms, passed straight through. Attention's products also enter the half $|x|/2$; that share
+is credited to the ReLU here, so the number below is a lower bound on attention's part.
+"""
+    )
+    with st.spinner("Measuring…"):
+        mixed = claims.say(source, "attention-products-in-logits")
+    d = mixed.details
+    if mixed.holds and d.get("shares_follow_gates") and d.get("ungated"):
+        st.markdown(
+            f"The key frequencies that attention's products feed are exactly the ones that lead some "
+            f"head's score: **{listing(d['gated'])}**. No head's gate is tuned to "
+            f"**{listing(d['ungated'])}**, and there attention's share stays under {pct(mixed.threshold)}. "
+            "The gate decides where attention mixes."
+        )
+    elif mixed.holds and d.get("shares_follow_gates"):
+        st.markdown("Every key frequency leads some head's score, and each gets a share from attention.")
+
+
+# ---------------------------------------------------------------- the hypothesis
+
+
+def _hypothesis_section(source: str) -> None:
+    from ui import claims
+
+    additive = claims.claim(source, "attention-additive")
+    mixed = claims.claim(source, "attention-products-in-logits")
+    st.header("The seed's hypothesis, tested")
+    if additive.holds:
+        linear = "Holds on this model: attention's output is additive in a and b (measured above)."
+    elif mixed.holds:
+        linear = (
+            "Fails on this model: attention's softmax mixes a and b, and its products carry part of "
+            "the logits' cos(ω(a + b − c)) term (both measured above)."
+        )
+    else:
+        linear = (
+            "Fails on this model: attention's softmax mixes a and b, though little of what it mixes "
+            "reaches the logits' cos(ω(a + b − c)) term (both measured above)."
+        )
+    st.markdown(
+        f"""
+The seed's hypothesis is that the network does not multiply trig terms. The parts of it this
+page is about, on this model:
+
+- **Linear maps are filters.** True of every matrix: a weighted sum of waves makes no new
+  frequency. The neurons' filters above are one instance.
+- **Every step but the ReLU is linear.** {linear}
+- **The ReLU only clips, adding harmonics.** The ReLU page tests it by removing the ReLU's
+  products from its output:
+"""
+    )
+    with st.spinner("Measuring…"):
+        products = claims.claim(source, "relu-products-essential")
+    verdict = "Fails on this model." if products.holds else "Holds on this model."
+    st.markdown(f"{verdict} {products.statement}")
+    claims.card(products)
+
+
 # ---------------------------------------------------------------- the page
 
 
@@ -284,13 +417,16 @@ But a token never reaches the MLP directly: at `=` the MLP reads what attention 
 the embedding passed through a head's value and output maps (W_V W_O) first. Along that path
 (W_E · W_V W_O · W_in, per head) the median neuron puts **{pct(o.median, 0)}** of its response
 into one frequency, {pct(o.above_half, 0)} of (head, neuron) pairs are above one half, and for
-{pct(o.top_is_key, 0)} the top frequency is a key frequency. The attention's own linear maps
-are part of the filter.
+{pct(o.top_is_key, 0)} the top frequency is a key frequency. Attention's value and output maps
+are linear, so they are part of the filter; its weights are not, as a later section shows.
 """
     )
     _filter_section(source, facts)
     _product_section(facts)
     _alias_section(facts)
+    # The claims are measured here, after every chart: the first paint never waits for them.
+    _attention_section(source)
+    _hypothesis_section(source)
 
 
 show()

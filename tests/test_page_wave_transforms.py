@@ -1,8 +1,11 @@
-"""The Wave Transforms page through Streamlit's AppTest, on the published reference model.
+"""The Wave Transforms page through Streamlit's AppTest, on the published reference model (and,
+for the claims, the embedded model and a hand-built Pizza).
 
 The page must state the filters' measured narrowbandness, put the product's markers at the
 sum and difference frequencies (folded), state where an aliased sum lands, and follow its
-widgets.
+widgets; it must say whether attention mixes (``attention-additive``) and what its products
+carry (``attention-products-in-logits``) in the wording that fits the loaded model's verdict,
+each with its card: mixing on the real models, additive on the Pizza.
 """
 
 from __future__ import annotations
@@ -130,3 +133,83 @@ def test_works_for_another_prime(tmp_path, p):
     assert not at.exception and not at.error
     assert len(charts(at)) >= 4
     assert f"p/2 = {p / 2}" in markdown(at)
+
+
+# ---------------------------------------------------------------- the claims: attention mixes
+
+
+def _captions(at) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def _claim(run, claim_id: str):
+    from lens.claims import CLAIMS, evaluate
+
+    return evaluate(CLAIMS[claim_id], run)
+
+
+def test_states_attention_mixing_with_cards_on_the_published_model(page, env):
+    """The published model: attention is not additive (its failing sentence, with the number)
+    and its products carry a third of the cos(w (a + b - c)) term (the holding sentence)."""
+    run = app_run(env)
+    text, cards = markdown(page), _captions(page)
+    additive, mixed = _claim(run, "attention-additive"), _claim(run, "attention-products-in-logits")
+    assert not additive.holds and mixed.holds
+    assert additive.statement in text and "Attention already mixes: 10.4%" in text
+    assert mixed.statement in text and "Attention's products reach the answer" in text
+    assert "33% at the median key frequency" in text
+    # the gate decides where: 35, 42 and 52 lead heads' scores, 14 and 41 none
+    assert "exactly the ones that lead some head's score: **35, 42 and 52**" in text
+    assert "No head's gate is tuned to **14 and 41**, and there attention's share stays under 10%" in text
+    for claim_id in ("attention-additive", "attention-products-in-logits", "relu-products-essential"):
+        assert f"**`{claim_id}`**" in cards
+    assert ":orange-badge[fails] **`attention-additive`**" in cards
+    assert ":green-badge[holds] **`attention-products-in-logits`**" in cards
+    # the seed's hypothesis, part by part
+    assert "**Every step but the ReLU is linear.** Fails on this model" in text
+    assert "its products carry part of the logits' cos(ω(a + b − c)) term" in text
+    products = _claim(run, "relu-products-essential")
+    assert f"Fails on this model. {products.statement}" in text
+    # the old wording, which the model contradicts, is gone
+    assert "the one nonlinear step" not in text.lower() and "almost everything" not in text.lower()
+
+
+def test_states_attention_mixing_on_the_embedded_model(monkeypatch):
+    from lens.paths import default_run
+
+    monkeypatch.setenv("LENS_CHECKPOINT", str(default_run()))
+    at = open_page("pages/wave-transforms.py")
+    assert not at.exception
+    text = markdown(at)
+    assert "Attention already mixes: 7.1%" in text
+    assert "Attention's products reach the answer" in text and "(5: 31%, 8: 33%, 44: 30%, 50: 0%)" in text
+    assert "No head's gate is tuned to **50**" in text
+
+
+def test_an_additive_attention_gets_the_other_wording(tmp_path, monkeypatch):
+    """claim_models' Pizza: constant attention, so resid_mid is E[a] + E[b] and none of the
+    logits' cos(w (a + b - c)) term comes from attention: both claims flip."""
+    from claim_models import wave_model
+
+    from lens.checkpoint import save_run
+
+    path = save_run(
+        tmp_path / "pizza", wave_model(13, [2, 5], scale=3.0), {"kind": "seeded", "frac": 0.3, "seed": 0}
+    )
+    monkeypatch.setenv("LENS_CHECKPOINT", str(path))
+    at = open_page("pages/wave-transforms.py")
+    assert not at.exception and not at.error
+    run = app_run(path)
+    text, cards = markdown(at), _captions(at)
+    additive, mixed = _claim(run, "attention-additive"), _claim(run, "attention-products-in-logits")
+    assert additive.holds and not mixed.holds
+    assert additive.statement in text and "Attention's output is additive in a and b" in text
+    assert mixed.statement in text and "Attention's products barely reach the answer" in text
+    assert "only 0% at the median key frequency" in text
+    assert "lead some head's score" not in text  # no gate sentence where the claim fails
+    assert "**Every step but the ReLU is linear.** Holds on this model" in text
+    assert ":green-badge[holds] **`attention-additive`**" in cards
+    assert ":orange-badge[fails] **`attention-products-in-logits`**" in cards
+    products = _claim(run, "relu-products-essential")
+    verdict = "Fails on this model." if products.holds else "Holds on this model."
+    assert f"{verdict} {products.statement}" in text

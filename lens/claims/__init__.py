@@ -21,11 +21,19 @@ Usage::
 from __future__ import annotations
 
 from ..run import Run
-from . import attention, basics, clock_pizza, logits, neurons, relu
+from . import attention, basics, clock_pizza, logits, neurons, relu, waves
 from .core import SECTIONS, Claim, ClaimResult, Measured, evaluate
 from .table import format_table, to_json
 
-_ALL = basics.CLAIMS + attention.CLAIMS + relu.CLAIMS + neurons.CLAIMS + logits.CLAIMS + clock_pizza.CLAIMS
+_ALL = (
+    basics.CLAIMS
+    + attention.CLAIMS
+    + waves.CLAIMS
+    + relu.CLAIMS
+    + neurons.CLAIMS
+    + logits.CLAIMS
+    + clock_pizza.CLAIMS
+)
 CLAIMS: dict[str, Claim] = {c.id: c for c in sorted(_ALL, key=lambda c: SECTIONS.index(c.section))}
 assert len(CLAIMS) == len(_ALL), "claim ids must be unique"
 
