@@ -21,10 +21,17 @@ st.markdown(
 A small transformer, one layer deep, was trained to add two numbers modulo a prime **p**.
 After a long stretch of memorising its training pairs it suddenly *generalised*: it now
 answers pairs it never saw. This explanation opens it up and reads what it computes the way
-an audio engineer reads a circuit: its numbers are **waves over the token index**, its
-attention builds **cosines mirrored about c/2**, its linear maps are **filters**, and its
-ReLU creates **harmonics and sum and difference frequencies**. Each page makes one of these
-claims and lets you test it on the model itself.
+an audio engineer reads a circuit: its numbers are **waves over the token index**, its linear
+maps are **filters**, its nonlinear steps are **mixers** that can multiply two waves into
+their sum and difference frequencies, and wrapping around at p is **aliasing**.
+
+The reading grows from the notebook *Transformer Modular Addition Through A Signal
+Processing Lens*, which studies the model of Nanda et al. (2023, *Progress measures for
+grokking via mechanistic interpretability*). That notebook had a hypothesis: the network
+never multiplies trig terms; attention forms cosines mirrored about c/2, and the ReLU only
+adds harmonics. Nanda et al. read the same network as multiplying them (their *clock*
+algorithm). Here every claim is a test run on the loaded model: each page says which hold,
+and where one fails, it says so with the number.
 """
 )
 
@@ -86,6 +93,7 @@ def _embed_section(source: str, strongest_dim: int) -> None:
 def show() -> None:
     from lens.story import basics as story
     from ui import charts
+    from ui import claims as uc
     from ui import data as state
     from ui.figures import basics as fig
     from ui.theme import listing, num, pct
@@ -140,13 +148,14 @@ were in training, and marks any pair the model answers wrongly in a third colour
 The first thing the model does is look each token up in its embedding matrix W_E: token t
 becomes a vector of {f.d_model} numbers, one per *residual dimension*. Turn that table on
 its side: for one residual dimension, read its value for token 0, 1, 2, … {p - 1}. That
-is a signal over the token index, and after training it is a sum of a few clean waves.
+is a signal over the token index, and the question is which waves it is made of.
 
 Scrub through the residual dimensions below, then switch to the Fourier view. The Fourier view
 writes the same signal as amplitudes of sines and cosines of each frequency (a frequency f
-means f full cycles across the {p} tokens). Almost every dimension is made of the same handful
-of frequencies: the model's **key frequencies**, here **{listing(kf)}**. Together they hold
-**{pct(f.key_share, 1)}** of the embedding's energy (its constant offset left out).
+means f full cycles across the {p} tokens). Summed over every dimension, the frequencies that
+hold at least a third of the strongest one's energy are the model's **key frequencies** (Nanda
+et al.'s term), here **{listing(kf)}**. How much of the embedding they leave over is measured
+below.
 """
     )
     _embed_section(source, f.strongest_dim)
@@ -163,7 +172,7 @@ the frequency g whose harmonic is f: f/2 when f is even, (p − f)/2 when f is o
 
 In the embedding itself, the harmonics that are not key frequencies ({listing(f.harm_only)})
 hold **{pct(f.harm_share, 1)}** of the energy and the subharmonics ({listing(f.sub_only)})
-hold **{pct(f.sub_share, 1)}**: the embedding is nearly pure key frequencies.
+hold **{pct(f.sub_share, 1)}** (the constant left out).
 """
     )
     st.table(
@@ -175,6 +184,21 @@ hold **{pct(f.sub_share, 1)}**: the embedding is nearly pure key frequencies.
         }
     )
     charts.show(state.of_run(fig.spectrum_spec, source), key="basics.spectrum")
+    sparse = uc.say(source, "embedding-sparse")
+    other = sparse.details.get("strongest_other", {}).get("frequency")
+    if sparse.holds:
+        st.markdown("So the Fourier view above shows the key frequencies and little else.")
+    elif other:
+        of = sparse.details["strongest_other"].get("harmonic_of")
+        st.markdown(
+            f"So besides the key frequencies the chart above has a clear bar at **{other}**"
+            + (
+                f", the harmonic 2 × {of}: a harmonic that is in the model's input already, "
+                "before any ReLU could make one."
+                if of is not None
+                else "."
+            )
+        )
 
     # -- loss and accuracy
     st.header("Loss and accuracy")
@@ -184,12 +208,12 @@ On the {t.n_train:,} training pairs the cross-entropy loss is **{num(loss["train
 the accuracy **{pct(acc["train"])}**; on the {t.n_test:,} test pairs it never saw, the loss
 is **{num(loss["test"], ".2e")}** and the accuracy **{pct(acc["test"])}**
 ({f.errors["test"]} wrong). Over all {t.n_all:,} pairs: loss {num(loss["all"], ".2e")}, accuracy
-{pct(acc["all"])}. Losses this small are computed in 64-bit floats: in 32-bit the right
-answer's probability rounds to exactly 1 and the loss comes out wrong by about a factor of two.
-
-The rest of this explanation asks *how*: open **Attention** next.
+{pct(acc["all"])}.
 """
     )
+    if not uc.say(source, "float32-loss").holds:
+        st.markdown("Every loss here is computed in float64 all the same, as Nanda et al. computed theirs.")
+    st.markdown("The rest of this explanation asks *how*: open **Attention** next.")
 
 
 show()

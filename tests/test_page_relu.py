@@ -67,21 +67,48 @@ def test_renders_sweep_and_ablation_charts(page):
 
 
 def test_ablation_table_is_live_and_scientific(page):
+    from lens.ablation import product_ablations
     from lens.analysis import ablations, key_frequencies
     from ui.data import run as cached_run
 
     table = page.table[0].value
-    assert list(table.index) == ["regular", "without sum/difference frequencies", "only key frequencies"]
+    assert list(table.index) == [
+        "regular",
+        "without sum/difference frequencies (along b)",
+        "only key frequencies (along b)",
+        "without the products (±f, ±f)",
+        "only constant + one-axis parts + products",
+    ]
     cells = table.to_numpy().ravel()
     assert all(re.fullmatch(r"\d\.\d{3}e[-+]\d\d", c) for c in cells), cells
     text = " ".join(" ".join(m.value.split()) for m in page.markdown)  # line breaks -> spaces
-    # The removed frequencies are listed, and the prose quotes the table's numbers.
-    assert "21, " in text and "changes the test loss from " + table.iloc[0, 2] in text
-    assert "to " + table.iloc[1, 2] in text
+    # The removed frequencies are listed (21 = 35 - 14 among them).
+    assert "21, " in text
     # The numbers are the model's own: recompute them from the run the app cached.
     run = cached_run(str(Path(os.environ["LENS_CHECKPOINT"]).resolve()))
-    abl = ablations(run, key_frequencies(run))
+    kf = key_frequencies(run)
+    abl = ablations(run, kf)
+    assert table.iloc[0, 2] == f"{abl['regular']['test']:.3e}"
     assert table.iloc[2, 2] == f"{abl['only_key_frequencies']['test']:.3e}"
+    prod = product_ablations(run, kf)
+    assert table.iloc[3, 2] == f"{prod['without_products']['loss']['test']:.3e}"
+    assert table.iloc[4, 0] == f"{prod['only_products']['loss']['all']:.3e}"
+    # Without its products the published model is worse than a uniform guess (ln 113 = 4.73).
+    assert float(table.iloc[3, 2]) > np.log(113) > float(table.iloc[4, 2]) * 1e6
+
+
+def test_ablation_chart_shows_all_five_edits_on_a_log_axis(page):
+    (spec, frames) = next((s, f) for s, f in charts(page) if "uniform guess" in json.dumps(s) + str(f))
+    text = json.dumps(spec, ensure_ascii=False)
+    assert '"type": "log"' in text
+    dots = next(df for df in frames if {"ablation", "split", "loss"} <= set(df.columns))
+    assert len(dots) == 5 * 3 and set(dots["split"]) == {"all", "train", "test"}
+    table = page.table[0].value
+    for label in table.index:  # the chart plots the table's numbers
+        row = dots[dots["ablation"] == label].set_index("split")["loss"]
+        assert f"{row['test']:.3e}" == table.loc[label, "loss, test"]
+    rule = next(df for df in frames if "label" in df.columns and "loss" in df.columns)
+    assert rule["loss"].iloc[0] == pytest.approx(np.log(113))
 
 
 def test_widgets_change_the_sweep(page):

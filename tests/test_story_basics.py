@@ -156,5 +156,6 @@ def test_reference_facts(ref):
     share = _energy_share(ref.weights["W_E"][:113])
     np.testing.assert_allclose(f.share[1:], share, rtol=1e-9, atol=1e-15)
     assert f.key_share == pytest.approx(share[np.array(f.key_freqs) - 1].sum(), rel=1e-9)
-    assert 0.9 < f.key_share < 1  # nearly pure key frequencies, as the page says
+    # 92.7% of the non-constant energy: under the 95% of the claim embedding-sparse (which fails here)
+    assert 0.9 < f.key_share < 0.95
     assert f.harm_share == pytest.approx(share[np.array(f.harm_only) - 1].sum(), rel=1e-9)

@@ -61,6 +61,20 @@ def test_sweep_clips_the_signal_step_by_step(signal, inputs):
     assert [f for f, _ in sw.top_new] == [f for f in order if shares[sw.half, f] > 0.001]
     for f, share in sw.top_new:
         assert share == pytest.approx(shares[sw.half, f], abs=1e-9)
+    # the mixer's products at that step: the shares at f1 + f2 and |f1 - f2| (folded)
+    assert sw.sum_share == pytest.approx(shares[sw.half, 15], abs=1e-9)
+    assert sw.diff_share == pytest.approx(shares[sw.half, 7], abs=1e-9)
+
+
+def test_clipping_a_sum_mixes_it_and_clipping_one_wave_does_not():
+    """Cut at its middle, cos 14 + cos 35 over 113 points puts about a tenth of its energy at
+    each of 14 + 35 and 35 - 14; a lone cos 14 puts there only what its own high harmonics
+    alias onto (k * 14 folds onto every frequency for some k, p being prime): a millionth."""
+    mixed, alone = relu.sweep(113, 14, 35, "sum"), relu.sweep(113, 14, 35, "wave")
+    assert (mixed.sum_freq, mixed.diff_freq) == (49, 21)
+    assert mixed.sum_share > 0.1 and mixed.diff_share > 0.1
+    assert alone.sum_share < 1e-6 and alone.diff_share < 1e-6
+    assert relu.sweep(31, 4, 4, "sum").diff_share == 0.0  # no difference frequency for f1 = f2
 
 
 def test_a_cosine_cut_at_its_middle_grows_even_harmonics():
@@ -135,6 +149,7 @@ def test_facts_on_a_tiny_model(tiny_run):
         else "mixed"
     )
     assert f.verdict == expected
+    assert f.chance_loss == pytest.approx(np.log(p))  # a uniform guess over p answers
 
 
 def test_known_sum_and_difference_set():

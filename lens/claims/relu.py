@@ -6,6 +6,8 @@ activations read out through W_out and W_U (:mod:`lens.ablation`).
 
 from __future__ import annotations
 
+import math
+
 from ..ablation import ablations, accuracies, losses, product_ablations
 from ..analysis import key_frequencies
 from ..run import Run
@@ -29,11 +31,19 @@ def _product_ablation(run: Run, name: str) -> tuple[dict, dict]:
 
 def products_removed(run: Run) -> Measured:
     """Test loss with the (+-f, +-f) components of the key frequencies removed from the
-    post-ReLU activations' 2-D spectrum over (a, b) (:func:`lens.ablation.product_ablations`)."""
+    post-ReLU activations' 2-D spectrum over (a, b) (:func:`lens.ablation.product_ablations`).
+    ``details`` also says whether that loss is above ln p, a uniform guess's."""
     own, without = _product_ablation(run, "without_products")
     value = without["loss"]["test"]
     threshold = max(ESSENTIAL_FLOOR_NATS, ESSENTIAL_FACTOR * own["loss"]["test"])
-    details = {"own": own, "without_products": without, "key_frequencies": key_frequencies(run)}
+    chance = math.log(run.p)  # a uniform guess over the p answers
+    details = {
+        "own": own,
+        "without_products": without,
+        "key_frequencies": key_frequencies(run),
+        "chance_loss": chance,
+        "worse_than_chance": bool(value > chance),
+    }
     fields = {"own": own["loss"]["test"], "accuracy": without["accuracy"]["test"]}
     return Measured(value, details, fields, threshold=threshold)
 

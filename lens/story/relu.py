@@ -1,9 +1,12 @@
-"""ReLU: clipping a wave makes harmonics and sum and difference frequencies; the loss says
-whether the model uses them.
+"""ReLU: a mixer. Clipping a wave makes harmonics; clipping a sum of waves also makes their
+sum and difference frequencies (intermodulation); the loss says which of these the model uses.
 
 Two results: :func:`sweep` is the demo (a threshold sweeping down through a hand-made
 signal: needs only p and two frequencies, no model), :func:`facts` is what the page quotes
-about the loaded model (its key frequencies and the three ablations' losses).
+about the loaded model (its key frequencies, the seed's three ablations' losses and the loss
+of a uniform guess). The product ablations (the (+-f, +-f) components of the 2-D spectrum
+over (a, b)) are measured by the claims ``relu-products-essential`` and
+``relu-products-sufficient`` (:mod:`lens.claims.relu`), whose details the page reads.
 """
 
 from __future__ import annotations
@@ -59,6 +62,11 @@ class Sweep:
     """f1 + f2, folded into 0..p//2."""
     diff_freq: int
     """|f1 - f2|, folded into 0..p//2."""
+    sum_share: float
+    """At step ``half``: the share of the output's non-constant energy at ``sum_freq`` (0
+    when it folds to 0)."""
+    diff_share: float
+    """At step ``half``: the share at ``diff_freq`` (0 when f1 = f2)."""
     harmonic2: int
     """2 f1, folded into 0..p//2."""
     harmonic3: int
@@ -94,6 +102,9 @@ class ReluFacts:
     verdict: Literal["not needed", "needed", "mixed"]
     """On the test split: "not needed" when both edits leave the loss lower or equal,
     "needed" when both raise it, "mixed" otherwise."""
+    chance_loss: float
+    """ln p: the cross-entropy of a uniform guess over the p answers (a model that knows
+    nothing scores this; a confident wrong one scores more)."""
 
 
 def signal_of(p: int, f1: int, f2: int, signal: str) -> Float[np.ndarray, " n"]:
@@ -157,6 +168,8 @@ def sweep(p: int, f1: int, f2: int, signal: str) -> Sweep:
         top_new=[(f, float(at_half[f])) for f in strongest if at_half[f] > TOP_NEW_MIN_SHARE],
         sum_freq=fold(f1 + f2, p),
         diff_freq=fold(abs(f1 - f2), p),
+        sum_share=float(at_half[fold(f1 + f2, p)]) if fold(f1 + f2, p) else 0.0,
+        diff_share=float(at_half[fold(abs(f1 - f2), p)]) if f1 != f2 else 0.0,
         harmonic2=fold(2 * f1, p),
         harmonic3=fold(3 * f1, p),
         markers=marker_names(p, f1, f2, signal),
@@ -192,4 +205,5 @@ def facts(run: Run) -> ReluFacts:
         ablations=abl,
         ratios=ratios,
         verdict=verdict,
+        chance_loss=float(np.log(p)),
     )
