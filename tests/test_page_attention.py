@@ -48,11 +48,14 @@ def test_renders_every_section_within_budget(page):
 
 def test_states_the_measured_attention_gap_and_swap_symmetry(page, env):
     from lens.analysis import attention_ab_gap, swap_symmetry
+    from lens.claims import CLAIMS, evaluate
 
     run = app_run(env)
     text = markdown(page)
-    for h, gap in enumerate(attention_ab_gap(run)):
-        assert f"**{gap:.2f}** (head {h})" in text
+    # the seed's claim, equal weights, fails here: the page says so with each head's gap
+    equal = evaluate(CLAIMS["attention-weights-equal"], run)
+    assert not equal.holds and equal.statement in text
+    assert ", ".join(f"{g:.2f}" for g in attention_ab_gap(run)) in equal.statement
     for name in ("attn_out", "resid_mid", "resid_post"):
         assert f"**{swap_symmetry(run, name):.2%}**" in text
     (table,) = [t.value for t in page.table if "mean weight on a" in t.value.columns]
@@ -102,8 +105,56 @@ def test_idealised_model_follows_c_and_frequency(page, env):
     page.run()
     assert not page.exception
     ideal = chart_with(page, "Idealised residual stream for c = 9")
-    assert f"cos at f = {kf[-1]}" in ideal.text
+    assert f"seed's ideal, f = {kf[-1]}" in ideal.text and "model's row" in ideal.text
     assert " mod " in ideal.text and "= 9" in ideal.text  # the caption "a + b mod p = c"
+    amplitude = chart_with(page, "The amplitude A(c) of each row")
+    assert f"at f = {kf[-1]}, over the answers" in amplitude.text
+    assert f"f = {kf[-1]}: A(9) = " in amplitude.text and "c = 9" in amplitude.text  # caption, marker
+
+
+def test_the_model_rows_beside_the_seeds_cosine_are_the_fitted_rows(page, env):
+    """The idealised chart: the seed's cosine and the model's row for the chosen c along the
+    frequency's direction, scaled by the largest |A(c)| (neither moves with a: sent once);
+    the amplitude chart: A(c) over every answer, and its half-frequency fit."""
+    from lens.claims.attention import row_amplitudes
+    from lens.story.attention import default_c
+
+    run = app_run(env)
+    p, ra, c = run.p, row_amplitudes(run), default_c(run.p)
+    f, largest = ra.key_freqs[0], np.abs(ra.amplitude[0]).max()
+    still = scope_slices(chart_with(page, f"Idealised residual stream for c = {c}").frames)[-1]
+    np.testing.assert_allclose(still[:p], np.cos(2 * np.pi * f * (np.arange(p) - c / 2) / p), atol=1e-6)
+    np.testing.assert_allclose(still[p:], ra.rows[0, c] / largest, atol=1e-6)
+    (amp,) = scope_slices(chart_with(page, "The amplitude A(c) of each row").frames).values()
+    np.testing.assert_allclose(amp[:p], ra.amplitude[0] / largest, atol=1e-6)
+    np.testing.assert_allclose(amp[p:], ra.half_wave[0] / largest, atol=1e-6)
+
+
+def test_says_where_the_rows_peak_and_that_attention_mixes(page, env):
+    from lens.claims import CLAIMS, evaluate
+    from lens.story.attention import facts
+    from ui.theme import pct
+
+    run = app_run(env)
+    text = markdown(page)
+    peaks = evaluate(CLAIMS["attention-peaks-at-c-half"], run)
+    assert not peaks.holds and peaks.statement in text
+    assert "The mirror about c/2 is there; the peak at c/2 is not." in text
+    additive = evaluate(CLAIMS["attention-additive"], run)
+    assert not additive.holds and additive.statement in text
+    assert "it already mixes" in text
+    f = facts(run)
+    assert f.gate_freq == [35, 42, 52, 42]
+    for h, (g, x) in enumerate(zip(f.gate_freq, f.gate_share, strict=True)):
+        assert f"head {h} by f = {g} ({pct(x)}" in text
+    cards = [c.value for c in page.caption]
+    for claim_id in (
+        "swap-symmetry",
+        "attention-weights-equal",
+        "attention-peaks-at-c-half",
+        "attention-additive",
+    ):
+        assert any(f"**`{claim_id}`**" in card for card in cards), claim_id
 
 
 def test_head_slider_and_wave_seed_change_their_charts(page):

@@ -55,6 +55,34 @@ def test_facts_match_an_independent_computation(tiny_run):
     assert f.loudest_dim == int(np.argmax(rm.var(axis=0)))
 
 
+def test_each_heads_gate_is_its_scores_leading_frequency(tiny_run):
+    """The score from "=" to a key holding token t, written out from the weights, and its
+    strongest frequency by numpy's FFT."""
+    run, p = tiny_run, tiny_run.p
+    w = {k: v.astype(np.float64) for k, v in run.weights.items()}
+    q = np.einsum("d,hde->he", w["W_E"][p] + w["W_pos"][2], w["W_Q"])
+    k = np.einsum("td,hde->hte", w["W_E"][:p] + w["W_pos"][0], w["W_K"])
+    scores = np.einsum("he,hte->ht", q, k) / np.sqrt(run.cfg.d_head)  # [head, token]
+    np.testing.assert_allclose(story.head_scores(run), scores, atol=1e-9)
+    f = story.facts(run)
+    for h, score in enumerate(scores):
+        power = np.abs(np.fft.fft(score)) ** 2
+        energy = power[1 : p // 2 + 1] + power[p - 1 : p - p // 2 - 1 : -1]  # f and p - f
+        if score.std() < 1e-3:
+            assert f.gate_freq[h] is None and np.isnan(f.gate_share[h])
+            continue
+        assert f.gate_freq[h] == int(np.argmax(energy)) + 1
+        assert f.gate_share[h] == pytest.approx(energy.max() / energy.sum(), rel=1e-9)
+
+
+def test_a_head_without_queries_has_no_gate():
+    p = 13
+    raw = sinusoid_weights(p, TINY_FREQS[p], **TINY_DIMS)
+    raw["W_Q"] = np.zeros_like(raw["W_Q"])
+    f = story.facts(_run_of(raw, p))
+    assert f.gate_freq == [None] * TINY_DIMS["n_heads"] and np.isnan(f.gate_share).all()
+
+
 def test_key_share_is_the_key_frequencies_energy_along_a_in_c_order(tiny_run):
     run, p = tiny_run, tiny_run.p
     rm = run.acts["resid_mid"].astype(np.float64)  # [N, d_model]
@@ -187,13 +215,69 @@ def test_markers_and_captions_sit_on_the_mirror_points():
     np.testing.assert_allclose(lines["w(n) + 3"] - 3 + lines["w(c − n)"], lines["w(n) + w(c − n) − 4"] + 4)
 
 
+def _rows(p: int, freq: int, amplitude: np.ndarray):
+    from lens.story.attention import RowAmplitudes
+
+    one = np.array([0.5])
+    return RowAmplitudes(
+        key_freqs=[freq],
+        amplitude=amplitude[None],
+        half_wave=amplitude[None] / 2,
+        rows=np.zeros((1, p, p)),
+        positive_share=one,
+        sign_changes=np.array([freq]),
+        row_fit=one,
+        direction_share=one,
+        half_wave_fit=one,
+    )
+
+
+def test_the_amplitude_caption_says_where_the_row_peaks():
+    """A(c) > 0: a peak at c/2; A(c) < 0: a trough there, and for odd f the peak at
+    c/2 + p/2 (cos(pi f) = -1), for even f a trough there too."""
+    from ui.figures import attention as fig
+
+    p = 31
+    amp = np.where(np.arange(p) < 10, 2.0, -1.0)
+    for freq in (3, 4):
+        rows = _rows(p, freq, amp)
+        up = fig.amplitude_caption(p, rows, freq, 6)({})
+        assert f"f = {freq}: A(6) = +1.00 of its largest, so the row peaks at c/2 = 3;" in up
+        assert f"changes sign {freq} times" in up
+        down = fig.amplitude_caption(p, rows, freq, 12)({})
+        assert "A(12) = -0.50 of its largest" in down
+        if freq % 2:
+            assert "c/2 = 6 is a trough and the peak is at c/2 + p/2 = 21.5" in down
+        else:
+            assert "c/2 = 6 and c/2 + p/2 = 21.5 are both troughs" in down
+        lines = fig.amplitude_lines(rows, freq)
+        np.testing.assert_allclose(lines["A(c) ÷ largest |A|"], amp / 2)
+        assert [m.x for m in fig.amplitude_markers(12)({})] == [12]
+    # the caption's reading, on the formula: -cos(w (n - c/2)) at n = c/2 + p/2 is -cos(pi f)
+    for f, top in ((3, 1.0), (4, -1.0)):
+        assert -np.cos(2 * np.pi * f * (p / 2) / p) == pytest.approx(top)
+
+
+def test_the_gate_figure_marks_each_heads_frequency():
+    from ui.figures import attention as fig
+
+    caption = fig.gate_caption([5, None, 44], np.array([0.73, np.nan, 0.988]))({})
+    assert caption == "head 0: 73% at f = 5; head 1: flat; head 2: 98.8% at f = 44"
+    assert [(m.x, m.view) for m in fig.gate_markers([5, None, 5, 44])({})] == [
+        (5, "fourier"),
+        (44, "fourier"),
+    ]
+    lines = fig.gate_lines(np.arange(6.0).reshape(2, 3))
+    assert list(lines) == ["head 0", "head 1"]
+
+
 # ---------------------------------------------------------------- the published model
 
 
 def test_the_published_model(ref_run):
     """Nanda et al.'s model: five key frequencies; every head weights a and b unequally on
     most inputs (a gap near 0.5) yet swap-symmetrically to 1e-3; the key frequencies hold
-    over 90% of resid_mid's energy along a."""
+    over 90% of resid_mid's energy along a; each head's score is over 97% one key frequency."""
     f = story.facts(ref_run)
     assert f.p == 113 and f.n_heads == 4
     assert f.key_freqs == [14, 35, 41, 42, 52]
@@ -203,5 +287,7 @@ def test_the_published_model(ref_run):
     assert 0 < f.swap_resid_mid < 0.01 and 0 < f.swap_attn_out < 0.01 and 0 < f.swap_resid_post < 0.01
     assert 0.9 < f.key_share_ca < 1
     assert f.loudest_dim == 38  # std 1.278 against the runner-up's 1.257
+    assert f.gate_freq == [35, 42, 52, 42]  # each head's score: one key frequency
+    assert (f.gate_share > 0.97).all()
     pat = ref_run.acts["pattern"].astype(np.float64)
     np.testing.assert_allclose(f.mean_to, pat.mean(axis=0), atol=1e-12)

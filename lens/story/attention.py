@@ -19,6 +19,7 @@ import numpy as np
 from jaxtyping import Float
 
 from .. import analysis, fourier
+from ..claims.attention import RowAmplitudes, head_gates, row_amplitudes
 from ..run import Run
 
 GAP_THRESHOLD = 0.1  # |attention to a - attention to b| above this counts as "unequal"
@@ -65,6 +66,14 @@ class AttentionFacts:
     loudest_dim: int
     """The residual dimension whose ``resid_mid`` varies most (largest standard deviation)
     over the inputs: where the resid_mid scopes open."""
+    gate_freq: list[int | None]
+    """Per head, the frequency that leads its score on a token: the score from "=" to a key
+    holding token t is a function of t alone (:func:`lens.analysis.attention_scores`), a wave
+    over the tokens, the head's frequency gate (:func:`lens.claims.attention.head_gates`).
+    None for a head whose score is flat (it weighs every token alike)."""
+    gate_share: Float[np.ndarray, " head"]
+    """Per head, that frequency's share (0..1) of the score's non-constant energy (NaN for a
+    flat head)."""
 
 
 def facts(run: Run) -> AttentionFacts:
@@ -77,6 +86,7 @@ def facts(run: Run) -> AttentionFacts:
     swap = {name: analysis.swap_symmetry(run, name) for name in SWAP_NAMES}
     ca = run.by_ca("resid_mid")  # [d_model, c, a]
     rm = run.acts["resid_mid"].astype(np.float64)  # [N, d_model]
+    gates = head_gates(run, kf)
     return AttentionFacts(
         p=run.p,
         key_freqs=[int(f) for f in kf],
@@ -92,6 +102,8 @@ def facts(run: Run) -> AttentionFacts:
         swap_resid_post=swap["resid_post"],
         key_share_ca=float(fourier.energy_share(ca, axis=-1)[kf].sum()),
         loudest_dim=int(np.argmax(rm.std(axis=0))),
+        gate_freq=[None if g["flat"] else int(g["dominant_frequency"]) for g in gates],
+        gate_share=np.array([np.nan if g["flat"] else g["dominant_share"] for g in gates]),
     )
 
 
@@ -195,3 +207,16 @@ def resid_mid_swap(run: Run) -> tuple[ResidAB, ResidAB, ResidAB]:
 def attention_to_a(run: Run) -> Float[np.ndarray, "head a b"]:
     """Attention from "=" to position 0 (token a), per head and input."""
     return np.ascontiguousarray(run.by_ab("pattern")[:, 0])
+
+
+def head_scores(run: Run) -> Float[np.ndarray, "head token"]:
+    """Each head's score from "=" to a key at position 0 holding the token t
+    (:func:`lens.analysis.attention_scores`); at position 1 it differs by a constant."""
+    return np.ascontiguousarray(analysis.attention_scores(run))
+
+
+def rows_at_key_frequencies(run: Run) -> RowAmplitudes:
+    """resid_mid's rows in c-order fitted as A(c) cos(w (n - c/2)) per key frequency: the
+    measurement behind the claim ``attention-peaks-at-c-half``
+    (:func:`lens.claims.attention.row_amplitudes`), for the charts."""
+    return row_amplitudes(run)

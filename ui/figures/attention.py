@@ -11,10 +11,10 @@ from typing import Callable
 
 import numpy as np
 
-from lens.story.attention import Examples, WaveDemo, default_a
+from lens.story.attention import Examples, RowAmplitudes, WaveDemo, default_a
 from lens.waves import symmetry_points
 from ui.scope import Marker
-from ui.theme import num
+from ui.theme import num, pct
 
 Index = dict[str, int]
 
@@ -101,10 +101,22 @@ def wave_caption(p: int) -> Callable[[Index], str]:
 # ---------------------------------------------------------------- the idealised picture
 
 
-def ideal_lines(ideal: np.ndarray, key_freqs: list[int], freq: int) -> dict[str, np.ndarray]:
-    """The cosine of ``freq`` and the normalised sum, [a, n] each, from
-    :func:`lens.story.attention.ideal`'s rows (one per key frequency, then the sum)."""
-    return {f"cos at f = {freq}": ideal[key_freqs.index(freq)], "normalised sum": ideal[-1]}
+def ideal_lines(ideal: np.ndarray, key_freqs: list[int], freq: int, rows: RowAmplitudes, c: int) -> dict:
+    """The seed's cosine for ``freq``, from :func:`lens.story.attention.ideal`'s rows (one per
+    key frequency, then their sum), beside the model's row for answer c along the same
+    frequency's direction, scaled by the largest |A(c)| so that a row the fit matches exactly
+    reaches +-1 where A(c) is largest. [a, n] each (the model's row does not depend on a)."""
+    i = key_freqs.index(freq)
+    model = rows.rows[i, c] / _largest(rows.amplitude[i])
+    return {
+        f"seed's ideal, f = {freq}": ideal[i],
+        "model's row ÷ largest |A|": np.broadcast_to(model, ideal[i].shape),
+    }
+
+
+def _largest(x: np.ndarray) -> float:
+    m = float(np.abs(x).max())
+    return m if m > 0 else 1.0
 
 
 def ideal_markers(p: int, c: int) -> Callable[[Index], list[Marker]]:
@@ -118,6 +130,63 @@ def ideal_caption(p: int, c: int) -> Callable[[Index], str]:
         return f"{aa} + {(c - aa) % p} mod {p} = {c}"
 
     return caption
+
+
+# ---------------------------------------------------------------- the amplitude A(c)
+
+
+def amplitude_lines(rows: RowAmplitudes, freq: int) -> dict[str, np.ndarray]:
+    """A(c) over the answers for one key frequency and its half-frequency fit, [c] each,
+    scaled by the largest |A(c)|."""
+    i = rows.key_freqs.index(freq)
+    m = _largest(rows.amplitude[i])
+    return {"A(c) ÷ largest |A|": rows.amplitude[i] / m, "half-frequency wave fitted": rows.half_wave[i] / m}
+
+
+def amplitude_markers(c: int) -> Callable[[Index], list[Marker]]:
+    return lambda idx: [Marker(c, f"c = {c}")]
+
+
+def amplitude_caption(p: int, rows: RowAmplitudes, freq: int, c: int) -> Callable[[Index], str]:
+    """Where the row of answer c peaks, read off the sign of A(c)."""
+    i = rows.key_freqs.index(freq)
+    amp = rows.amplitude[i, c] / _largest(rows.amplitude[i])
+    m1, m2 = symmetry_points(c, p)
+    if amp > 0:
+        where = f"the row peaks at c/2 = {num(m1, 'g')}"
+    elif freq % 2:  # cos(w (n - c/2)) at n = c/2 + p/2 is cos(pi f) = -1 for odd f
+        where = f"c/2 = {num(m1, 'g')} is a trough and the peak is at c/2 + p/2 = {num(m2, 'g')}"
+    else:
+        where = f"c/2 = {num(m1, 'g')} and c/2 + p/2 = {num(m2, 'g')} are both troughs"
+    shares = pct(rows.positive_share[i])
+    text = (
+        f"f = {freq}: A({c}) = {num(amp, '+.2f')} of its largest, so {where}; "
+        f"A(c) > 0 for {shares} of the answers and changes sign {int(rows.sign_changes[i])} times"
+    )
+    return lambda idx: text
+
+
+# ---------------------------------------------------------------- the heads' frequency gates
+
+
+def gate_lines(scores: np.ndarray) -> dict[str, np.ndarray]:
+    """Each head's score on a token, [token] each (``scores`` [head, token])."""
+    return {f"head {h}": row for h, row in enumerate(scores)}
+
+
+def gate_markers(gate_freq: list[int | None]) -> Callable[[Index], list[Marker]]:
+    """Each head's leading frequency, in the Fourier views (none for a flat head)."""
+    marks = [Marker(f, str(f), view="fourier") for f in sorted({f for f in gate_freq if f is not None})]
+    return lambda idx: marks
+
+
+def gate_caption(gate_freq: list[int | None], gate_share: np.ndarray) -> Callable[[Index], str]:
+    """Each head's leading frequency and its share of the score's energy."""
+    text = "; ".join(
+        f"head {h}: " + ("flat" if f is None else f"{pct(s)} at f = {f}")
+        for h, (f, s) in enumerate(zip(gate_freq, gate_share, strict=True))
+    )
+    return lambda idx: text
 
 
 # ---------------------------------------------------------------- attention weights and the swap
