@@ -15,12 +15,19 @@ containers, and a byte budget of ``MAX_BYTES`` on what it inflates and builds) a
 check; safetensors files cannot hold code. Every key, shape, dtype and value is then checked.
 Any failure raises :class:`CheckpointError`, whose one-line message names the file, the
 key, and what was expected versus found.
+
+Integrity: :func:`save_run` records the sha256 of the bytes of ``model.safetensors`` in
+``config.json`` (``weights_sha256``), so a flipped bit anywhere in the weights is refused. A
+run saved before the field existed still loads; a present but wrong one never does (it is
+against damage, not forgery). A ``.zip`` of a run directory is read by :func:`load_zip`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -28,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import torchfile
+from . import archive, torchfile
 from .config import WEIGHT_NAMES, ModelConfig
 from .task import is_prime
 
@@ -41,6 +48,11 @@ HISTORY_FILE = "history.json"
 # so that reading a run never imports the trainer (or torch).
 STATE_FILE = "train_state.safetensors"
 SNAPSHOT_DIR = "snapshots"
+# save_run's commit protocol (see there): the new weights wait here until config.json,
+# which names their checksum, is in place.
+PENDING_WEIGHTS_FILE = WEIGHTS_FILE + ".next"
+CHECKSUM_KEY = "weights_sha256"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class CheckpointError(ValueError):
@@ -48,7 +60,9 @@ class CheckpointError(ValueError):
 
     def __init__(self, path: Path | str, key: str, problem: str):
         self.path, self.key, self.problem = str(path), key, problem
-        super().__init__(f"{path}: {key}: {problem}")
+        # One line, and a short one, whatever a hostile file put in a name or a value.
+        msg = f"{path}: {key}: {problem[:300] + '…' if len(problem) > 300 else problem}"
+        super().__init__(msg.replace("\r", "\\r").replace("\n", "\\n"))
 
 
 @dataclass
@@ -150,20 +164,42 @@ def _check_size(path: Path) -> None:
 
 
 def load(path: str | os.PathLike) -> Checkpoint:
-    """Load a run directory, a ``.safetensors`` file, or an original torch checkpoint."""
-    path = Path(path)
+    """Load a run directory, a ``.safetensors`` file, an original torch checkpoint, or a
+    ``.zip`` of a run directory (:func:`load_zip`)."""
+    return _guarded(_load, Path(path))
+
+
+def _guarded(fn, path: Path, *args) -> Checkpoint:
+    """``fn(path, *args)``, with the errors no check can foresee turned into refusals too."""
+    try:
+        return fn(path, *args)
+    except RecursionError:  # a value nested past Python's limit, met wherever it is
+        raise CheckpointError(
+            path, "file", "expected values nested a few levels deep, found nesting past the recursion limit"
+        ) from None
+    except OSError as err:  # unreadable, vanished, a folder where a file belongs...
+        raise CheckpointError(
+            err.filename or path, "file", f"expected a readable file, found: {err.strerror or err}"
+        ) from None
+
+
+def _load(path: Path) -> Checkpoint:
     if path.is_dir():
         return _load_run_dir(path)
     if not path.is_file():
         raise CheckpointError(path, "file", "expected a run directory or a checkpoint file, found nothing")
     _check_size(path)
+    if path.suffix.lower() == ".zip":
+        return load_zip(path)
     with open(path, "rb") as fh:
         head = fh.read(8)
     # A safetensors file starts with an 8-byte little-endian header length, then '{'.
     if path.suffix == ".safetensors":
         cfg_path = path.parent / CONFIG_FILE
         meta = _read_config(cfg_path) if cfg_path.is_file() else {}
-        return _load_safetensors(path, meta)
+        # The config beside it describes model.safetensors (its checksum too), not a file renamed.
+        data = _verified_weights(path, meta) if path.name == WEIGHTS_FILE else path.read_bytes()
+        return _load_safetensors(path, meta, data)
     if head[:2] == b"PK" or head[:1] == b"\x80":
         return _load_original(path)
     raise CheckpointError(
@@ -179,6 +215,10 @@ def _read_config(cfg_path: Path) -> dict:
         meta = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(cfg_path, "json", f"expected valid JSON, found {err}") from None
+    except RecursionError:
+        raise CheckpointError(
+            cfg_path, "json", "expected JSON nested a few levels deep, found nesting past the recursion limit"
+        ) from None
     if not isinstance(meta, dict):
         raise CheckpointError(cfg_path, "json", f"expected an object, found {type(meta).__name__}")
     return meta
@@ -186,28 +226,75 @@ def _read_config(cfg_path: Path) -> dict:
 
 def _load_run_dir(path: Path) -> Checkpoint:
     cfg_path, w_path = path / CONFIG_FILE, path / WEIGHTS_FILE
-    for f in (cfg_path, w_path):
-        if not f.is_file():
-            raise CheckpointError(f, "file", "expected this file in the run directory, found nothing")
+    if not cfg_path.is_file():
+        raise CheckpointError(cfg_path, "file", "expected this file in the run directory, found nothing")
     meta = _read_config(cfg_path)
-    _check_size(w_path)
-    ck = _load_safetensors(w_path, meta)
+    try:
+        data = _verified_weights(w_path, meta)
+    except CheckpointError:
+        # A trainer may have committed a new save between our two reads (config.json first,
+        # then the weights): read the pair once more if config.json has changed meanwhile.
+        again = _read_config(cfg_path)
+        if again == meta:
+            raise
+        meta, data = again, _verified_weights(w_path, again)
+    ck = _load_safetensors(w_path, meta, data)
     ck.source = str(path)
     return ck
 
 
-def _load_safetensors(path: Path, meta: dict) -> Checkpoint:
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _verified_weights(w_path: Path, meta: dict) -> bytes:
+    """The bytes of ``w_path``, checked against the checksum in ``meta`` (none: a run saved
+    before checksums). When only ``model.safetensors.next`` matches, a save was killed between
+    its commit and its last rename (:func:`save_run`): that file is the run's weights."""
+    expected = meta.get(CHECKSUM_KEY)
+    if expected is not None and (not isinstance(expected, str) or not _SHA256.fullmatch(expected)):
+        raise CheckpointError(
+            w_path.parent / CONFIG_FILE,
+            f"config.{CHECKSUM_KEY}",
+            f"expected 64 lowercase hex digits, found {str(expected)[:80]!r}",
+        )
+    data = None
+    if w_path.is_file():
+        _check_size(w_path)
+        data = w_path.read_bytes()
+        if expected is None or _sha256(data) == expected:
+            return data
+    pending = w_path.with_name(PENDING_WEIGHTS_FILE)
+    if expected is not None and pending.is_file() and 0 < pending.stat().st_size <= MAX_BYTES:
+        staged = pending.read_bytes()
+        if _sha256(staged) == expected:
+            return staged
+    if data is None:
+        raise CheckpointError(w_path, "file", "expected this file in the run directory, found nothing")
+    raise CheckpointError(
+        w_path,
+        f"config.{CHECKSUM_KEY}",
+        f"expected the weights to hash to sha256 {expected[:16]}…, found {_sha256(data)[:16]}… "
+        "(the file is damaged, or is not the one this config.json describes)",
+    )
+
+
+def _load_safetensors(path: Path, meta: dict, data: bytes | None = None) -> Checkpoint:
     from safetensors import SafetensorError
     from safetensors.numpy import load as st_load
 
     try:
-        raw = st_load(path.read_bytes())
+        raw = st_load(path.read_bytes() if data is None else data)
     except (SafetensorError, ValueError, TypeError, OverflowError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise CheckpointError(
             path, "safetensors", f"expected a valid safetensors file, found: {msg}"
         ) from None
-    model_meta = meta.get("model", {}) if isinstance(meta.get("model", {}), dict) else {}
+    except KeyError as err:  # safetensors.numpy names a dtype numpy lacks (BF16, F8_E4M3...)
+        raise CheckpointError(path, "safetensors", f"expected float16/32/64, found dtype {err}") from None
+    model_meta = meta.get("model", {})
+    if not isinstance(model_meta, dict):
+        raise CheckpointError(path, "config.model", f"expected an object, found {type(model_meta).__name__}")
     p_declared = model_meta.get("p")
     if p_declared is not None and not isinstance(p_declared, int):
         raise CheckpointError(path, "config.p", f"expected an integer, found {p_declared!r}")
@@ -240,14 +327,16 @@ def _check_split(split: object, path: Path) -> dict:
     if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
         raise CheckpointError(path, "config.split.frac", f"expected a number in (0, 1), found {frac!r}")
     out = {"kind": kind, "frac": float(frac)}
-    if kind == "seeded":
-        seed = split.get("seed")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise CheckpointError(
-                path, "config.split.seed", f"expected a non-negative integer, found {seed!r}"
-            )
-        out["seed"] = seed
+    # A seeded split needs its seed; an original one may name its run's seed (0 if absent).
+    if kind == "seeded" or "seed" in split:
+        out["seed"] = _check_seed(split.get("seed"), path, "config.split.seed")
     return out
+
+
+def _check_seed(seed: object, path: Path, key: str) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise CheckpointError(path, key, f"expected a non-negative integer, found {seed!r}")
+    return seed
 
 
 def _load_original(path: Path) -> Checkpoint:
@@ -278,11 +367,16 @@ def _load_original(path: Path) -> Checkpoint:
     cfg, weights = validate_weights(raw, path, p_declared)
     frac = config.get("frac_train", 0.3)
     frac = float(frac) if isinstance(frac, (int, float)) and 0 < frac < 1 else 0.3
+    split = {"kind": "original", "frac": frac}
+    # Their gen_train_test shuffles with random.seed(config['seed']): the split is the run's
+    # own, not always seed 0's (the published run's seed is 0).
+    if "seed" in config:
+        split["seed"] = _check_seed(config["seed"], path, "config.seed")
     meta = {"config": {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool))}}
     for key in ("train_losses", "test_losses", "epochs"):
         if isinstance(obj.get(key), (list, tuple)):
             meta[key] = [float(v) for v in obj[key] if isinstance(v, (int, float))]
-    return Checkpoint(cfg, weights, {"kind": "original", "frac": frac}, str(path), "original", meta)
+    return Checkpoint(cfg, weights, split, str(path), "original", meta)
 
 
 ORIGINAL_KEYS = {
@@ -370,18 +464,131 @@ def save_run(
     recipe: dict | None = None,
     provenance: dict | None = None,
 ) -> Path:
-    """Write a run directory: ``model.safetensors`` then ``config.json``, each atomically."""
+    """Write a run directory; ``config.json`` records the sha256 of ``model.safetensors``.
+
+    A kill at any instant leaves a run that :func:`load` reads, old or new: two files cannot
+    be replaced at once, so ``config.json`` commits. The weights go to ``.next``, config.json
+    naming their checksum replaces the old one, then they are renamed into place; killed in
+    between, the loader reads ``.next``, and the next save finishes the rename. Each step is atomic.
+    """
     from safetensors.numpy import save as st_save
 
     run_dir = Path(run_dir)
     cfg, arrays = validate_weights(weights, run_dir / WEIGHTS_FILE)
+    data = st_save(arrays)
     meta = {
         "format": FORMAT,
+        CHECKSUM_KEY: _sha256(data),
         "model": cfg.to_dict(),
         "split": split,
         "recipe": recipe or {},
         "provenance": provenance or {},
     }
-    atomic_write_bytes(run_dir / WEIGHTS_FILE, st_save(arrays))
+    _finish_pending_save(run_dir)
+    atomic_write_bytes(run_dir / PENDING_WEIGHTS_FILE, data)
     atomic_write_bytes(run_dir / CONFIG_FILE, (json.dumps(meta, indent=2) + "\n").encode())
+    os.replace(run_dir / PENDING_WEIGHTS_FILE, run_dir / WEIGHTS_FILE)
     return run_dir
+
+
+def _finish_pending_save(run_dir: Path) -> None:
+    """Complete (or drop) a save that a kill interrupted: ``.next`` is renamed into place if
+    ``config.json`` already names its checksum, and deleted otherwise."""
+    pending = run_dir / PENDING_WEIGHTS_FILE
+    if not pending.is_file():
+        return
+    try:
+        committed = _read_config(run_dir / CONFIG_FILE).get(CHECKSUM_KEY)
+    except (CheckpointError, OSError):
+        committed = None
+    if committed is not None and committed == _sha256(pending.read_bytes()):
+        os.replace(pending, run_dir / WEIGHTS_FILE)
+    else:
+        pending.unlink()
+
+
+def remove_stale_temporaries(run_dir: str | os.PathLike) -> list[Path]:
+    """Delete what :func:`atomic_write_bytes` leaves when killed (``.NAME.XXXXXXXX``) in a run
+    and its snapshots, and return them. Only for a run no other process is writing."""
+    names = (CONFIG_FILE, WEIGHTS_FILE, PENDING_WEIGHTS_FILE, HISTORY_FILE, STATE_FILE)
+    folders = [Path(run_dir), *sorted((Path(run_dir) / SNAPSHOT_DIR).glob("step-*"))]
+    stale = [
+        f
+        for d in folders
+        for f in d.glob(".*")
+        if f.is_file() and any(f.name.startswith(f".{n}.") and len(f.name) > len(n) + 2 for n in names)
+    ]
+    for f in stale:
+        f.unlink(missing_ok=True)
+    return stale
+
+
+def record_checksum(run_dir: str | os.PathLike) -> str:
+    """Write the sha256 of a run's ``model.safetensors`` into its ``config.json`` (a run saved
+    before checksums) and return it; the weights stay as they are. The run must load first, so
+    a checksum already present must match: a damaged file is never blessed."""
+    run_dir = Path(run_dir)
+    load(run_dir)
+    meta = _read_config(run_dir / CONFIG_FILE)
+    digest = _sha256((run_dir / WEIGHTS_FILE).read_bytes())
+    if meta.get(CHECKSUM_KEY) != digest:
+        rest = {k: v for k, v in meta.items() if k not in ("format", CHECKSUM_KEY)}
+        meta = {"format": meta.get("format", FORMAT), CHECKSUM_KEY: digest, **rest}
+        atomic_write_bytes(run_dir / CONFIG_FILE, (json.dumps(meta, indent=2) + "\n").encode())
+    return digest
+
+
+# ---------------------------------------------------------------- zips of run directories
+
+
+def load_zip(
+    path: str | os.PathLike, max_entries: int = archive.MAX_ENTRIES, max_bytes: int = MAX_BYTES
+) -> Checkpoint:
+    """Load a zip of a run directory (``config.json`` and ``model.safetensors`` at its top or in
+    one folder), extracted by :func:`extract_zip` into a temporary folder deleted before this
+    returns. A refusal names the archive and member: ``run.zip!run/model.safetensors: ...``."""
+    return _guarded(_load_zip, Path(path), max_entries, max_bytes)
+
+
+def _load_zip(path: Path, max_entries: int, max_bytes: int) -> Checkpoint:
+    with tempfile.TemporaryDirectory(prefix="lens-zip-") as tmp:
+        run = extract_zip(path, tmp, max_entries, max_bytes)
+        try:
+            ck = _load_run_dir(run)
+        except CheckpointError as err:
+            inside = os.path.relpath(err.path, tmp) if err.path.startswith(tmp) else err.path
+            raise CheckpointError(f"{path}!{inside}", err.key, err.problem) from None
+    ck.source = str(path)
+    return ck
+
+
+def extract_zip(
+    path: str | os.PathLike,
+    dest: str | os.PathLike,
+    max_entries: int = archive.MAX_ENTRIES,
+    max_bytes: int = MAX_BYTES,
+) -> Path:
+    """Extract a zip of a run directory into the folder ``dest`` (safely: caps, paths, links
+    and bombs are refused before anything inflates, see :mod:`lens.archive`) and return the
+    run directory inside it: ``dest`` itself, or its one top-level folder."""
+    path = Path(path)
+    _check_size(path)
+    try:
+        archive.extract(path, dest, max_entries, max_bytes)
+    except archive.ArchiveError as err:
+        raise CheckpointError(path, "zip", str(err)) from None
+    return _run_dir_in(Path(dest), path)
+
+
+def _run_dir_in(root: Path, path: Path) -> Path:
+    if (root / CONFIG_FILE).is_file() or (root / WEIGHTS_FILE).is_file():
+        return root
+    top = sorted(root.iterdir())
+    if len(top) == 1 and top[0].is_dir() and (top[0] / CONFIG_FILE).is_file():
+        return top[0]
+    names = ", ".join(repr(p.name[:40]) for p in top[:5]) or "nothing"
+    raise CheckpointError(
+        path,
+        "zip",
+        f"expected {CONFIG_FILE} and {WEIGHTS_FILE} at the top of the archive or inside one folder, found {names}",
+    )

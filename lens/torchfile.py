@@ -39,6 +39,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import reprlib
 import struct
 import zipfile
 import zlib
@@ -48,6 +49,9 @@ from typing import NamedTuple
 import numpy as np
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+# zipfile builds a record for every entry of the archive's central directory when it opens
+# it; a torch file has a few per tensor (the published run: 28 entries in 1.9 kB).
+MAX_DIRECTORY_BYTES = 4 * 1024 * 1024
 
 
 class TorchFileError(ValueError):
@@ -122,6 +126,23 @@ class _Storage(NamedTuple):
     kind: _Dtype
     data: bytes
 
+    def __repr__(self) -> str:  # never the bytes: a message quoting a storage stays short
+        return f"<{self.kind.name} storage {self.key!r} of {len(self.data)} bytes>"
+
+
+# Messages quote what a hostile pickle handed over: bounded in depth and length *before*
+# anything is built (repr() of a tuple nested 10 000 deep raises; of a huge string, is huge).
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 4, 80, 80, 40
+_REPR.maxtuple = _REPR.maxlist = _REPR.maxdict = _REPR.maxset = 8
+
+
+def _short(x: object) -> str:
+    try:
+        return _REPR.repr(x)
+    except Exception:  # a repr that fails is no reason to fail differently
+        return f"<{type(x).__name__}>"
+
 
 def _shape(what: str, values: object, ndim: int | None = None) -> tuple[int, ...]:
     """``values`` checked to be a tuple of non-negative ints (of length ``ndim`` if given)."""
@@ -131,7 +152,7 @@ def _shape(what: str, values: object, ndim: int | None = None) -> tuple[int, ...
         or any(type(v) is not int or v < 0 for v in values)
     ):
         raise TorchFileError(
-            f"expected the tensor {what} as a tuple of non-negative ints, found {values!r}"[:200]
+            f"expected the tensor {what} as a tuple of non-negative ints, found {_short(values)}"[:200]
         )
     return values
 
@@ -168,12 +189,14 @@ class _Reader:
         numel counts elements of the storage class (bytes for UntypedStorage); the location
         (``cpu``, ``cuda:0``...) is ignored. Each key is read once, then shared."""
         if type(pid) is not tuple or len(pid) != 5 or pid[0] != "storage":
-            raise TorchFileError(f"expected a storage reference, found {pid!r}"[:200])
+            raise TorchFileError(f"expected a storage reference, found {_short(pid)}"[:200])
         _, kind, key, location, numel = pid
         if not _is_one_of(kind, _STORAGE_CLASSES):
-            raise TorchFileError(f"expected a storage class in a storage reference, found {kind!r}"[:200])
+            raise TorchFileError(
+                f"expected a storage class in a storage reference, found {_short(kind)}"[:200]
+            )
         if type(key) is not str or type(location) is not str or type(numel) is not int or numel < 0:
-            raise TorchFileError(f"malformed storage reference {pid!r}"[:200])
+            raise TorchFileError(f"malformed storage reference {_short(pid)}"[:200])
         if key in self.storages:
             storage = self.storages[key]
             if storage.kind is not kind:
@@ -192,7 +215,7 @@ class _Reader:
         what = f"on storage {storage.key}"
         if type(offset) is not int or offset < 0:
             raise TorchFileError(
-                f"expected a non-negative storage offset for the tensor {what}, found {offset!r}"[:200]
+                f"expected a non-negative storage offset for the tensor {what}, found {_short(offset)}"[:200]
             )
         size = _shape(f"size {what}", size)
         stride = _shape(f"stride {what}", stride, len(size))
@@ -242,21 +265,23 @@ class _Reader:
     def rebuild_tensor_v2(self, storage, offset, size, stride, requires_grad, hooks, metadata=None):
         """torch._utils._rebuild_tensor_v2: a tensor typed by its legacy storage class."""
         if type(storage) is not _Storage or storage.kind is _UNTYPED:
-            raise TorchFileError(f"expected a typed storage for _rebuild_tensor_v2, found {storage!r}"[:200])
+            raise TorchFileError(
+                f"expected a typed storage for _rebuild_tensor_v2, found {_short(storage)}"[:200]
+            )
         if metadata:
-            raise TorchFileError(f"tensor metadata is not supported, found {metadata!r}"[:200])
+            raise TorchFileError(f"tensor metadata is not supported, found {_short(metadata)}"[:200])
         return self.tensor(storage, offset, size, stride, storage.kind)
 
     def rebuild_tensor_v3(self, storage, offset, size, stride, requires_grad, hooks, dtype, metadata=None):
         """torch._utils._rebuild_tensor_v3: raw bytes typed by a ``torch.<dtype>`` global."""
         if type(storage) is not _Storage or storage.kind is not _UNTYPED:
             raise TorchFileError(
-                f"expected an untyped storage for _rebuild_tensor_v3, found {storage!r}"[:200]
+                f"expected an untyped storage for _rebuild_tensor_v3, found {_short(storage)}"[:200]
             )
         if not _is_one_of(dtype, _NEW_DTYPES.values()):
-            raise TorchFileError(f"expected a dtype for _rebuild_tensor_v3, found {dtype!r}"[:200])
+            raise TorchFileError(f"expected a dtype for _rebuild_tensor_v3, found {_short(dtype)}"[:200])
         if metadata:
-            raise TorchFileError(f"tensor metadata is not supported, found {metadata!r}"[:200])
+            raise TorchFileError(f"tensor metadata is not supported, found {_short(metadata)}"[:200])
         return self.tensor(storage, offset, size, stride, dtype)
 
     @staticmethod
@@ -302,6 +327,17 @@ _PARSE_ERRORS = (
 )
 
 
+def zip_directory_size(path: str | os.PathLike) -> int:
+    """The size in bytes that a zip's end record declares for its central directory (what
+    ``zipfile.ZipFile`` reads and parses on opening), or -1 when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            end = zipfile._EndRecData(fh)  # the reader zipfile itself uses (zip64 included)
+    except (OSError, AttributeError, ValueError, struct.error):
+        return -1
+    return int(end[zipfile._ECD_SIZE]) if end else -1
+
+
 def load(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> object:
     """The object ``torch.save`` wrote to ``path``, its tensors as numpy arrays.
 
@@ -319,6 +355,9 @@ def load(path: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES) -> object:
             "not a torch zip checkpoint (a legacy torch < 1.6 file or a bare pickle?); "
             "re-save it with a recent torch: torch.save(torch.load(f, weights_only=True), f)"
         )
+    directory = zip_directory_size(path)
+    if directory > MAX_DIRECTORY_BYTES:
+        raise TorchFileError(f"the archive's directory takes {directory} bytes, over the limit")
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()

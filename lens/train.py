@@ -31,7 +31,8 @@ Run directory (see :mod:`lens.history` for the history and snapshots)::
     train_state.safetensors          everything --resume needs (weights, Adam, log)
 
 Every file is written atomically (temporary file, fsync, rename): a kill at any moment
-loses at most the steps since the last save and never leaves a torn file.
+loses at most the steps since the last save, never leaves a torn file, and leaves a run that
+loads (``tests/test_train_kill.py``); what it leaves behind is swept when the run restarts.
 """
 
 from __future__ import annotations
@@ -60,7 +61,13 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from . import task  # noqa: E402
-from .checkpoint import SNAPSHOT_DIR, STATE_FILE, atomic_write_bytes, save_run  # noqa: E402
+from .checkpoint import (  # noqa: E402
+    SNAPSHOT_DIR,
+    STATE_FILE,
+    atomic_write_bytes,
+    remove_stale_temporaries,
+    save_run,
+)
 from .config import WEIGHT_NAMES, ModelConfig  # noqa: E402
 from .forward import Params, forward, forward_flops  # noqa: E402,F401  (forward: the trainer's model)
 from .metrics import GROK_ACC  # noqa: E402
@@ -435,6 +442,7 @@ def train(
         if state_path.exists() or (out / "model.safetensors").exists():
             raise SystemExit(f"{out}: already holds a run; pass --resume or choose another --out")
         state = new_state(recipe, dev)
+    remove_stale_temporaries(out)  # what a SIGKILL mid-write left: this run is its only writer
     recipe = state.recipe
     p = recipe.p
     if not task.is_prime(p):

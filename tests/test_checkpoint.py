@@ -92,6 +92,7 @@ def test_float64_beyond_float32_range_is_refused_not_turned_into_inf(tmp_path):
 
     w = sinusoid_weights(7, [1, 3])
     save_run(tmp_path / "r", w, {"kind": "seeded", "frac": 0.5, "seed": 3})
+    drop_checksum(tmp_path / "r")  # the weights are replaced below: a run saved before checksums
     big = {k: v.astype(np.float64) for k, v in w.items()}
     big["W_in"][0, 0] = 1e300
     save_file(big, str(tmp_path / "r" / "model.safetensors"))
@@ -99,6 +100,12 @@ def test_float64_beyond_float32_range_is_refused_not_turned_into_inf(tmp_path):
     big["W_in"][0, 0] = 0.5  # float64 within range still loads, as float32
     save_file(big, str(tmp_path / "r" / "model.safetensors"))
     assert load(tmp_path / "r").weights["W_in"].dtype == np.float32
+
+
+def drop_checksum(run: Path) -> None:
+    meta = json.loads((run / "config.json").read_text())
+    del meta["weights_sha256"]
+    (run / "config.json").write_text(json.dumps(meta))
 
 
 # ---------------------------------------------------------------- hostile files
