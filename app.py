@@ -8,8 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import links
-from ui.data import current_source, freeze_long_lived
+from ui import links, upload
+from ui.data import checkpoint, current_source, freeze_long_lived, refusal
 
 HERE = Path(__file__).parent
 # Each file is named for its URL path. Streamlit's old folder-based multipage mode, which it
@@ -48,9 +48,16 @@ links.new_page()
 page.run()
 
 # After the page, not before: naming the model vets its checkpoint (a load that can take a
-# second), and the page's prose must not wait for it.
+# second), and the page's prose must not wait for it. An upload is handled by the uploader's
+# callback, before the page runs (ui/upload.py), so the page already shows it.
 with st.sidebar:
-    st.caption(f"Model: `{Path(current_source()).name}`")
+    source = current_source()
+    p = f" (p = {checkpoint(source).p})" if refusal(source) is None else ""  # a missing default: no p
+    if name := upload.active_name(st.session_state):
+        st.caption(f"Model: your upload: `{name}`{p}")
+    else:
+        st.caption(f"Model: `{Path(source).name}`{p}")
+    upload.sidebar()
     links.share_button()
 
 freeze_long_lived()  # no full GC pass walks the imported modules again (see its docstring)

@@ -5,9 +5,16 @@ Which checkpoint: ``streamlit run app.py -- --checkpoint PATH`` (a run directory
 variable ``LENS_CHECKPOINT``, else the embedded default run in ``assets/``. A checkpoint that
 is refused is reported once on the page and the default model is shown instead.
 
+A reader may also upload a checkpoint (``ui/upload.py``): it is this session's alone,
+named by ``st.session_state[UPLOAD_KEY]`` (a path in the upload's temporary folder), and
+:func:`current_source` returns it while that path exists. Deep links never name it.
+
 Caching: the model and its full-dataset run are a ``st.cache_resource`` shared by every
 session, keyed by the checkpoint's path string (never by a tensor). They must never be
-mutated: analyses return new arrays. The run uses lens's numpy engine, which needs neither
+mutated: analyses return new arrays. Uploads have caches of their own, of
+``UPLOAD_ENTRIES`` models, so that readers uploading files never evict the default model
+(every other reader's), and ten uploads never hold ten models; :func:`forget` drops an
+upload's entries when its folder is removed. The run uses lens's numpy engine, which needs neither
 torch nor TransformerLens (seconds and about 400 MB to import); tests hold it to the
 TransformerLens model. Imports happen inside the cached functions, so the prose of a page
 reaches the browser before they finish.
@@ -17,6 +24,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 
 # One BLAS thread. Every widget change runs dozens of small matrix products (Fourier views
@@ -44,6 +52,14 @@ T = TypeVar("T")
 # must stay under 600 MB on a 1 GB instance; see bench/memory.py for what they give).
 DERIVED_BYTES = 96 * 2**20  # pickled tables, specs and facts (st.cache_data's own measure)
 SHARED_BYTES = 160 * 2**20  # the shared read-only arrays
+
+# Uploaded checkpoints (ui/upload.py): the session-state key naming this session's upload,
+# the prefix of its temporary folder (how a path is known to be an upload), and how many
+# uploaded models the process keeps loaded and run, all sessions together. An upload that
+# was evicted is loaded and run again from its folder the next time its reader needs it.
+UPLOAD_KEY = "lens.upload"
+UPLOAD_PREFIX = "lens-upload-"
+UPLOAD_ENTRIES = 2
 
 _FROZEN = {"modules": 0}
 _FREEZE_LOCK = threading.Lock()
@@ -84,11 +100,16 @@ def requested_checkpoint() -> str | None:
     return os.environ.get("LENS_CHECKPOINT") or None
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _vetted(source: str) -> tuple["Checkpoint | None", str | None]:
-    """``source`` loaded and checked once: (checkpoint, None), or (None, why it was refused,
-    one line). Cached, so a bad path is read once and a good one is not read twice (once
-    to vet it, once to run it)."""
+def is_upload(source: str) -> bool:
+    """Whether ``source`` lies in an upload's temporary folder (``ui/upload.py``)."""
+    try:  # the first folder under the one tempfile.mkdtemp writes in
+        first = Path(source).relative_to(tempfile.gettempdir()).parts[0]
+    except (ValueError, IndexError):
+        return False
+    return first.startswith(UPLOAD_PREFIX)
+
+
+def _vet(source: str) -> tuple["Checkpoint | None", str | None]:
     from lens.checkpoint import CheckpointError, load
 
     try:
@@ -97,30 +118,91 @@ def _vetted(source: str) -> tuple["Checkpoint | None", str | None]:
         return None, str(err)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _vetted(source: str) -> tuple["Checkpoint | None", str | None]:
+    """``source`` loaded and checked once: (checkpoint, None), or (None, why it was refused,
+    one line). Cached, so a bad path is read once and a good one is not read twice (once
+    to vet it, once to run it)."""
+    return _vet(source)
+
+
+@st.cache_resource(show_spinner=False, max_entries=UPLOAD_ENTRIES)
+def _vetted_upload(source: str) -> tuple["Checkpoint | None", str | None]:
+    """:func:`_vetted` for uploads, in a cache of their own (see the module doc)."""
+    return _vet(source)
+
+
+def _vetting(source: str) -> tuple["Checkpoint | None", str | None]:
+    return _vetted_upload(source) if is_upload(source) else _vetted(source)
+
+
 def refusal(source: str) -> str | None:
     """Why ``source`` cannot be used (one line), or None."""
-    return _vetted(source)[1]
+    return _vetting(source)[1]
 
 
 def checkpoint(source: str) -> "Checkpoint":
     """The validated weights of ``source`` (no model run: for what needs only p and W)."""
-    ckpt, why = _vetted(source)
+    ckpt, why = _vetting(source)
     if ckpt is None:
         raise ValueError(why)
     return ckpt
 
 
-@st.cache_resource(show_spinner="Running the model on all p × p inputs…", max_entries=4)
-def run(source: str) -> "Run":
-    """The full-dataset run of ``source`` (lens's numpy engine), shared by every session:
-    never mutate it."""
+def _run_model(source: str) -> "Run":
     from lens.run import run_model
 
     return run_model(checkpoint(source), engine="numpy", all_positions=False)
 
 
+_RUNNING = "Running the model on all p × p inputs…"
+
+
+@st.cache_resource(show_spinner=_RUNNING, max_entries=4)
+def _run_shared(source: str) -> "Run":
+    return _run_model(source)
+
+
+@st.cache_resource(show_spinner=_RUNNING, max_entries=UPLOAD_ENTRIES)
+def _run_upload(source: str) -> "Run":
+    return _run_model(source)
+
+
+def run(source: str) -> "Run":
+    """The full-dataset run of ``source`` (lens's numpy engine), shared by every session:
+    never mutate it. An upload's run is cached apart (see the module doc)."""
+    return _run_upload(source) if is_upload(source) else _run_shared(source)
+
+
+def forget(source: str) -> None:
+    """Drop what the caches hold for the upload ``source`` (its folder is being removed):
+    its vetted checkpoint, its run and its shared arrays. Its derived tables (``_derived``,
+    a ``st.cache_data`` that can be cleared only by full key) are not reachable by source;
+    they are bounded by entries and bytes and age out. Safe to call from any thread (a
+    session's end runs it outside any script run)."""
+    _SHARED.drop(lambda k: k[1] == source)
+    if is_upload(source):
+        # Per-key clears of global caches: they touch no session state.
+        _vetted_upload.clear(source)
+        _run_upload.clear(source)
+
+
+def session_upload() -> str | None:
+    """This session's uploaded checkpoint while its file is still there, else None."""
+    try:
+        upload = st.session_state.get(UPLOAD_KEY)
+    except Exception:  # noqa: BLE001 - no session (a bare import, a test): no upload
+        return None
+    if isinstance(upload, str) and is_upload(upload) and Path(upload).exists():
+        return upload
+    return None
+
+
 def current_source() -> str:
-    """The path string of the checkpoint every page shows (the cache key for derived data)."""
+    """The path string of the checkpoint every page shows (the cache key for derived data):
+    this session's upload when it has one, else the one named at start, else the default."""
+    if (upload := session_upload()) is not None and refusal(upload) is None:
+        return upload
     wanted = requested_checkpoint()
     if wanted and refusal(wanted) is None:
         return str(Path(wanted).resolve())
