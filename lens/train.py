@@ -41,9 +41,7 @@ import argparse
 import json
 import math
 import os
-import platform
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -72,6 +70,7 @@ from .config import WEIGHT_NAMES, ModelConfig  # noqa: E402
 from .forward import Params, forward, forward_flops  # noqa: E402,F401  (forward: the trainer's model)
 from .metrics import GROK_ACC  # noqa: E402
 from .paths import ROOT  # noqa: E402
+from .provenance import default_threads, git_commit, machine  # noqa: E402,F401  (machine: bench/train.py)
 
 
 @dataclass(frozen=True)
@@ -191,45 +190,6 @@ def _keep_freed_memory() -> None:
         libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):  # not glibc: nothing to tune
         pass
-
-
-def default_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def machine() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": default_threads(),
-        "system": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-    }
-
-
-def git_commit() -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", "lens"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        return rev + ("-dirty" if dirty and rev else "") if rev else "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 # ---------------------------------------------------------------- training state
