@@ -17,6 +17,7 @@ from browser_harness import (
     CHART,
     ERROR_ALERT,
     EXCEPTION,
+    NAV,
     PAGES,
     SCRUB_INPUT,
     STATUS_WIDGET,
@@ -128,7 +129,7 @@ def test_first_visit_on_a_fresh_server_gets_the_app_navigation(visit):
     v = visit(FIRST)
     links = v.page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
     # Each link reads "<material icon name>\n\n<title>": compare the titles.
-    assert [t.strip().splitlines()[-1] for t in links] == [title for _, title in PAGES]
+    assert [t.strip().splitlines()[-1] for t in links] == [title for _, title in NAV]
 
 
 @pytest.mark.parametrize("path", PAGE_IDS)
