@@ -26,7 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-PAGES = [f"pages/{name}.py" for name in ("basics", "attention", "wave-transforms", "relu", "neurons", "grokking")]
+PAGES = [
+    f"pages/{name}.py" for name in ("basics", "attention", "wave-transforms", "relu", "neurons", "grokking")
+]
 KINDS = (
     "slider",
     "select_slider",
@@ -114,22 +116,41 @@ def widgets(at) -> list:
     return [w for w in out if getattr(w, "key", None) and not str(w.key).startswith("$$")]
 
 
-def drive_page(page: str, n_values: int, log: list) -> dict:
+def choose(w, v) -> None:
+    """Set ``w`` to ``v``: an index for a select box (its labels may be formatted numbers,
+    which no value lookup inverts), else the value."""
+    if type(w).__name__ == "Selectbox":
+        w.select_index(v)
+    else:
+        w.set_value(v)
+
+
+def candidates(w, n: int) -> list:
+    if type(w).__name__ == "Selectbox":
+        return spread(list(range(len(w.options))), n)
+    return values_of(w, n)
+
+
+def drive_page(page: str, n_values: int, log: list, max_changes: int = 400) -> dict:
+    """Every widget of ``page`` through ``n_values`` values, including widgets that appear
+    only after another changed (Neurons' per-frequency sections)."""
     from page_testing import open_page
 
     t0 = time.perf_counter()
     at = open_page(page)
-    changes, errors = 0, 0
-    for key in [w.key for w in widgets(at)]:
-        found = [w for w in widgets(at) if w.key == key]
-        if not found:
-            continue
-        for v in values_of(found[0], n_values):
+    changes, errors, done = 0, 0, set()
+    while changes < max_changes:
+        pending = [w for w in widgets(at) if w.key not in done]
+        if not pending:
+            break
+        key = pending[0].key
+        done.add(key)
+        for v in candidates(pending[0], n_values):
             current = [w for w in widgets(at) if w.key == key]
             if not current:
                 break
             try:
-                current[0].set_value(v)
+                choose(current[0], v)
                 at.run()
                 changes += 1
                 errors += len(at.exception)
