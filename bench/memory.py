@@ -82,7 +82,9 @@ def raw_options(w) -> list:
         return [back.get(label, label) for label in w.options]
     out = []
     for label in w.options:
-        for cand in (label, label.lower()):
+        head = label.split()[0] if label.split() else label
+        numbers = [int(head)] if head.lstrip("-").isdigit() else []
+        for cand in (label, label.lower(), *numbers):
             try:
                 if fmt is None or str(fmt(cand)) == label:
                     out.append(cand)
@@ -119,14 +121,14 @@ def widgets(at) -> list:
 def choose(w, v) -> None:
     """Set ``w`` to ``v``: an index for a select box (its labels may be formatted numbers,
     which no value lookup inverts), else the value."""
-    if type(w).__name__ == "Selectbox":
+    if type(w).__name__ == "Selectbox" and isinstance(v, int) and not raw_options(w):
         w.select_index(v)
     else:
         w.set_value(v)
 
 
 def candidates(w, n: int) -> list:
-    if type(w).__name__ == "Selectbox":
+    if type(w).__name__ == "Selectbox" and not raw_options(w):
         return spread(list(range(len(w.options))), n)
     return values_of(w, n)
 
