@@ -1,0 +1,263 @@
+"""Trace one example: one input (a, b) followed through every hook to its logits.
+
+Run by ``st.navigation`` as a script: number-free prose first, then :func:`show`, which picks
+the pair (two number inputs, deep-linked as ``a`` and ``b``, or a click on the map of pairs)
+and walks it through the stages. Every number comes from :func:`lens.trace.trace` (one
+frozen :class:`lens.trace.TraceFacts` per pair, cached); the charts and the scopes' markers
+are built in :mod:`ui.figures.trace`. Nothing assumes p = 113.
+
+Each stage's scope draws the stage along the token axis: b held fixed, a running over
+0..p-1 (the row of the map through the chosen pair), the chosen a marked. A vector over the
+residual directions has no order, so its Fourier view would mean nothing; over a it shows
+which frequencies the stage carries (see :mod:`lens.trace`).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.data import route_through_app
+
+route_through_app()
+
+st.title("Trace one example")
+st.markdown(
+    """
+The other pages read the model over all p × p inputs at once. This one follows **a single
+input**, the pair you pick, through every step the model takes: the two embeddings, the
+attention weights at the `=` position, what attention writes into the residual stream, the
+neurons before and after their ReLU, what the MLP writes, and finally the logit the model
+gives every possible answer c.
+
+Each step comes with a sentence that says what changed there, computed from the numbers for
+your pair, and a scope. A residual vector's directions have no order, so a spectrum of one
+vector would mean nothing; the scopes therefore hold b fixed and let a run over every
+token, the row of the map through your pair, with your a marked. Their **Fourier** view then
+shows which frequencies each step carries along a. The logits are a signal over c already,
+so they get their own Fourier view, and a bar chart in the manner of He et al.'s (2026)
+logit explorer: the right answer, the two *ghost* positions 2a and 2b, and the margin by
+which the right answer beats the runner-up.
+"""
+)
+
+
+@st.fragment  # the view toggle reruns this scope only
+def _scope(data, axes, key: str, **kw) -> None:
+    from ui.scope_widget import show_scope
+
+    show_scope(data, axes, key=key, **kw)
+
+
+def _pick(p: int, default_a: int, default_b: int) -> tuple[int, int]:
+    """The pair: number inputs (deep-linked), which a click on the map sets first."""
+    from ui import data as state
+    from ui import links
+    from ui.figures import basics as basics_fig
+    from ui.figures import trace as fig
+
+    def picked_on_map() -> None:  # Streamlit runs this before the rerun's widgets exist
+        pair = fig.clicked(st.session_state.get("trace.map", {}).get("selection"), p)
+        if pair is not None:
+            st.session_state["trace.a"], st.session_state["trace.b"] = pair
+
+    c1, c2 = st.columns(2)
+    a = c1.number_input("a", 0, p - 1, links.int_param("a", 0, p - 1, default_a), key="trace.a")
+    b = c2.number_input("b", 0, p - 1, links.int_param("b", 0, p - 1, default_b), key="trace.b")
+    links.keep("a", a, default_a)
+    links.keep("b", b, default_b)
+    a, b = int(a), int(b)
+    st.caption("Or click a cell of the map: each pair (a, b) coloured by its answer c = (a + b) mod p.")
+    base = state.of_args(basics_fig.answer_grid_spec, p)
+    st.vega_lite_chart(fig.pick_map(base, p, a, b), width="stretch", key="trace.map", on_select=picked_on_map)
+    return a, b
+
+
+def show() -> None:
+    from lens import trace as lt
+    from lens.story.basics import embedding_by_dim, task
+    from ui import charts
+    from ui import data as state
+    from ui.figures import trace as fig
+    from ui.theme import listing, num, pct
+
+    source = state.checked_source()
+    t0 = task(state.checkpoint(source))
+    p = t0.p
+    default_a, default_b = divmod(t0.first_test, p)
+
+    st.header("Pick a pair")
+    a, b = _pick(p, default_a, default_b)
+
+    with st.spinner("Running the model…"):
+        nf = state.of_run(lt.neuron_frequencies, source)
+        t = state.of_run(lt.trace, source, a, b, nf)
+    along = state.shared_of_run(lt.along_a, source, b)
+    kf = t.key_frequencies
+    right = "right" if t.pred == t.c else f"wrong: it answers {t.pred}"
+    st.markdown(
+        f"Tokens **`[{a}, {b}, =]`**, label **c = ({a} + {b}) mod {p} = {t.c}**, a **{t.split}** "
+        f"pair. The model is **{right}**, with probability {num(t.prob_c, '.6f')} on c."
+    )
+    st.markdown(
+        "The residual stream at each stage, one row per stage over its residual directions: "
+        "the two embeddings, then what `=` holds before attention, what attention adds, and so on."
+    )
+    charts.show(state.of_run(fig.stages_spec, source, a, b, nf), key="trace.stages")
+
+    # -- the embeddings
+    st.header("1. The embeddings of a and b")
+    st.markdown(
+        f"""
+**What changed:** a = {a} and b = {b} became two vectors of {len(t.embed_a)} numbers, rows of
+W_E (norms {num(t.norms["embed_a"])} and {num(t.norms["embed_b"])}). Over the number tokens,
+**{pct(t.embed_key_share)}** of W_E's energy sits at the key frequencies {listing(kf)}: each
+token is a point on a few waves. The `=` position starts from the same vector for every input
+(norm {num(t.norms["embed_eq"])}): nothing about a or b is there yet.
+"""
+    )
+    _scope(
+        state.shared_of_run(embedding_by_dim, source),
+        ("d_model", "token"),
+        key="trace.embed",
+        play="d_model",
+        start={"d_model": t.strongest["embed"]},
+        markers=fig.at_tokens(a, b, kf),
+        title="W_E for one residual direction, over the number tokens",
+        y_title="embedding value",
+    )
+
+    # -- attention
+    on_a, on_b, on_eq = (float(x) for x in t.mean_pattern)
+    h = t.head_on_a
+    st.header("2. Attention: what `=` reads from a and b")
+    st.markdown(
+        f"""
+**What changed:** `=` looked back at the three positions. Head {h} attends most to a
+(**{pct(float(t.pattern[h, 0]))}** of its weight); averaged over the {len(t.pattern)} heads, `=`
+puts {pct(on_a)} on a, {pct(on_b)} on b and {pct(on_eq)} on itself. The scope shows how each
+head's weights move as a runs over every token with b = {b} fixed.
+"""
+    )
+    charts.show(state.of_run(fig.attention_spec, source, a, b, nf), key="trace.attention")
+    _scope(
+        fig.along_lines(along, ("on a", "on b", "on =")),
+        ("head", "a"),
+        key="trace.pattern",
+        play="head",
+        start={"head": h},
+        markers=fig.at_a(a, kf),
+        title=f"One head's attention weights from =, for b = {b}, as a function of a",
+        y_title="attention weight",
+    )
+
+    # -- attn_out and resid_mid
+    st.header("3. attn_out and resid_mid")
+    st.markdown(
+        f"""
+**What changed:** attention wrote `attn_out` (norm {num(t.norms["attn_out"])}) into `=`, so
+`resid_mid` = the `=` start + `attn_out` (norm {num(t.norms["resid_mid"])}). Along a, with b
+fixed, **{pct(t.key_share["attn_out"])}** of `attn_out`'s energy and
+**{pct(t.key_share["resid_mid"])}** of `resid_mid`'s sit at the key frequencies: the waves of a
+and b have arrived at `=`.
+"""
+    )
+    _scope(
+        fig.along_lines(along, ("attn_out", "resid_mid")),
+        ("d_model", "a"),
+        key="trace.mid",
+        play="d_model",
+        start={"d_model": t.strongest["resid_mid"]},
+        markers=fig.at_a(a, kf),
+        title=f"attn_out and resid_mid at = in one residual direction, for b = {b}, as a function of a",
+        y_title="value",
+    )
+
+    # -- the neurons
+    n = len(t.neuron_freq)
+    per_group = "; ".join(
+        f"frequency {f}: {t.group_firing[f]} of {t.group_size[f]} fire, "
+        f"{pct(t.group_post_share[f])} of the energy after the ReLU"
+        for f in t.groups
+    )
+    st.header("4. The neurons, grouped by frequency")
+    st.markdown(
+        f"""
+**What changed:** `resid_mid` was read by {n} neurons; **{t.firing} of {n}** fire on this
+input (a positive pre-activation passes the ReLU, a negative one is cut to 0). Grouped by each
+neuron's key frequency: {per_group}. The loudest group is frequency **{t.loudest_group}**.
+Along a, {pct(t.key_share["pre"])} of the pre-activations' energy is at the key frequencies,
+{pct(t.key_share["post"])} after the ReLU, which makes harmonics and mixes frequencies.
+"""
+    )
+    charts.show(state.of_run(fig.neurons_spec, source, a, b, nf), key="trace.neurons")
+    if t.groups:
+        freq = st.selectbox(
+            "group (key frequency)",
+            t.groups,
+            index=t.groups.index(t.loudest_group),
+            key="trace.group",
+        )
+        _scope(
+            state.shared_of_run(lt.group_along_a, source, b, int(freq), nf),
+            ("member", "a"),  # the group's neurons, ascending: the caption names each one
+            key=f"trace.group.f{freq}",
+            play="member",
+            markers=fig.at_a(a, kf),
+            caption=fig.neuron_caption(t, int(freq)),
+            title=f"One frequency-{freq} neuron before and after its ReLU, for b = {b}, as a function of a",
+            y_title="activation",
+        )
+
+    # -- mlp_out and resid_post
+    to = t.to_answer
+    st.header("5. mlp_out and resid_post")
+    st.markdown(
+        f"""
+**What changed:** the neurons' outputs, weighted by W_out, are `mlp_out` (norm
+{num(t.norms["mlp_out"])}); `resid_post` = `resid_mid` + `mlp_out` (norm
+{num(t.norms["resid_post"])}). Along a, {pct(t.key_share["mlp_out"])} of `mlp_out`'s energy is
+at the key frequencies. Of the right answer's logit, {num(float(t.logits[t.c]))}, `mlp_out`
+contributes **{num(to["mlp_out"])}**, `attn_out` {num(to["attn_out"])} and the `=` start
+{num(to["embed_eq"])}.
+"""
+    )
+    _scope(
+        fig.along_lines(along, ("mlp_out", "resid_post")),
+        ("d_model", "a"),
+        key="trace.post",
+        play="d_model",
+        start={"d_model": t.strongest["resid_post"]},
+        markers=fig.at_a(a, kf),
+        title=f"mlp_out and resid_post at = in one residual direction, for b = {b}, as a function of a",
+        y_title="value",
+    )
+
+    # -- the logits
+    top = ", ".join(f"{k} ({num(v)})" for k, v in t.top3)
+    (g1, g2), (r1, r2) = t.ghosts, t.rank_of_ghosts
+    verdict = (
+        f"the right answer c = {t.c} comes first, **{num(t.margin)}** above the runner-up {t.runner_up}"
+        if t.margin > 0
+        else f"the right answer c = {t.c} is **{num(-t.margin)} below** the top logit, {t.runner_up}"
+    )
+    st.header("6. The logits")
+    st.markdown(
+        f"""
+**What changed:** W_U read `resid_post` into a logit for each of the {p} answers. The three
+largest are {top}: {verdict}. The ghost positions 2a = {g1} and 2b = {g2} rank
+{r1 + 1} and {r2 + 1} of {p}. Over c, {pct(t.key_share["logits"])} of the logits' energy is at
+the key frequencies: the logits are a sum of waves in c.
+"""
+    )
+    charts.show(state.of_run(fig.logits_spec, source, a, b, nf), key="trace.logits")
+    _scope(
+        t.logits,
+        ("c",),
+        key="trace.logit_scope",
+        markers=fig.at_answers(t),
+        title=f"The logits of ({a}, {b}) over every answer c",
+        y_title="logit",
+    )
+
+
+show()

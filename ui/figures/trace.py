@@ -1,0 +1,331 @@
+"""Trace one example's charts: the clickable map of pairs, one input's vectors stage by stage,
+its attention, its neurons by frequency and its logits, and what the scopes mark.
+
+The spec builders take the run and cheap keys (``a``, ``b``, the neurons' frequencies as a
+tuple) so the page caches them with ``ui.data.of_run``; they read the numbers from
+:func:`lens.trace.trace`. The map is the exception: it needs only p (``ui.data.of_args``),
+and the chosen pair is a one-row overlay (:func:`ui.figures.basics.picked`), so moving it
+never rebuilds the map.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ui.scope import Marker
+from ui.theme import MUTED, OTHER, PALETTE, num
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lens.run import Run
+    from lens.trace import TraceFacts
+
+Index = dict[str, int]
+SELECTION = "cell"  # the map's point selection: Streamlit reports it under this name
+KEY_COLOURS = {"a": PALETTE[0], "b": PALETTE[1], "=": OTHER}
+ROLE_COLOURS = {"right answer c": PALETTE[2], "ghost 2a": PALETTE[0], "ghost 2b": PALETTE[1], "other": OTHER}
+
+
+# ---------------------------------------------------------------- the map of pairs
+
+
+def select_layer(p: int) -> dict:
+    """A transparent cell over every pair (a, b), with a point selection on click.
+
+    Why cells: a click on the map's image (one mark for all p² pairs, ``ui/raster.py``)
+    would tell Streamlit nothing about which pair. These p² rects are generated in the
+    browser (a ``sequence``), so no rows travel; they are invisible (opacity 0, but filled,
+    which is what Vega's hit test looks at) and drawn last, so every click lands on one. No
+    ARIA text is written for them (thousands of items)."""
+    return {
+        "data": {"sequence": {"start": 0, "stop": p * p, "as": "i"}},
+        "transform": [
+            {"calculate": f"floor(datum.i / {p})", "as": "a"},
+            {"calculate": f"datum.i % {p}", "as": "b"},
+            {"calculate": f"(datum.a + datum.b) % {p}", "as": "c"},
+            {"calculate": "datum.b - 0.5", "as": "b0"},
+            {"calculate": "datum.b + 0.5", "as": "b1"},
+            {"calculate": "datum.a - 0.5", "as": "a0"},
+            {"calculate": "datum.a + 0.5", "as": "a1"},
+        ],
+        "params": [
+            {
+                "name": SELECTION,
+                "select": {"type": "point", "fields": ["a", "b"], "on": "click", "toggle": False},
+            }
+        ],
+        "mark": {"type": "rect", "opacity": 0, "color": "black", "aria": False},
+        "encoding": {
+            # The image layer's titles: a shared scale joins its layers' differing titles.
+            "x": {"field": "b0", "type": "quantitative", "title": "b"},
+            "x2": {"field": "b1"},
+            "y": {"field": "a0", "type": "quantitative", "title": "a"},
+            "y2": {"field": "a1"},
+            "tooltip": [
+                {"field": "a", "type": "quantitative"},
+                {"field": "b", "type": "quantitative"},
+                {"field": "c", "type": "quantitative", "title": "c = (a + b) mod p"},
+            ],
+        },
+    }
+
+
+def pick_map(base: dict, p: int, a: int, b: int) -> dict:
+    """The answer map ``base`` (``ui.figures.basics.answer_grid_spec(p)``) with (a, b)
+    outlined and the clickable cells on top (below them the outline would catch clicks)."""
+    from ui.figures.basics import picked
+
+    out = picked(base, a, b)
+    return {**out, "layer": [*out["layer"], select_layer(p)]}
+
+
+def clicked(selection: Mapping | None, p: int) -> tuple[int, int] | None:
+    """The pair a click on the map picked, from Streamlit's selection state (``event.selection``
+    or ``st.session_state[key].selection``): None when nothing valid is selected."""
+    try:
+        rows = (selection or {}).get(SELECTION) or []
+        a, b = int(rows[-1]["a"]), int(rows[-1]["b"])
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return None
+    return (a, b) if 0 <= a < p and 0 <= b < p else None
+
+
+# ---------------------------------------------------------------- one input, stage by stage
+
+
+def _trace(run: Run, a: int, b: int, nf: Sequence[int]) -> TraceFacts:
+    from lens.trace import trace
+
+    return trace(run, a, b, nf)
+
+
+def stage_rows(t: TraceFacts) -> dict[str, np.ndarray]:
+    """The d_model vectors of the trace, in the order of the forward pass, by row label."""
+    return {
+        f"W_E[a = {t.a}]": t.embed_a,
+        f"W_E[b = {t.b}]": t.embed_b,
+        "=, before attention": t.embed_eq,
+        "attn_out": t.vectors["attn_out"],
+        "resid_mid": t.vectors["resid_mid"],
+        "mlp_out": t.vectors["mlp_out"],
+        "resid_post": t.vectors["resid_post"],
+    }
+
+
+def stages_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
+    """One input's residual vectors, one row per stage, over the d_model directions (a heat
+    map with a colour scale symmetric about 0)."""
+    import altair as alt
+
+    from ui.charts import spec
+
+    rows = stage_rows(_trace(run, a, b, nf))
+    names = list(rows)
+    df = pd.DataFrame(
+        [(n, d, float(v)) for n, vec in rows.items() for d, v in enumerate(vec)],
+        columns=["stage", "direction", "value"],
+    )
+    top = float(np.abs(df["value"]).max()) or 1.0
+    chart = (
+        alt.Chart(df)
+        .mark_rect()
+        .encode(
+            x=alt.X(
+                "direction:O",
+                title="residual direction (d_model)",
+                axis=alt.Axis(values=list(range(0, len(rows[names[0]]), 16)), labelAngle=0),
+            ),
+            y=alt.Y("stage:N", sort=names, title=None, axis=alt.Axis(labelLimit=0)),
+            color=alt.Color(
+                "value:Q",
+                scale=alt.Scale(scheme="redblue", domain=[-top, top], reverse=True),
+                title="value",
+            ),
+            tooltip=["stage:N", "direction:O", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(height=32 * len(names))
+    )
+    return spec(chart)
+
+
+def attention_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
+    """Each head's attention weights from "=" on a, b and "=" (grouped bars)."""
+    import altair as alt
+
+    from lens.trace import KEYS
+    from ui.charts import spec
+
+    t = _trace(run, a, b, nf)
+    df = pd.DataFrame(
+        [
+            (f"head {h}", key, float(t.pattern[h, k]))
+            for h in range(len(t.pattern))
+            for k, key in enumerate(KEYS)
+        ],
+        columns=["head", "key", "weight"],
+    )
+    chart = (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X("head:N", title=None, axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("key:N", sort=list(KEYS)),
+            y=alt.Y("weight:Q", title="attention weight", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color(
+                "key:N",
+                sort=list(KEYS),
+                scale=alt.Scale(domain=list(KEYS), range=list(KEY_COLOURS.values())),
+                title="attends to",
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=["head:N", "key:N", alt.Tooltip("weight:Q", format=".3f")],
+        )
+        .properties(height=260)
+    )
+    return spec(chart)
+
+
+def neurons_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
+    """Every neuron's pre-activation (pale) and post-activation (full colour) for this input,
+    grouped by key frequency (x: the neurons sorted by frequency, then index)."""
+    import altair as alt
+
+    from ui.charts import spec
+
+    t = _trace(run, a, b, nf)
+    order = t.neuron_order
+    df = pd.DataFrame(
+        {
+            "position": np.arange(len(order)),
+            "neuron": order,
+            "frequency": [f"f = {int(f)}" for f in t.neuron_freq[order]],
+            "pre": t.vectors["pre"][order],
+            "post": t.vectors["post"][order],
+        }
+    )
+    freqs = [f"f = {f}" for f in t.groups]
+    colour = alt.Color(
+        "frequency:N",
+        sort=freqs,
+        scale=alt.Scale(domain=freqs, range=PALETTE[: len(freqs)] if len(freqs) <= len(PALETTE) else None),
+        title="neuron's key frequency",
+        legend=alt.Legend(orient="top"),
+    )
+    x = alt.X(
+        "position:Q", title="neurons, grouped by key frequency", axis=alt.Axis(labels=False, ticks=False)
+    )
+    tip = ["neuron:Q", "frequency:N", alt.Tooltip("pre:Q", format=".3f"), alt.Tooltip("post:Q", format=".3f")]
+    base = alt.Chart(df).encode(x=x, color=colour, tooltip=tip)
+    pre = base.mark_bar(opacity=0.3).encode(y=alt.Y("pre:Q", title="activation"))
+    post = base.mark_bar().encode(y="post:Q")
+    return spec((pre + post).properties(height=280))
+
+
+def logits_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
+    """The logit of every answer c, the right answer and the ghost positions 2a and 2b
+    coloured and labelled, the runner-up named (He et al. 2026's logit explorer)."""
+    import altair as alt
+
+    from ui.charts import spec
+
+    t = _trace(run, a, b, nf)
+    role = np.array(["other"] * t.p, dtype=object)
+    # Drawn in this order, so the right answer wins where positions coincide (a = b: 2a = c).
+    role[t.ghosts[1]] = "ghost 2b"
+    role[t.ghosts[0]] = "ghost 2a"
+    role[t.c] = "right answer c"
+    df = pd.DataFrame({"c": np.arange(t.p), "logit": t.logits, "role": role})
+    labels = pd.DataFrame(
+        [
+            {"c": t.c, "logit": t.logits[t.c], "text": f"c = {t.c}"},
+            *[
+                {"c": g, "logit": t.logits[g], "text": name}
+                for g, name in zip(t.ghosts, ("2a", "2b"), strict=True)
+                if g != t.c
+            ],
+            *(
+                [{"c": t.runner_up, "logit": t.logits[t.runner_up], "text": "runner-up"}]
+                if t.runner_up not in (t.c, *t.ghosts)
+                else []
+            ),
+        ]
+    ).drop_duplicates("c")
+    roles = [r for r in ROLE_COLOURS if r in set(role)]
+    bars = (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            x=alt.X("c:Q", title="answer c", scale=alt.Scale(domain=[-0.5, t.p - 0.5], nice=False)),
+            y=alt.Y("logit:Q", title="logit"),
+            color=alt.Color(
+                "role:N",
+                sort=roles,
+                scale=alt.Scale(domain=roles, range=[ROLE_COLOURS[r] for r in roles]),
+                title=None,
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=["c:Q", alt.Tooltip("logit:Q", format=".3f"), "role:N"],
+        )
+    )
+    text = (
+        alt.Chart(labels)
+        .mark_text(dy=-10, fontSize=14, color=MUTED)
+        .encode(x="c:Q", y="logit:Q", text="text:N")
+    )
+    title = f"margin to the runner-up (c = {t.runner_up}): {num(t.margin, '.3g')}"
+    return spec((bars + text).properties(height=320, title=title))
+
+
+# ---------------------------------------------------------------- what the scopes mark
+
+
+def along_lines(along: Mapping[str, np.ndarray], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The named lines of ``lens.trace.along_a``'s result, in that order."""
+    return {name: along[name] for name in names}
+
+
+def at_a(a: int, key_freqs: Sequence[int]) -> Callable[[Index], list[Marker]]:
+    """Markers for a scope over a: the chosen a (space view) and the key frequencies
+    (Fourier views)."""
+    marks = [Marker(a, f"a = {a}")] + [Marker(f, str(f), view="fourier") for f in key_freqs]
+    return lambda _ix: marks
+
+
+def at_tokens(a: int, b: int, key_freqs: Sequence[int]) -> Callable[[Index], list[Marker]]:
+    """Markers for the embedding scope over the tokens: a and b, and the key frequencies."""
+    pair = [Marker(a, f"a = {a}")] if a == b else [Marker(a, "a"), Marker(b, "b")]
+    marks = pair + [Marker(f, str(f), view="fourier") for f in key_freqs]
+    return lambda _ix: marks
+
+
+def at_answers(t: TraceFacts) -> Callable[[Index], list[Marker]]:
+    """Markers for the logits over c: the right answer, the ghosts, the key frequencies."""
+    marks = [Marker(t.c, f"c = {t.c}")]
+    marks += [Marker(g, name) for g, name in zip(t.ghosts, ("2a", "2b"), strict=True) if g != t.c]
+    marks += [Marker(f, str(f), view="fourier") for f in t.key_frequencies]
+    return lambda _ix: marks
+
+
+def group_neurons(t: TraceFacts, freq: int) -> np.ndarray:
+    """The neurons of the group ``freq`` in the order ``lens.trace.group_along_a`` draws them."""
+    return np.flatnonzero(t.neuron_freq == freq)
+
+
+def neuron_caption(t: TraceFacts, freq: int) -> Callable[[Index], str]:
+    """The scope's caption for one neuron of the group (the scope's axis ``member``: its
+    position in the group): its index in the model and this input's values."""
+    idx = group_neurons(t, freq)
+
+    def caption(ix: Index) -> str:
+        m = ix["member"]
+        k = int(idx[m]) if len(idx) else 0
+        pre, post = t.vectors["pre"][k], t.vectors["post"][k]
+        state = "fires" if post > 0 else "is silent"
+        return (
+            f"member {m} of the group is neuron {k}: at (a, b) = ({t.a}, {t.b}) its pre-activation "
+            f"is {num(pre, '.3g')}, so it {state}"
+        )
+
+    return caption
