@@ -63,3 +63,15 @@ def test_values_come_back_read_only_and_drop_removes_by_key():
     assert not v["x"].flags.writeable
     cache.get(("f", "/ckpt/b", ()), lambda: {"x": np.ones(4)})
     assert cache.drop(lambda k: k[1] == "/ckpt/a") == 1 and len(cache) == 1 and cache.held == 32
+
+
+def test_glibc_is_told_to_return_freed_big_buffers():
+    import platform
+
+    from ui.bounded import return_freed_memory
+
+    took = return_freed_memory()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert took
+    else:
+        assert took is False

@@ -40,7 +40,9 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from lens.paths import CREATE_DEFAULT, DEFAULT_RUN  # noqa: E402
-from ui.bounded import BytesLRU  # noqa: E402
+from ui.bounded import BytesLRU, return_freed_memory  # noqa: E402
+
+return_freed_memory()  # process-wide, before any analysis allocates (see its docstring)
 
 if TYPE_CHECKING:  # pragma: no cover
     from lens.checkpoint import Checkpoint
@@ -50,8 +52,8 @@ if TYPE_CHECKING:  # pragma: no cover
 T = TypeVar("T")
 # Memory bounds, all pages and checkpoints together (issue 13: one reader moving every widget
 # must stay under 600 MB on a 1 GB instance; see bench/memory.py for what they give).
-DERIVED_BYTES = 96 * 2**20  # pickled tables, specs and facts (st.cache_data's own measure)
-SHARED_BYTES = 160 * 2**20  # the shared read-only arrays
+DERIVED_BYTES = 48 * 2**20  # pickled tables, specs and facts (st.cache_data's own measure)
+SHARED_BYTES = 96 * 2**20  # the shared read-only arrays
 
 # Uploaded checkpoints (ui/upload.py): the session-state key naming this session's upload,
 # the prefix of its temporary folder (how a path is known to be an upload), and how many
