@@ -145,41 +145,123 @@ def _numpy_forward(ck: Checkpoint) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     Keys and values depend on a token and its position only, so they are computed once per
     (position, token) and gathered, rather than once per example.
     """
-    w, cfg = ck.weights, ck.cfg
+    w = ck.weights
     tokens = task.dataset(ck.p)  # [N, 3]
-    n_pos = tokens.shape[1]
     embed = w["W_E"][tokens]  # [N, pos, d]
     resid_pre = embed + w["W_pos"][None]
+    acts = {"embed": embed, "resid_pre": resid_pre}
+    acts.update(attention(ck, tokens, w["W_E"][None]))
+    del acts["scores"]  # not a hook the run keeps (the TransformerLens engine does not either)
+    acts.update(_after_attention(w, resid_pre[:, -1], acts["attn_out"]))
+    logits = acts.pop("logits")
+    acts = {name: np.ascontiguousarray(x, dtype=np.float32) for name, x in acts.items()}
+    return logits.astype(np.float32), acts
+
+
+def attention(
+    ck: Checkpoint, tokens, embed_tables, scores=None, pattern=None, exact: bool = True
+) -> dict[str, np.ndarray]:
+    """Attention at the ``=`` query over the inputs ``tokens`` (``task.dataset(p)``): scores
+    (scaled, before the softmax), pattern ``[N, head, key]``, z and attn_out.
+
+    ``embed_tables`` ``[pos, vocab, d_model]`` are the token embeddings each position sees
+    (``W_E[None]`` for the model itself: every position reads the same table). Given
+    ``scores`` (pre-softmax, scaled) or ``pattern``, attention continues from there.
+    ``exact=False`` computes the query once (the "=" token at its position is every input's)
+    and ``attn_out`` as one 2-D product: about twice as fast, the same to float32 rounding
+    (the run itself keeps the exact path, so its activations do not move).
+    """
+    w, cfg = ck.weights, ck.cfg
+    n_pos = tokens.shape[1]
     # Per-position tables over the vocabulary: [pos, vocab, head, d_head].
-    table_in = w["W_E"][None] + w["W_pos"][:, None]
-    k_table = np.einsum("svd,hde->svhe", table_in, w["W_K"])
+    table_in = embed_tables + w["W_pos"][:, None]
     v_table = np.einsum("svd,hde->svhe", table_in, w["W_V"])
     positions = np.arange(n_pos)[None]
-    k = k_table[positions, tokens]  # [N, pos, head, d_head]
-    v = v_table[positions, tokens]
-    q = np.einsum("nd,hde->nhe", resid_pre[:, -1], w["W_Q"])
-    scores = np.einsum("nhe,nkhe->nhk", q, k) / np.float32(np.sqrt(cfg.d_head))
-    scores -= scores.max(axis=-1, keepdims=True)  # the last query sees every key: no mask
-    pattern = np.exp(scores)
-    pattern /= pattern.sum(axis=-1, keepdims=True)
+    v = v_table[positions, tokens]  # [N, pos, head, d_head]
+    if scores is None and pattern is None:
+        k_table = np.einsum("svd,hde->svhe", table_in, w["W_K"])
+        k = k_table[positions, tokens]
+        if exact:
+            q = np.einsum("nd,hde->nhe", table_in[-1][tokens[:, -1]], w["W_Q"])
+            scores = np.einsum("nhe,nkhe->nhk", q, k)
+        else:
+            q = np.einsum("d,hde->he", table_in[-1][tokens[0, -1]], w["W_Q"])
+            scores = np.einsum("he,nkhe->nhk", q, k)
+        scores = scores / np.float32(np.sqrt(cfg.d_head))
+    if pattern is None:
+        shifted = scores - scores.max(axis=-1, keepdims=True)  # the last query sees every key: no mask
+        pattern = np.exp(shifted)
+        pattern /= pattern.sum(axis=-1, keepdims=True)
     z = np.einsum("nhk,nkhe->nhe", pattern, v)
-    attn_out = np.einsum("nhe,hed->nd", z, w["W_O"])
-    resid_mid = resid_pre[:, -1] + attn_out
-    pre = resid_mid @ w["W_in"] + w["b_in"]
-    post = np.maximum(pre, 0)
-    mlp_out = post @ w["W_out"] + w["b_out"]
-    resid_post = resid_mid + mlp_out
-    acts = {
-        "embed": embed,
-        "resid_pre": resid_pre,
-        "pattern": pattern,
-        "z": z,
-        "attn_out": attn_out,
-        "resid_mid": resid_mid,
-        "pre": pre,
-        "post": post,
-        "mlp_out": mlp_out,
-        "resid_post": resid_post,
-    }
-    acts = {name: np.ascontiguousarray(x, dtype=np.float32) for name, x in acts.items()}
-    return (resid_post @ w["W_U"]).astype(np.float32), acts
+    if exact:
+        attn_out = np.einsum("nhe,hed->nd", z, w["W_O"])
+    else:
+        attn_out = z.reshape(len(z), -1) @ w["W_O"].reshape(-1, w["W_O"].shape[-1])
+    return {"scores": scores, "pattern": pattern, "z": z, "attn_out": attn_out}
+
+
+def _after_attention(w: dict, resid_eq, attn_out=None, resid_mid=None, pre=None, post=None, mlp_out=None):
+    """The rest of the forward pass at ``=``, from the first of its arguments that is given
+    (``resid_eq``, the residual stream before attention, with ``attn_out``; or ``resid_mid``
+    onwards, which still needs ``resid_mid`` for the residual path). Returns every activation
+    it computed and ``logits``."""
+    out: dict[str, np.ndarray] = {}
+    if attn_out is not None:
+        resid_mid = out["resid_mid"] = resid_eq + attn_out
+    if pre is None and post is None and mlp_out is None:
+        pre = out["pre"] = resid_mid @ w["W_in"] + w["b_in"]
+    if post is None and mlp_out is None:
+        post = out["post"] = np.maximum(pre, 0)
+    if mlp_out is None:
+        mlp_out = out["mlp_out"] = post @ w["W_out"] + w["b_out"]
+    resid_post = out["resid_post"] = resid_mid + mlp_out
+    out["logits"] = resid_post @ w["W_U"]
+    return out
+
+
+# The hooks :func:`forward_from` can start from, in the order of the forward pass.
+FORWARD_HOOKS = (
+    "embed",
+    "scores",
+    "pattern",
+    "attn_out",
+    "resid_mid",
+    "pre",
+    "post",
+    "mlp_out",
+    "resid_post",
+)
+
+
+def forward_from(
+    ck: Checkpoint, hook: str, value: np.ndarray, resid_mid: np.ndarray | None = None
+) -> Float[np.ndarray, "N p"]:
+    """The logits at ``=`` with the activation at ``hook`` replaced by ``value`` and the rest
+    of the forward pass recomputed (the numpy engine's code, in ``value``'s dtype; the same
+    logits as the run's to float32 rounding when ``value`` is unedited).
+
+    ``value`` has the example axis first (a-major) like ``Run.acts``, except for
+    ``"embed"``: the token embeddings each position reads, ``[pos, vocab, d_model]`` (the
+    model's own: ``W_E`` at every position), so that the embedding of a (position 0) and of
+    b (position 1) can differ. ``"scores"`` are attention's scaled scores before the softmax
+    (``[N, head, key]``, query ``=``). Hooks after attention need the unedited ``resid_mid``
+    for the residual path (``pre``, ``post``, ``mlp_out``).
+    """
+    w = ck.weights
+    tokens = task.dataset(ck.p)
+    if hook in ("embed", "scores", "pattern"):
+        tables = value if hook == "embed" else w["W_E"][None]
+        att = attention(ck, tokens, tables, exact=False, **({hook: value} if hook != "embed" else {}))
+        resid_eq = w["W_E"][ck.p] + w["W_pos"][-1]  # the "=" token at its position: the same for all
+        return _after_attention(w, resid_eq, att["attn_out"])["logits"]
+    if hook == "attn_out":
+        return _after_attention(w, w["W_E"][ck.p] + w["W_pos"][-1], value)["logits"]
+    if hook == "resid_mid":
+        return _after_attention(w, None, resid_mid=value)["logits"]
+    if hook in ("pre", "post", "mlp_out"):
+        if resid_mid is None:
+            raise ValueError(f"forward_from({hook!r}) needs the unedited resid_mid")
+        return _after_attention(w, None, resid_mid=resid_mid, **{hook: value})["logits"]
+    if hook == "resid_post":
+        return value @ w["W_U"]
+    raise ValueError(f"hook must be one of {FORWARD_HOOKS}, not {hook!r}")
