@@ -338,6 +338,142 @@ pairs and compare its embedding's spectrum with the final model's.
     st.altair_chart(chart, width="stretch", key="grokking.snapshot_chart")
 
 
+def _lottery(h: History, f: GrokkingFacts) -> None:
+    """Each neuron's dominant frequency at every kept snapshot (:func:`lens.lottery.lottery_at`,
+    one cache entry keyed by the snapshots' path strings): the heatmap, when it settles, the
+    lottery against chance, and the excluded loss per key frequency."""
+    from lens import lottery
+    from ui import charts
+    from ui.figures import lottery as lfig
+
+    st.header("How each neuron picked its frequency")
+    steps = list(h.snapshot_steps)
+    if len(steps) < 2 or not f.key_freqs:
+        st.info(
+            "Following each neuron needs at least two kept snapshots and key frequencies; this run "
+            "lacks one or the other."
+        )
+        return
+    keys = tuple(f.key_freqs)
+    try:
+        with st.spinner(f"Reading every neuron at the {len(steps)} kept snapshots…"):
+            paths = tuple(str(snapshot_dir(h.run_dir, s)) for s in steps)
+            lot = data.of_args(lottery.lottery_at, paths, tuple(steps), keys, f.p)
+    except (CheckpointError, OSError, ValueError) as err:
+        st.error(str(err).splitlines()[0] if str(err) else type(err).__name__)
+        return
+    st.markdown(
+        f"""
+The chart above counts the neurons on each frequency; this section follows each one. At every
+kept snapshot each of the {lot.neurons} neurons gets its dominant frequency, as above (the
+frequency 1..{f.p // 2} with the most energy in its pre-activation along b). He et al. (2026)
+describe the frequency a neuron ends with as a **lottery ticket**: already the strongest of
+the key frequencies in that neuron at initialisation, and then amplified by training. If that
+is so, a neuron's final frequency should be its strongest key-frequency component at step 0
+more often than chance.
+"""
+    )
+    rows = tuple((int(i), *(int(x) for x in lot.dominant[i])) for i in lot.order)
+    charts.show(data.of_args(lfig.heatmap_spec, lot.steps, keys, rows), key="grokking.lottery_heatmap")
+    st.caption(
+        f"{len(steps)} columns, one per snapshot this run kept (steps {listing(f'{s:,}' for s in steps)}), "
+        "so a change shown between two columns happened somewhere between those steps. Denser "
+        "columns need the trainer to keep more snapshots (its checkpoint schedule, "
+        "`lens.train.Schedule`, and `--keep-snapshots`) and the run trained again; which snapshots "
+        "are kept does not change the weights."
+    )
+    ends = listing(f"{k} ({n})" for k, n in lot.final_counts.items())
+    st.markdown(
+        f"**When each frequency is settled.** {_on_key(lot)} (neurons per frequency: {ends}). A "
+        "neuron's frequency is settled at the first kept snapshot from which it never changes. "
+        f"{lot.never_changed} neurons have the same frequency at every kept snapshot; half are "
+        f"settled by step {lot.median_settle_step:,} ({phase_of(lot.median_settle_step, f.spans)}), "
+        f"and {lot.settle_counts[-1]} only at the last, step {lot.steps[-1]:,}."
+    )
+    charts.show(data.of_args(lfig.settle_spec, lot.steps, lot.settle_counts), key="grokking.lottery_settle")
+    st.markdown(_tickets(lot, f))
+    t = lot.tickets
+    charts.show(
+        data.of_args(
+            lfig.tickets_spec,
+            tuple(x.step for x in t),
+            tuple(x.rate for x in t),
+            tuple(x.chance for x in t),
+            tuple(x.chance_low for x in t),
+            tuple(x.chance_high for x in t),
+            t[0].uniform,
+            lottery.PERMUTATIONS,
+        ),
+        key="grokking.lottery_tickets",
+    )
+    last = listing(f"{num(float(v))} without {k}" for k, v in zip(keys, lot.excluded[-1], strict=True))
+    st.markdown(
+        "**The excluded loss, one key frequency at a time.** The progress measures above remove every "
+        "key frequency's cos(w(a + b)) and sin(w(a + b)) parts from the logits at once; here one "
+        f"frequency at a time, at each kept snapshot, scored on the training pairs. At step "
+        f"{lot.steps[-1]:,} the training loss is {last}, and {num(float(lot.excluded_all[-1]))} "
+        "without all of them."
+    )
+    charts.show(
+        data.of_args(
+            lfig.excluded_spec,
+            lot.steps,
+            keys,
+            tuple(tuple(float(v) for v in r) for r in lot.excluded),
+            tuple(float(v) for v in lot.excluded_all),
+        ),
+        key="grokking.lottery_excluded",
+    )
+
+
+def _on_key(lot) -> str:
+    n, on = lot.neurons, int(lot.on_key.sum())
+    if on == n:
+        return f"All {n} neurons end on a key frequency"
+    return f"{on} of the {n} neurons end on a key frequency (the lottery below counts only these)"
+
+
+def _tickets(lot, f: GrokkingFacts) -> str:
+    """The lottery's rate against chance at initialisation (or the first kept step) and early on."""
+    sentences = []
+    first = lot.at_init or lot.tickets[0]
+    if lot.at_init is None:
+        sentences.append(
+            f"This run did not keep its initialisation, so the ranking is read at its first kept step, "
+            f"{first.step:,}."
+        )
+    for i, t in enumerate(dict.fromkeys(x for x in (first, lot.early) if x is not None)):
+        when = (
+            "at initialisation (step 0)"
+            if t.step == 0
+            else f"at step {t.step:,} ({phase_of(t.step, f.spans)})"
+        )
+        head = (
+            f"Of the {t.neurons} neurons that end on a key frequency, **{pct(t.rate, 1)}** had it as "
+            f"their strongest key-frequency component {when}"
+            if i == 0
+            else f"Read {when} instead, the rate is **{pct(t.rate, 1)}**"
+        )
+        verdict = "more often than chance" if t.above_chance else "no more often than chance would give"
+        sentences.append(
+            f"{head}, against **{pct(t.chance, 1)}** by chance (95% of permutations between "
+            f"{pct(t.chance_low, 1)} and {pct(t.chance_high, 1)}; {t.reached:,} of {t.permutations:,} "
+            f"permutations reach it; 1 / K = {pct(t.uniform, 1)}): {verdict}."
+        )
+        if i == 0 and t.above_chance and t.rate < 0.5:
+            sentences.append(
+                "The ticket tilts the draw without deciding it: most of these neurons end on a "
+                "frequency that was not their strongest then."
+            )
+    return (
+        "**The lottery, against chance.** Chance is the rate expected if a neuron's final frequency "
+        "did not depend on which key frequency was strongest in it at that step: the final "
+        "frequencies shuffled among the same neurons, which keeps how many end on each frequency "
+        "and how many start with each on top (1 / K, for K key frequencies, only when those counts "
+        f"are even). {' '.join(sentences)}"
+    )
+
+
 # ---------------------------------------------------------------- the page
 
 
@@ -357,6 +493,7 @@ def show() -> None:
     _spectrum(h, f)
     _neurons(h, f, scale)
     _snapshots(h, f)
+    _lottery(h, f)
 
 
 show()
