@@ -23,6 +23,10 @@ SECTIONS = [
     ("relu.py", "ReLU", ":material/show_chart:", "relu"),
     ("neurons.py", "Neurons", ":material/hub:", "neurons"),
     ("grokking.py", "Grokking", ":material/timeline:", "grokking"),
+    # The laboratory: the reader's own experiments, then every claim of the story, tested.
+    ("trace.py", "Trace one example", ":material/route:", "trace"),
+    ("ablation-lab.py", "Ablation lab", ":material/science:", "ablation-lab"),
+    ("clock-or-pizza.py", "Clock or pizza?", ":material/local_pizza:", "clock-or-pizza"),
     ("claims.py", "Claims", ":material/fact_check:", "claims"),
 ]
 

@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 PAGES = [
-    f"pages/{name}.py" for name in ("basics", "attention", "wave-transforms", "relu", "neurons", "grokking")
+    f"pages/{name}.py"
+    for name in ("basics", "attention", "wave-transforms", "relu", "neurons", "grokking", "claims", "trace")
 ]
 KINDS = (
     "slider",
@@ -54,6 +55,35 @@ def _status(field: str) -> float:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+class Sampler:
+    """Reads the resident memory every few milliseconds in a thread and keeps, per label (the
+    widget change under way), the highest value seen: which change makes the peak."""
+
+    def __init__(self, every_s: float = 0.005):
+        import threading
+
+        self.every_s, self.label, self.peaks = every_s, "start", {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            r = rss_mb()
+            if r > self.peaks.get(self.label, 0.0):
+                self.peaks[self.label] = r
+
+    def top(self, n: int = 8) -> list[tuple[str, float]]:
+        return sorted(self.peaks.items(), key=lambda kv: -kv[1])[:n]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+SAMPLER: Sampler | None = None
 
 
 def reset_peak() -> None:
@@ -139,6 +169,8 @@ def drive_page(page: str, n_values: int, log: list, max_changes: int = 400) -> d
     from page_testing import open_page
 
     t0 = time.perf_counter()
+    if SAMPLER is not None:
+        SAMPLER.label = f"{page} opened"
     at = open_page(page)
     changes, errors, done = 0, 0, set()
     while changes < max_changes:
@@ -151,6 +183,8 @@ def drive_page(page: str, n_values: int, log: list, max_changes: int = 400) -> d
             current = [w for w in widgets(at) if w.key == key]
             if not current:
                 break
+            if SAMPLER is not None:
+                SAMPLER.label = f"{page} {key}={v!r}"
             try:
                 choose(current[0], v)
                 at.run()
@@ -174,6 +208,8 @@ def main() -> int:
         os.environ["LENS_CHECKPOINT"] = str(Path(args.checkpoint).resolve())
     from page_testing import open_page
 
+    global SAMPLER
+    SAMPLER = Sampler()
     start_rss = rss_mb()
     open_page(PAGES[0])
     baseline = rss_mb()
@@ -183,7 +219,9 @@ def main() -> int:
         reset_peak()
         pages = [drive_page(page, args.values, log) for page in PAGES]
         rounds.append({"round": r + 1, "peak_mb": peak_mb(), "end_rss_mb": rss_mb(), "pages": pages})
+    SAMPLER.stop()
     result = {
+        "peak_changes": [{"change": k, "rss_mb": v} for k, v in SAMPLER.top(12)],
         "checkpoint": os.environ.get("LENS_CHECKPOINT", "default"),
         "python_start_rss_mb": start_rss,
         "baseline_rss_mb": baseline,
@@ -209,6 +247,9 @@ def main() -> int:
         print(
             f"second round's peak vs the first's: {100 * result['second_round_growth']:+.1f}% (target <= +5%)"
         )
+    print("the changes during which memory was highest (sampled every 5 ms):")
+    for row in result["peak_changes"][:8]:
+        print(f"  {row['rss_mb']:>6.0f} MB  {row['change'][:90]}")
     for page in rounds[0]["pages"]:
         print(
             f"  {page['page']:<16} {page['changes']:>3} changes, {page['errors']} errors, {page['seconds']:.1f} s"

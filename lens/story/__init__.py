@@ -24,6 +24,7 @@ MODULES = {
     "relu": "relu",
     "neurons": "neurons",
     "grokking": "grokking",
+    "clock-or-pizza": "clock_pizza",
 }
 
 

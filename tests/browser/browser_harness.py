@@ -43,9 +43,15 @@ PAGES = [
     ("neurons", "Neurons"),
     ("grokking", "Grokking"),
 ]
-# The navigation lists these and the Claims page, which draws no chart (so the chart tests and
-# bench/app.py, which wait for a page's charts, use PAGES).
-NAV = [*PAGES, ("claims", "Claims")]
+# The navigation lists these, then the laboratory pages and Claims (which draws no chart: the
+# chart tests and bench/app.py, which wait for a page's charts, use PAGES).
+NAV = [
+    *PAGES,
+    ("trace", "Trace one example"),
+    ("ablation-lab", "Ablation lab"),
+    ("clock-or-pizza", "Clock or pizza?"),
+    ("claims", "Claims"),
+]
 
 CHART = '[data-testid="stVegaLiteChart"]'
 # A chart counts as drawn once vega-embed has put a non-empty canvas or svg into it.
