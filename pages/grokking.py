@@ -41,7 +41,7 @@ along the way, and full snapshots of the weights that you can compare with the f
 from lens.checkpoint import CheckpointError  # noqa: E402
 from lens.history import snapshot_dir  # noqa: E402
 from lens.training_story import default_snapshot, phase_of  # noqa: E402
-from ui import data, links  # noqa: E402
+from ui import charts, data, links  # noqa: E402
 from ui.figures import grokking as fig  # noqa: E402
 from ui.figures.grokking import GROK_PCT  # noqa: E402
 from ui.scope import Marker  # noqa: E402
@@ -86,8 +86,8 @@ def _loss_and_accuracy(h: History, f: GrokkingFacts, whose: str) -> fig.Scale:
     )
     links.keep("axis", axis or fig.AXES[0], fig.AXES[0])
     scale = (axis or fig.AXES[0], f.last_step)
-    st.altair_chart(fig.loss_chart(h, f, scale), width="stretch", key="grokking.loss")
-    st.altair_chart(fig.accuracy_chart(h, f, scale), width="stretch", key="grokking.accuracy")
+    charts.show(charts.spec(fig.loss_chart(h, f, scale)), key="grokking.loss")
+    charts.show(charts.spec(fig.accuracy_chart(h, f, scale)), key="grokking.accuracy")
     return scale
 
 
@@ -210,7 +210,7 @@ simpler quantities beside them:
         )
     if sentences:
         st.markdown(" ".join(sentences))
-    st.altair_chart(fig.progress_chart(h, f, scale), width="stretch", key="grokking.progress")
+    charts.show(charts.spec(fig.progress_chart(h, f, scale)), key="grokking.progress")
 
 
 def _weight_norm_and_gini(h: History, f: GrokkingFacts, scale: fig.Scale) -> None:
@@ -226,9 +226,9 @@ def _weight_norm_and_gini(h: History, f: GrokkingFacts, scale: fig.Scale) -> Non
     st.markdown(f"{text} The Gini coefficient is {gini}.")
     left, right = st.columns(2)
     with left:
-        st.altair_chart(fig.norm_chart(h, f, scale), width="stretch", key="grokking.norm")
+        charts.show(charts.spec(fig.norm_chart(h, f, scale)), key="grokking.norm")
     with right:
-        st.altair_chart(fig.gini_chart(h, f, scale), width="stretch", key="grokking.gini")
+        charts.show(charts.spec(fig.gini_chart(h, f, scale)), key="grokking.gini")
 
 
 def _spectrum(h: History, f: GrokkingFacts) -> None:
@@ -246,7 +246,7 @@ initialisation the energy is spread over all of them. The share held by the key 
 {pct(f.neuron_key_share_chance or 0.0, 0)}.
 """
     )
-    st.altair_chart(fig.spectrum_heatmap(h, f), width="stretch", key="grokking.heatmap")
+    charts.show(charts.spec(fig.spectrum_heatmap(h, f)), key="grokking.heatmap")
     st.markdown(
         "Press **play** (or drag the slider) to step through the checkpoints in your browser and "
         "watch the key frequencies (marked) rise out of the noise."
@@ -289,7 +289,7 @@ frequency is {shares}; an even spread would
 give {pct(f.neuron_key_share_chance, 0)}.
 """
     )
-    st.altair_chart(fig.neuron_chart(h, f, scale), width="stretch", key="grokking.neurons")
+    charts.show(charts.spec(fig.neuron_chart(h, f, scale)), key="grokking.neurons")
 
 
 def _snapshots(h: History, f: GrokkingFacts) -> None:
@@ -335,7 +335,7 @@ pairs and compare its embedding's spectrum with the final model's.
     chart = fig.snapshot_chart(
         snap, final, f"step {chosen:,}", f"final model (step {final_step:,})", f.key_freqs
     )
-    st.altair_chart(chart, width="stretch", key="grokking.snapshot_chart")
+    charts.show(charts.spec(chart), key="grokking.snapshot_chart")
 
 
 def _lottery(h: History, f: GrokkingFacts) -> None:

@@ -105,6 +105,9 @@ def _neuron_view(path_facts: "FilterFacts", row: int, waves, kf: list[int], titl
     median_neuron = int(path_facts.median_neuron[row])
     scope_key = "wave_transforms.response"
     neuron0 = links.int_param("neuron", 0, len(waves) - 1, median_neuron)
+    if not 0 <= st.session_state.get(f"{scope_key}.neuron", 0) < len(waves):
+        # Chosen on a wider model earlier in this session (before an upload): start over.
+        st.session_state[f"{scope_key}.neuron"] = neuron0
     neuron = int(st.session_state.get(f"{scope_key}.neuron", neuron0))
     links.keep("neuron", neuron, median_neuron)
     st.markdown(

@@ -379,3 +379,22 @@ def test_every_page_runs_on_an_upload(app, page):
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     assert caption(at) == "Model: your upload: `tiny.safetensors` (p = 13)"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_seen_on_the_default_model_runs_on_a_smaller_upload(app, page):
+    """Widget values chosen on the default model (neuron 175 of 512, say) must not break the
+    same page once the reader uploads a smaller model in the same session."""
+    at = app
+    at.switch_page(f"pages/{page}")
+    at.run()
+    for slider in at.slider:  # every server slider to its largest value on the default model
+        if slider.key and not slider.key.startswith("$$"):
+            slider.set_value(slider.max)
+    at.run()
+    at.file_uploader(key="upload").set_value(
+        ("tiny.safetensors", safetensors_bytes(13), "application/octet-stream")
+    )
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert caption(at) == "Model: your upload: `tiny.safetensors` (p = 13)"

@@ -332,6 +332,11 @@ def _on_change() -> None:
     if uploaded is None:
         clear(state)
         return
+    if not hasattr(uploaded, "getvalue"):
+        # Streamlit's copy was dropped after it was read (_drop_streamlit_copy), and the browser
+        # still names the file: the next widget change reports it as a DeletedFile. Nothing new
+        # was uploaded, so the session keeps its model.
+        return
     if not _SWEPT["done"]:
         _SWEPT["done"] = True
         sweep_orphans()

@@ -105,6 +105,19 @@ def _story(chromium_path: str, base: str, tmp: Path) -> dict:
             seen["refusal"] = [t.strip() for t in a.locator(SIDEBAR_ERROR).all_inner_texts()]
             a.wait_for_timeout(500)
             seen["after_garbage"] = {"A": _caption(a), "B": _caption(b), "folders": len(_folders(tmp))}
+
+            # A widget change after the upload: the browser still names the uploaded file,
+            # which Streamlit then reports as deleted (its copy was dropped once read).
+            box = a.locator('[data-testid="stNumberInput"] input').first
+            box.click()
+            box.press("ArrowUp")
+            a.wait_for_timeout(3000)
+            _wait_caption(a, "(p = 13)")
+            seen["after_widget"] = {
+                "A": _caption(a),
+                "exceptions": a.locator('[data-testid="stException"]').count(),
+                "errors": [t.strip() for t in a.locator(SIDEBAR_ERROR).all_inner_texts()],
+            }
             seen["console"] = {k: list(v.errors) for k, v in console.items()}
 
             t0 = time.perf_counter()
@@ -168,6 +181,11 @@ def test_garbage_is_refused_in_one_line_and_a_keeps_the_model(story):
     assert story["after_garbage"]["A"] == "Model: your upload: tiny-p13.safetensors (p = 13)"
     assert "(p = 113)" in story["after_garbage"]["B"]
     assert story["after_garbage"]["folders"] == 1  # the refused file's folder is already gone
+
+
+def test_a_widget_change_after_the_upload_keeps_it(story):
+    after = story["after_widget"]
+    assert after["exceptions"] == 0 and "(p = 13)" in after["A"], after
 
 
 def test_no_link_names_the_upload(story):
