@@ -25,9 +25,27 @@ def _load_bench():
 
 
 def _run(tmp_path: Path, *extra: str) -> dict:
+    """bench/load.py's main in a thread of its own: it runs an asyncio loop, and a test before
+    this one (Playwright's sync API) may have left one running in the main thread."""
+    import threading
+
     bench = _load_bench()
     argv = ["--readers", "2", "--seconds", "5", "--think", "0.5", "--ramp", "1", "--cold", "--no-baseline"]
-    return bench.main([*argv, *extra, "--json", str(tmp_path / "load.json")])
+    out: dict = {}
+
+    def go() -> None:
+        try:
+            out["result"] = bench.main([*argv, *extra, "--json", str(tmp_path / "load.json")])
+        except BaseException as err:  # noqa: BLE001 - re-raised below, in the test's thread
+            out["error"] = err
+
+    worker = threading.Thread(target=go, daemon=True)
+    worker.start()
+    worker.join(timeout=300)
+    if "error" in out:
+        raise out["error"]
+    assert "result" in out, "bench/load.py did not finish within 300 s"
+    return out["result"]
 
 
 @pytest.mark.slow
