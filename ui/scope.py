@@ -544,9 +544,9 @@ def scope_chart(
         "usermeta": {"embedOptions": {"renderer": "canvas"}},
     }
     if multi:
-        # No ``autosize.resize``: inside Streamlit's fit-x container it re-lays the chart out on
-        # every frame, forever (700 canvas calls a second on an idle /basics, measured). A view
-        # switch keeps the opening view's margins instead (a few pixels).
+        # A view switch changes the axes' extents: lay the chart out again on every update
+        # (Vega's default lays it out once, keeping the opening view's margins and height).
+        spec["autosize"]["resize"] = True
         add_view(spec, list(shown), view, VIEW_LABELS)
         if titles:
             spec["usermeta"]["scope"]["axis_titles"] = titles

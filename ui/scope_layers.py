@@ -73,18 +73,10 @@ def axis(title: str | None, **kw: Any) -> dict:
     return out
 
 
-Y_EXTENT = 56  # px for a scope's y-axis labels, in every view: "-0.0001" at 14 px
-
-
 def _upright(ax: dict) -> dict:
-    """A y axis whose short title stands upright beside the labels, with the same room for its
-    labels in every view: a view switch in the browser then needs no new layout (Vega lays a
-    chart out once; asked to lay it out again on every update, ``autosize.resize``, it looped
-    inside Streamlit's container, 700 canvas calls a second on an idle page)."""
+    """A y axis whose short title stands upright beside the labels."""
     if ax.get("title") is not None and len(ax["title"]) <= 3:
         ax.update(titleAngle=0, titleAlign="right", titleBaseline="middle")
-    ax.setdefault("minExtent", Y_EXTENT)
-    ax.setdefault("maxExtent", Y_EXTENT)
     return ax
 
 
