@@ -87,13 +87,11 @@ def charts(at) -> list[Chart]:
 def scope_slices(frames: list[pd.DataFrame]) -> dict[int, "np.ndarray"]:
     """A scope's values, decoded as the browser decodes them: ``{play index: that slice's
     values}`` (play -1: the lines that are the same on every slice, sent once). Beside them
-    it sends the points of one slice (their line and x), which look their values up. A scope
-    whose view switches in the browser ships every view's values, the opening view's first:
-    those are read here."""
+    it sends the points of one slice (their line and x), which look their values up."""
     from ui.scope_codec import decoded
 
-    values = [df for df in frames if {"play", "s", "lo", "q"} <= set(df.columns)]
-    return decoded(values[0])
+    (values,) = [df for df in frames if {"play", "s", "lo", "q"} <= set(df.columns)]
+    return decoded(values)
 
 
 def scope_values(frames: list[pd.DataFrame]) -> int:

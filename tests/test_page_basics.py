@@ -6,8 +6,6 @@ browser budget, and follow its widgets.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from page_testing import (
     MAX_POINTS,
@@ -87,28 +85,14 @@ def test_picking_a_pair_updates_prose_and_grid(page, env):
     assert len(changed) == 2
 
 
-def test_the_embedding_scopes_view_switches_in_the_browser(page, env):
-    """The view (space, Fourier, magnitude) is a radio inside the chart, a Vega parameter:
-    no Streamlit widget, so a switch reruns nothing and keeps the scrub. The chart opens on
-    space and ships every view's values for the browser to switch among."""
-    from ui.scope import VIEW_PARAM
-    from ui.scope_codec import encoded_count
-
-    assert not [w for w in page.get("button_group") if w.key == "basics.embed.view"]
-    embed = chart_with(page, "W_E for one residual dimension")
-    (radio,) = [q for q in embed.spec["params"] if q["name"] == VIEW_PARAM]
-    assert radio["value"] == "space"
-    assert radio["bind"]["input"] == "radio" and radio["bind"]["options"] == ["space", "fourier", "magnitude"]
-    # The x axis title follows the view: the token axis in space, frequency in Fourier.
-    title = json_axis_titles(embed.spec)[0]["expr"]
-    by_view = json.loads(title[: -len(f"[{VIEW_PARAM}]")])
-    assert "frequency" not in by_view["space"] and "frequency" in by_view["fourier"]
-    views = [json.loads(lyr["transform"][0]["filter"].split(" == ")[1]) for lyr in embed.spec["layer"][:-1]]
-    assert set(views) == {"space", "fourier", "magnitude"}  # every view's layers
-    run = app_run(env)
-    d_model, p = run.weights["W_E"].shape[1], run.p
-    shipped = sorted(encoded_count(f) for f in embed.frames if encoded_count(f) is not None)
-    assert shipped == sorted([d_model * p, d_model * p, d_model * (p // 2 + 1)])  # space, Fourier, magnitude
+def test_view_toggle_switches_the_embedding_scope_to_fourier(page):
+    before = chart_with(page, "W_E for one residual dimension")
+    assert "frequency" not in json_axis_titles(before.spec)
+    page.button_group(key="basics.embed.view").set_value("fourier").run()
+    assert not page.exception
+    after = chart_with(page, "W_E for one residual dimension")
+    assert after.fingerprint != before.fingerprint
+    assert any("frequency" in t for t in json_axis_titles(after.spec))
 
 
 def json_axis_titles(spec: dict) -> list[str]:

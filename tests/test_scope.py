@@ -6,8 +6,6 @@ elsewhere; here we check that the spec the browser receives says the right thing
 
 from __future__ import annotations
 
-import json
-
 import altair as alt
 import numpy as np
 import pytest
@@ -15,7 +13,6 @@ import pytest
 from lens.fourier import basis_labels, n_freqs, to_fourier
 from ui.scope import (
     MAX_POINTS,
-    VIEW_PARAM,
     Marker,
     ScopeChart,
     fit_play_axis,
@@ -377,13 +374,9 @@ def test_budget_subsamples_the_play_axis_with_a_stride():
 
 
 def test_budget_raises_when_subsampling_is_refused_or_one_slice_is_too_big():
-    rng = np.random.default_rng(0)
-    data = {f"line {i}": rng.standard_normal((113, 113)) for i in range(4)}
+    data = {f"line {i}": np.zeros((113, 113)) for i in range(4)}
     with pytest.raises(ValueError, match="subsample"):
         scope_chart(data, x_axis="b", play="c", subsample=False)
-    # Lines the same on every slice are sent once, and counted once: they fit whole.
-    flat = {k: np.broadcast_to(v[:1], v.shape) for k, v in data.items()}
-    assert point_count(scope_chart(flat, x_axis="b", play="c", subsample=False)) < 5 * 113 * 2
     with pytest.raises(ValueError, match="one slice"):
         scope_chart(np.zeros((2, 300, 300)), play="head", view="heatmap")
 
@@ -407,17 +400,12 @@ def _scope_app():
 
 
 def _chart(at) -> tuple[dict, list]:
-    spec, named = _named_chart(at)
-    return spec, list(named.values())
-
-
-def _named_chart(at) -> tuple[dict, dict]:
-    """The one chart's spec and its datasets by name, as st.vega_lite_chart sent them."""
+    import json
 
     import pyarrow as pa
 
     (el,) = [e for e in at.main if e.type == "vega_lite_chart"]
-    frames = {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets}
+    frames = [pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets]
     return json.loads(el.proto.spec), frames
 
 
@@ -428,71 +416,30 @@ def test_show_scope_keys_slices_and_ships_the_timer():
     assert not at.exception
     # Only the non-play axis is a Streamlit slider, keyed f"{key}.{axis}", labelled by axis.
     assert [(s.key, s.label, s.value) for s in at.slider] == [("t.d_model", "d_model", 2)]
-    # The view is a radio inside the chart (a Vega parameter), not a Streamlit widget.
-    assert not at.get("button_group")
-    spec, frames = _named_chart(at)
-    assert param(spec, VIEW_PARAM)["value"] == "space"
+    assert at.button_group(key="t.view").value == "space"
+    spec, frames = _chart(at)
     assert "on" in param(spec, "play_c")  # reached st.vega_lite_chart
-    assert {"values_space", "values_fourier", "values_magnitude", "info"} <= set(frames)
-    values = decoded(frames["values_space"])
-    info_rows = frames["info"]
+    (values,) = [decoded(f) for f in frames if "s" in f]
+    (info_rows,) = [f for f in frames if "start" in f]
     assert set(info_rows["start"]) == {3}
     x = np.arange(4 * 5 * 13, dtype=float).reshape(4, 5, 13)
     assert sorted(values) == list(range(5))  # every slice along c, 13 points each
     np.testing.assert_allclose(values[4], x[2, 4], RTOL, ATOL)
-    np.testing.assert_allclose(decoded(frames["values_fourier"])[4], to_fourier(x[2, 4]), RTOL, 1e-4)
-    # The y range is global over the whole tensor, not over the d_model = 2 slice, per view.
-    assert [info_rows["lo_space"][0], info_rows["hi_space"][0]] == [0.0, x.max()]
-    assert info_rows["lo_magnitude"][0] == 0.0
+    # The y range is global over the whole tensor, not over the d_model = 2 slice.
+    assert [info_rows["lo"][0], info_rows["hi"][0]] == [0.0, x.max()]
 
     at.slider(key="t.d_model").set_value(1).run()
-    after, frames = _named_chart(at)
+    after, frames = _chart(at)
     assert after == spec  # a server slider swaps the data; the browser keeps the chart
-    np.testing.assert_allclose(decoded(frames["values_space"])[0], x[1, 0], RTOL, ATOL)
-    assert frames["info"]["head"][0] == "d_model = 1, c = "
+    (values,) = [decoded(f) for f in frames if "s" in f]
+    np.testing.assert_allclose(values[0], x[1, 0], RTOL, ATOL)
+    (info_rows,) = [f for f in frames if "start" in f]
+    assert info_rows["head"][0] == "d_model = 1, c = "
 
-
-def _opening_view_app():
-    import numpy as np
-
-    from ui.scope_widget import show_scope
-
-    show_scope(np.zeros((3, 13)), ("c", "a"), key="o", play="c", view="space", opening_view="magnitude")
-
-
-def test_show_scope_opens_on_the_opening_view_and_keeps_the_page_default_otherwise():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_function(_opening_view_app, default_timeout=30).run()
+    at.button_group(key="t.view").set_value("magnitude").run()
     assert not at.exception
     spec, _ = _chart(at)
-    assert param(spec, VIEW_PARAM)["value"] == "magnitude"
-    assert param(spec, VIEW_PARAM)["bind"]["options"] == ["space", "fourier", "magnitude"]
-
-
-def _crowded_app():
-    import numpy as np
-
-    from ui.scope_widget import show_scope
-
-    rng = np.random.default_rng(0)
-    show_scope({f"l{i}": rng.standard_normal((113, 113)) for i in range(2)}, ("c", "a"), key="big", play="c")
-
-
-def test_show_scope_keeps_the_view_on_the_server_where_all_views_would_coarsen_the_play_axis():
-    """2 lines x 113 x 113 fit the budget in one view (25 538 values), not in three (63 958):
-    shipping every view would halve the play axis, so the toggle stays a server control."""
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_function(_crowded_app, default_timeout=30).run()
-    assert not at.exception
-    assert at.button_group(key="big.view").value == "space"
-    spec, _ = _chart(at)
-    assert VIEW_PARAM not in [q["name"] for q in spec["params"]]
-    assert param(spec, "play_c")["bind"]["step"] == 1  # every slice, as before
-    at.button_group(key="big.view").set_value("fourier").run()
-    assert not at.exception
-    assert _chart(at)[0]["layer"][0]["mark"]["type"] == "rule"
+    assert spec["layer"][0]["mark"]["type"] == "rule"
 
 
 def _heatmap_app():

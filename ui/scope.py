@@ -30,17 +30,8 @@ the ``info`` rows; so when a server-side slider moves, the spec is the same and 
 swaps rows into the chart it has (keeping the reader's play position) instead of building a
 new one. Values travel as text (see ``ui/scope_codec.py``), one row per slice.
 
-The view toggle. With ``views=`` (line views only: space, Fourier, magnitude), every view's
-values are shipped and a parameter :data:`VIEW_PARAM` bound to a radio inside the chart
-picks the view: each view's layers sit behind a filter on it, and what the views' shared
-axes and scales differ in is an expression keyed by it (``ui/scope_layers.py``). A switch
-redraws in the browser, with no rerun, keeping the scrub position and the sweep; each view
-draws what its one-view chart draws (``tests/test_scope_views.py``, and pixel for pixel in
-``tests/browser/test_view_toggle_browser.py``). The opening view comes from the server.
-
 Point budget (:data:`MAX_POINTS`, 50 000 points to the browser per chart). The cost of one
-play slice is moving lines x points per line in every view shipped (+ its markers); a line
-the same on every slice is sent, and counted, once. If all slices do not fit, the play
+play slice is lines x points per line (+ its markers). If all slices do not fit, the play
 axis is *subsampled with a stride* (every k-th index from 0, whatever the opening index,
 which moves to the nearest kept slice; the slider's step becomes k). With
 ``subsample=False``, or when one slice alone exceeds the budget, :func:`scope_chart` raises
@@ -71,39 +62,29 @@ import pandas as pd
 from lens.fourier import n_freqs
 from ui.scope_codec import CODE_GAP, CODE_LEVELS, CODE_WIDTH, browser_decoder, decoded, encoded_count
 from ui.scope_layers import (
-    AXIS_DEFAULTS,
     MAX_TICK_MS,
     MIN_TICK_MS,
     SWEEP_SECONDS,
-    VIEW_PARAM,
     add_play,
-    add_view,
     axis,
     data_layers,
     marker_layers,
-    only_in,
     play_param_name,
     playing_param_name,
-    range_domain,
-    share_axes,
     title_spec,
 )
 from ui.scope_tables import (
     FOURIER_VIEWS,
     INFO,
-    LINE_VIEWS,
     MARKERS,
     POINTS,
     VALUES,
-    VIEW_LABELS,
     VIEWS,
     Marker,
     data_tables,
-    dataset_name,
     info_table,
     marker_table,
     value_range,
-    view_ranges,
     view_values,
 )
 from ui.theme import FONT, LINE_WIDTH
@@ -111,13 +92,11 @@ from ui.theme import FONT, LINE_WIDTH
 # The scope's API, defined here or in its parts, and imported from here (``n_freqs`` too:
 # ui/scope_widget.py takes it with the rest).
 __all__ = [
-    "AXIS_DEFAULTS",
     "CODE_GAP",
     "CODE_LEVELS",
     "CODE_WIDTH",
     "FOURIER_VIEWS",
     "INFO",
-    "LINE_VIEWS",
     "MARKERS",
     "MAX_POINTS",
     "MAX_TICK_MS",
@@ -127,8 +106,6 @@ __all__ = [
     "SWEEP_SECONDS",
     "VALUES",
     "VIEWS",
-    "VIEW_LABELS",
-    "VIEW_PARAM",
     "Marker",
     "ScopeChart",
     "axis",
@@ -139,9 +116,7 @@ __all__ = [
     "playing_param_name",
     "point_count",
     "scope_chart",
-    "slice_cells",
     "validate_spec",
-    "dataset_name",
     "value_range",
     "view_values",
 ]
@@ -256,75 +231,34 @@ class ScopeChart:
         return ScopeChart({**self.spec, **kwargs}, self.datasets)
 
     def vega_lite(self) -> dict:
-        """The spec for ``st.vega_lite_chart``: datasets as DataFrames, timers and axis
-        titles in place."""
-        return _handed_out({**self.spec, "datasets": dict(self.datasets)})
+        """The spec for ``st.vega_lite_chart``: datasets as DataFrames, timers in place."""
+        return _with_timers({**self.spec, "datasets": dict(self.datasets)})
 
     def to_dict(self, validate: bool = False, **_: Any) -> dict:
         """A JSON-ready spec, datasets as lists of records (Altair's format).
 
         ``validate``: check it against the Vega-Lite schema first (jsonschema via Altair;
-        slow, for tests), before the timers and the axis titles that follow the view, which
-        the schema forbids, go in."""
+        slow, for tests), before the timers, which the schema forbids, go in."""
         spec = {**self.spec, "datasets": {k: _records(df) for k, df in self.datasets.items()}}
         if validate:
             validate_spec(spec)
-        return _handed_out(spec)
+        return _with_timers(spec)
 
 
 def validate_spec(spec: dict) -> None:
-    """Raise if ``spec`` (JSON-ready) is not a valid Vega-Lite spec, once what a scope hands
-    on to Vega beyond the schema is set aside: only what its ``usermeta["scope"]`` declares
-    (the play timer's ``on``, axis titles that follow the view), so anything else invalid,
-    there too, still fails."""
+    """Raise if ``spec`` (JSON-ready) is not a valid Vega-Lite spec."""
     import altair as alt  # only tests validate: keep Altair's schema off the app's path
 
-    alt.TopLevelSpec.validate(_schema_part(spec))
+    alt.TopLevelSpec.validate(spec)
 
 
-def _schema_part(spec: dict) -> dict:
-    scope = spec.get("usermeta", {}).get("scope", {}) if isinstance(spec.get("usermeta"), dict) else {}
-    timers, titles = scope.get("timers", {}), scope.get("axis_titles", {})
-    out = dict(spec)
-    if timers and isinstance(out.get("params"), list):
-        out["params"] = [
-            {k: v for k, v in q.items() if k != "on"} if q.get("name") in timers else q for q in out["params"]
-        ]
-    if titles and isinstance(out.get("layer"), list):
-        out["layer"] = [_titled(lyr, titles, text=True) for lyr in out["layer"]]
-    return out
-
-
-def _handed_out(spec: dict) -> dict:
-    """``spec`` (a fresh top-level dict) with what the schema forbids and Vega-Lite passes
-    on to Vega put in: the play timer as its parameter's ``on``, and axis titles that follow
-    the view as expressions (Vega-Lite turns an ``expr`` in any axis property into a signal;
-    the schema allows it on the styling but not on ``title``)."""
-    scope = spec.get("usermeta", {}).get("scope", {})
-    timers = scope.get("timers", {})
+def _with_timers(spec: dict) -> dict:
+    timers = spec.get("usermeta", {}).get("scope", {}).get("timers", {})
     if timers and "params" in spec:
         spec["params"] = [
             {**p, "on": timers[p["name"]]} if p["name"] in timers else p for p in spec["params"]
         ]
-    if titles := scope.get("axis_titles"):
-        spec["layer"] = [_titled(lyr, titles) for lyr in spec["layer"]]
     return spec
-
-
-def _titled(layer: dict, titles: Mapping[str, str], text: bool = False) -> dict:
-    """``layer`` with its axes titled by the view's expressions, or with ``text``, those
-    expressions set aside again (the schema's view of it)."""
-    enc = layer.get("encoding", {}) if isinstance(layer, dict) else {}
-    chans = [ch for ch in titles if isinstance(enc.get(ch, {}).get("axis"), dict)]
-    if not chans:
-        return layer
-    enc = dict(enc)
-    for ch in chans:
-        title = enc[ch]["axis"].get("title")
-        if text and title != {"expr": titles[ch]}:
-            continue
-        enc[ch] = {**enc[ch], "axis": {**enc[ch]["axis"], "title": "" if text else {"expr": titles[ch]}}}
-    return {**layer, "encoding": enc}
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -355,14 +289,13 @@ def scope_chart(
     play_start: int | None = None,
     fixed: Mapping[str, int] | None = None,
     view: str = "space",
-    views: Sequence[str] | None = None,
     markers: Sequence[Marker] | Sequence[Sequence[Marker]] | None = None,
     captions: str | Sequence[str] | None = None,
     title: str | None = None,
     x_title: str | None = None,
     y_title: str | None = None,
     row_title: str | None = None,
-    y_domain: tuple[float, float] | Mapping[str, tuple[float, float]] | None = None,
+    y_domain: tuple[float, float] | None = None,
     height: int = 320,
     max_points: int = MAX_POINTS,
     subsample: bool = True,
@@ -382,38 +315,26 @@ def scope_chart(
             0..n-1); must be evenly spaced.
         play_start: the opening play index (default the first).
         fixed: the indices the server picked on the other axes, shown in the title.
-        view: the view the chart opens on: "space", "fourier", "magnitude" (need a last axis
-            of length p) or "heatmap".
-        views: the views the reader switches among in the browser, ``view`` among them (a
-            radio in the chart: every view's values are shipped, and a switch keeps the play
-            position and the sweep); line views only. Default: ``view`` alone, no toggle.
-        markers: one list for all slices, or one list per play slice; each is drawn in the
-            views it belongs to (:meth:`Marker.shows_in`).
+        view: "space", "fourier", "magnitude" (need a last axis of length p) or "heatmap".
+        markers: one list for all slices, or one list per play slice; markers whose
+            ``view`` does not match are dropped.
         captions: one string, or one per play slice (shown under the title, following the
             play index).
         x_title, y_title: the x axis title (default ``x_axis``) and the value's title (the y
             axis, or the heatmap's colour legend); ``row_title``: the heatmap's y axis title
             (default ``row_axis``).
-        y_domain: the fixed value range (y, or colour for heatmaps), or ``{view: range}``;
-            default: global over ``slices`` in each view. Pass the range over the whole
-            tensor so server-side sliders do not move it either.
-        max_points, subsample: the browser budget (every view's values count); see the
-            module docstring.
+        y_domain: the fixed value range (y, or colour for heatmaps); default: global over
+            ``slices`` in this view. Pass the range over the whole tensor so server-side
+            sliders do not move it either.
+        max_points, subsample: the browser budget; see the module docstring.
         autoplay: start with the sweep running (the "play" checkbox ticked).
         sweep_seconds: duration of one full pass of the play axis.
         note: an extra line for the title (e.g. that the play axis was subsampled).
 
     Returns a :class:`ScopeChart` (a Vega-Lite layer spec and its DataFrames).
     """
-    shown = tuple(views) if views else (view,)
-    for v in (view, *shown):
-        if v not in VIEWS:
-            raise ValueError(f"unknown view {v!r}; expected one of {VIEWS}")
-    if view not in shown or len(set(shown)) != len(shown):
-        raise ValueError(f"views {shown} must be distinct and hold the opening view {view!r}")
-    multi = len(shown) > 1
-    if multi and not set(shown) <= set(LINE_VIEWS):
-        raise ValueError(f"only the line views {LINE_VIEWS} switch in the browser; got {shown}")
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; expected one of {VIEWS}")
     lines = _lines(slices, y_title or "value")
     first = next(iter(lines.values()))
     core_ndim = 2 if view == "heatmap" else 1
@@ -433,23 +354,26 @@ def scope_chart(
     start = int(idx[0]) if play_start is None else int(play_start)
     if start not in idx:
         raise ValueError(f"play_start {start} is not among the play indices")
-    if any(v in FOURIER_VIEWS for v in shown) and first.shape[-1] < 3:
+    if view in FOURIER_VIEWS and first.shape[-1] < 3:
         raise ValueError("the Fourier views need a token axis along x")
 
-    per_slice = _per_slice(markers, n_play, "markers")
-    view_markers = {v: [[m for m in ms if m.shows_in(v)] for ms in per_slice] for v in shown}
+    per_slice_markers = _per_slice(markers, n_play, "markers")
+    per_slice_markers = [[m for m in ms if m.shows_in(view)] for ms in per_slice_markers]
     per_slice_captions = _per_slice_captions(captions, n_play)
 
-    # Budget: rows per slice in every view shipped, markers included. The table of the
-    # points of one slice (their line, x, ...) is sent too, per view. The kept slices do not
-    # depend on the opening one (the spec must not), which snaps to the nearest kept.
-    # A line the same on every slice sends its values once, not per slice.
-    cells = sum(slice_cells(first.shape, v) for v in shown)
-    n_moving = sum(map(_moves, lines.values())) if n_play > 1 else len(lines)
-    sent_once = (2 * len(lines) - n_moving) * cells
-    cost = n_moving * cells + sum(max((len(ms) for ms in view_markers[v]), default=0) for v in shown)
-    keep = fit_play_axis(n_play, cost, 0, max_points - sent_once, subsample)
-    ranges = view_ranges(lines, shown, y_domain)
+    # Budget: rows per slice in this view, markers included.
+    n_x = first.shape[-1] if view not in ("magnitude",) else n_freqs(first.shape[-1]) + 1
+    cells = n_x * (first.shape[-2] if view == "heatmap" else 1)
+    cost = len(lines) * cells + max((len(ms) for ms in per_slice_markers), default=0)
+    # The table of the points of one slice (their line, x, ...) is sent too. The kept slices
+    # do not depend on the opening one (the spec must not), which snaps to the nearest kept.
+    room = max_points - len(lines) * cells
+    keep = fit_play_axis(n_play, cost, 0, room, subsample)
+    if y_domain is None:
+        y_domain = value_range(np.stack(list(lines.values())), view)
+    if view == "heatmap" and y_domain[0] < 0:  # diverging colours: symmetric about 0
+        m = max(abs(float(y_domain[0])), abs(float(y_domain[1])))
+        y_domain = (-m, m)
 
     if len(keep) < n_play:
         stride = int(keep[1] - keep[0])
@@ -459,64 +383,56 @@ def scope_chart(
     lines = {k: v[keep] for k, v in lines.items()}
     idx = idx[keep]
     start = int(idx[np.argmin(np.abs(idx - start))])
+    per_slice_markers = [per_slice_markers[i] for i in keep]
     per_slice_captions = [per_slice_captions[i] for i in keep]
     step = int(idx[1] - idx[0]) if len(idx) > 1 else 1
     if len(idx) > 1 and np.any(np.diff(idx) != step):
         raise ValueError("play_index must be evenly spaced")
 
     pname = play_param_name(play) if has_play else None
+    points_table, values_table = data_tables(lines, idx, view)
+    datasets: dict[str, pd.DataFrame] = {POINTS: points_table, VALUES: values_table}
     # The slice shown: each point finds its slice's row (an unmoving line's points, the row
     # of play -1) and decodes its own value from that row's string.
-    shown_slice = pname if has_play else str(int(idx[0]))
-    datasets: dict[str, pd.DataFrame] = {}
-    layers: list[dict] = []
-    # The opening view's datasets first (a reader of the spec finds what it draws first).
-    for v in (view, *(v for v in shown if v != view)):
-        name = {role: dataset_name(role, v if multi else None) for role in (POINTS, VALUES, MARKERS)}
-        datasets[name[POINTS]], datasets[name[VALUES]] = data_tables(lines, idx, v)
-        drawn_layers = data_layers(
-            {"name": name[POINTS]},
-            browser_decoder(shown_slice, name[VALUES]),
-            v,
-            list(lines),
-            x_axis,
-            row_axis,
-            x_title,
-            y_title,
-            row_title,
-            (ranges[v][0] < 0) if v == "heatmap" else None,
-            height,
-            first.shape[-1],
-            n_row=first.shape[-2] if v == "heatmap" else 0,
-            domain=range_domain(multi),
-        )
-        if markers is not None:
-            kept_markers = [view_markers[v][i] for i in keep]
-            x_max = n_freqs(first.shape[-1]) if v in FOURIER_VIEWS else first.shape[-1] - 1
-            if all(ms == kept_markers[0] for ms in kept_markers):
-                # The same markers on every slice: sent once (play -1), left alone by a scrub step.
-                datasets[name[MARKERS]] = marker_table(np.array([-1]), kept_markers[:1], x_max)
-            else:
-                datasets[name[MARKERS]] = marker_table(idx, kept_markers, x_max)
-            under, over = marker_layers({"name": name[MARKERS]})
-            if has_play:
-                for lyr in under + over:
-                    lyr["transform"] = [
-                        {"filter": f"datum.play == {pname} || datum.play < 0"},
-                        *lyr.get("transform", []),
-                    ]
-            # Rules under the lines (so they do not hide a stem at the same x), but over a
-            # heatmap's opaque cells; labels always on top.
-            drawn_layers = (drawn_layers + under if v == "heatmap" else under + drawn_layers) + over
-        if multi:
-            for lyr in drawn_layers:
-                lyr["transform"] = [only_in(v), *lyr.get("transform", [])]
-        layers += drawn_layers
-    titles = share_axes(layers, shown, view) if multi else {}
-
-    datasets[INFO] = info_table(
-        title, fixed, play, idx, per_slice_captions, start, ranges if multi else ranges[view]
+    shown = pname if has_play else str(int(idx[0]))
+    select = browser_decoder(shown, VALUES)
+    row = f"({pname} - {int(idx[0])}) / {step}" if has_play else "0"
+    layers = data_layers(
+        {"name": POINTS},
+        select,
+        view,
+        list(lines),
+        x_axis,
+        row_axis,
+        x_title,
+        y_title,
+        row_title,
+        (y_domain[0] < 0) if view == "heatmap" else None,
+        height,
+        first.shape[-1],
+        n_row=first.shape[-2] if view == "heatmap" else 0,
     )
+
+    if markers is not None:
+        x_max = n_freqs(first.shape[-1]) if view in FOURIER_VIEWS else first.shape[-1] - 1
+        if all(ms == per_slice_markers[0] for ms in per_slice_markers):
+            # The same markers on every slice: sent once (play -1), left alone by a scrub step.
+            table = marker_table(np.array([-1]), per_slice_markers[:1], x_max)
+        else:
+            table = marker_table(idx, per_slice_markers, x_max)
+        datasets[MARKERS] = table
+        under, over = marker_layers({"name": MARKERS})
+        if has_play:
+            for lyr in under + over:
+                lyr["transform"] = [
+                    {"filter": f"datum.play == {pname} || datum.play < 0"},
+                    *lyr.get("transform", []),
+                ]
+        # Rules under the lines (so they do not hide a stem at the same x), but over a
+        # heatmap's opaque cells; labels always on top.
+        layers = (layers + under if view == "heatmap" else under + layers) + over
+
+    datasets[INFO] = info_table(title, fixed, play, idx, per_slice_captions, start, y_domain)
     # An invisible layer that draws nothing: it makes Vega-Lite keep the info dataset, which
     # only expressions read (the title, the y range, the opening play index).
     layers.append({"data": {"name": INFO}, "mark": {"type": "text", "opacity": 0}})
@@ -525,9 +441,7 @@ def scope_chart(
         "$schema": SCHEMA_URL,
         "layer": layers,
         "height": height,
-        "title": title_spec(
-            bool(title), fixed, play, pname, row_of(pname, idx, step), captions is not None, note
-        ),
+        "title": title_spec(bool(title), fixed, play, pname, row, captions is not None, note),
         # fit-x: the width follows the container, ``height`` stays the plot's own height
         # (Streamlit's default "fit" would squeeze the plot under a multi-line title).
         "autosize": {"type": "fit-x", "contains": "padding"},
@@ -543,13 +457,6 @@ def scope_chart(
         },
         "usermeta": {"embedOptions": {"renderer": "canvas"}},
     }
-    if multi:
-        # A view switch changes the axes' extents: lay the chart out again on every update
-        # (Vega's default lays it out once, keeping the opening view's margins and height).
-        spec["autosize"]["resize"] = True
-        add_view(spec, list(shown), view, VIEW_LABELS)
-        if titles:
-            spec["usermeta"]["scope"]["axis_titles"] = titles
     if has_play:
         add_play(spec, play, pname, idx, step, autoplay, sweep_seconds)
     chart = ScopeChart(spec, datasets)
@@ -558,22 +465,6 @@ def scope_chart(
     if n > max_points:  # not an assert: it must hold under python -O too
         raise RuntimeError(f"scope would send {n} points to the browser, over {max_points}")
     return chart
-
-
-def _moves(line: np.ndarray) -> bool:
-    """Whether a line ``[play, ...]`` differs between play slices."""
-    return not np.array_equal(line, np.broadcast_to(line[:1], line.shape))
-
-
-def slice_cells(shape: Sequence[int], view: str) -> int:
-    """Values one line of one play slice of ``shape`` (``[..., (row,) x]``) sends in ``view``."""
-    n_x = n_freqs(shape[-1]) + 1 if view == "magnitude" else shape[-1]
-    return n_x * (shape[-2] if view == "heatmap" else 1)
-
-
-def row_of(pname: str | None, idx: np.ndarray, step: int) -> str:
-    """The info row of the slice shown (a Vega expression)."""
-    return f"({pname} - {int(idx[0])}) / {step}" if pname else "0"
 
 
 def _per_slice(items: Any, n: int, what: str) -> list[list[Marker]]:

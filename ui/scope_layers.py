@@ -8,15 +8,6 @@ sends new rows for the same spec. ``ui/scope.py`` assembles the spec from these 
 The play axis: a parameter ``play_<axis>`` bound to a range input picks the slice, and a
 boolean ``playing_<axis>`` bound to a checkbox lets a Vega timer sweep it (the timer's
 handler is kept in ``usermeta``, see :class:`ui.scope.ScopeChart`).
-
-The view toggle: with several line views shipped, a parameter :data:`VIEW_PARAM` bound to a
-radio input picks the view (:func:`add_view`). Every view's layers are in the spec, each
-behind a filter on the parameter (:func:`only_in`), so a switch redraws in the browser and
-leaves the play parameters (the scrub position, the sweep) alone. The layers of a chart share
-their axes and scales, so what differs between views there (the x range, the axis titles and
-their styling) becomes one expression keyed by the parameter (:func:`by_view`,
-:func:`merge_by_view`); the value range is read from the info dataset's ``lo_<view>`` and
-``hi_<view>``.
 """
 
 from __future__ import annotations
@@ -35,19 +26,6 @@ SWEEP_SECONDS = 8.0  # one full pass of the play axis
 MIN_TICK_MS = 40  # the timer never fires faster than this (25 frames per second)...
 MAX_TICK_MS = 1000  # ...nor slower: a play axis of 3 heads steps once a second
 _ZERO = {"values": [{"y": 0.0}]}  # the y = 0 baseline of the Fourier views (no play column)
-
-# The browser-side view toggle's parameter (one per chart: Vega signals are per view).
-VIEW_PARAM = "scope_view"
-# What an axis property is where a view leaves it out: the Streamlit theme's axis title weight
-# (its "normal", 400), and Vega's own title placement beside a left y axis (turned a quarter,
-# centred, its bottom towards the axis). A merged axis must spell them: an expression cannot
-# say "the default".
-AXIS_DEFAULTS: dict[str, Any] = {
-    "titleFontWeight": 400,
-    "titleAngle": -90,
-    "titleAlign": "center",
-    "titleBaseline": "bottom",
-}
 
 
 def play_param_name(axis: str) -> str:
@@ -99,13 +77,11 @@ def data_layers(
     height: int,
     n_x: int,
     n_row: int = 0,
-    domain: list[dict] | None = None,
 ) -> list[dict]:
     """The data layers. Their value range is read from the info dataset (a server-side
-    slider changes it without changing the spec): ``domain``, default its ``lo`` and ``hi``
-    (see :func:`range_domain`); ``signed`` picks a heat map's colours: a diverging scheme
-    centred on 0, or a sequential one."""
-    domain = domain or range_domain(False)
+    slider changes it without changing the spec); ``signed`` picks a heat map's colours:
+    a diverging scheme centred on 0, or a sequential one."""
+    domain = [{"expr": f"data('{INFO}')[0].lo"}, {"expr": f"data('{INFO}')[0].hi"}]
     color = {
         "field": "line",
         "type": "nominal",
@@ -232,96 +208,6 @@ def data_layers(
     return [stems, zero]
 
 
-def range_domain(keyed: bool) -> list[dict]:
-    """The value range as read from the info dataset: its ``lo`` and ``hi``, or with
-    ``keyed`` (several views in one chart) those of the view shown, ``lo_<view>``."""
-    if keyed:
-        return [{"expr": f"data('{INFO}')[0]['{end}_' + {VIEW_PARAM}]"} for end in ("lo", "hi")]
-    return [{"expr": f"data('{INFO}')[0].{end}"} for end in ("lo", "hi")]
-
-
-# ----------------------------------------------------------------------------- views
-
-
-def only_in(view: str) -> dict:
-    """The transform that empties a layer unless ``view`` is the one shown. It comes first,
-    so the hidden views' points never reach their lookups on a scrub step."""
-    return {"filter": f"{VIEW_PARAM} == {_js(view)}"}
-
-
-def by_view(values: Mapping[str, Any]) -> Any:
-    """One value for every view, or, where the views differ, an expression that picks the
-    shown view's (a Vega object literal indexed by the view parameter)."""
-    first, *rest = values.values()
-    if all(v == first for v in rest):
-        return first
-    return {"expr": json.dumps(dict(values)) + f"[{VIEW_PARAM}]"}
-
-
-def merge_by_view(per_view: Mapping[str, Any]) -> Any:
-    """Per-view dicts (an axis, a scale) merged key by key into one: equal values kept, lists
-    of one length merged item by item, differing values made :func:`by_view` expressions,
-    and a key a view leaves out given its :data:`AXIS_DEFAULTS` value there."""
-    items = list(per_view.values())
-    if all(isinstance(v, dict) for v in items):
-        keys = list(dict.fromkeys(k for v in items for k in v))
-        out = {}
-        for k in keys:
-            if any(k not in v for v in items) and k not in AXIS_DEFAULTS:
-                raise ValueError(f"{k!r} is set in some views only, and has no default")
-            out[k] = merge_by_view({name: v.get(k, AXIS_DEFAULTS.get(k)) for name, v in per_view.items()})
-        return out
-    if all(isinstance(v, list) for v in items) and len({len(v) for v in items}) == 1 and items[0]:
-        if all(v == items[0] for v in items):
-            return items[0]
-        return [merge_by_view({name: v[i] for name, v in per_view.items()}) for i in range(len(items[0]))]
-    return by_view(per_view)
-
-
-def add_view(spec: dict, views: list[str], opening: str, labels: Mapping[str, str]) -> None:
-    """The view toggle: a radio bound to :data:`VIEW_PARAM`, opening on ``opening`` (the
-    server's choice: the page's default, or what a link names)."""
-    param = {
-        "name": VIEW_PARAM,
-        "value": opening,
-        "bind": {
-            "input": "radio",
-            "options": list(views),
-            "labels": [labels.get(v, v) for v in views],
-            "name": "view ",
-        },
-    }
-    spec["params"] = [param, *spec.get("params", [])]
-    spec["usermeta"].setdefault("scope", {}).update(view_param=VIEW_PARAM, views=list(views))
-
-
-def share_axes(layers: list[dict], views: Sequence[str], opening: str) -> dict[str, str]:
-    """One x axis and scale, one y axis, for the layers of every view (a chart's layers share
-    them): each property that differs between views becomes an expression keyed by the view
-    parameter. The axis titles, which the schema wants as text, stay the opening view's here
-    and are returned as expressions, put in by :meth:`ScopeChart.vega_lite`."""
-    per_view: dict[tuple[str, str], dict[str, Any]] = {}
-    for lyr in layers:
-        v = json.loads(lyr["transform"][0]["filter"].split(" == ", 1)[1])
-        for ch, part in (("x", "axis"), ("x", "scale"), ("y", "axis")):
-            got = lyr.get("encoding", {}).get(ch, {}).get(part)
-            if got is not None:
-                per_view.setdefault((ch, part), {}).setdefault(v, got)
-    merged = {key: merge_by_view({v: got[v] for v in views}) for key, got in per_view.items()}
-    titles = {}
-    for ch in ("x", "y"):
-        title = merged[(ch, "axis")]["title"]
-        if isinstance(title, dict):
-            titles[ch] = title["expr"]
-            merged[(ch, "axis")]["title"] = per_view[(ch, "axis")][opening]["title"]
-    for lyr in layers:
-        enc = lyr.get("encoding", {})
-        for (ch, part), value in merged.items():
-            if part in enc.get(ch, {}):
-                enc[ch] = {**enc[ch], part: value}
-    return titles
-
-
 def marker_layers(data: dict) -> tuple[list[dict], list[dict]]:
     """Dashed rules (drawn under the data) and their labels (over it)."""
     rule = {
@@ -390,10 +276,14 @@ def add_play(
         # A new opening index from the server moves the play index there.
         {"events": {"signal": opening}, "update": opening},
     ]
-    spec["params"] = [*spec.get("params", []), first, scrub, toggle]
-    spec["usermeta"].setdefault("scope", {}).update(
-        play=play, param=pname, toggle=running, tick_ms=tick_ms, timers={pname: handlers}
-    )
+    spec["params"] = [first, scrub, toggle]
+    spec["usermeta"]["scope"] = {
+        "play": play,
+        "param": pname,
+        "toggle": running,
+        "tick_ms": tick_ms,
+        "timers": {pname: handlers},
+    }
 
 
 def title_spec(

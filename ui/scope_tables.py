@@ -9,9 +9,7 @@ The datasets have fixed names (:data:`POINTS`, :data:`VALUES`, :data:`MARKERS`,
 :data:`INFO`), and each is built here from slices the server has picked: the points of one
 slice and every slice's values (:func:`data_tables`, the values encoded by
 ``ui/scope_codec.py``), the markers (:func:`marker_table`) and the rows the title, the
-value range and the opening play index are read from (:func:`info_table`). A chart that
-holds several views has a points, values and markers dataset per view
-(:func:`dataset_name`), and one info dataset with each view's range. The Vega-Lite
+value range and the opening play index are read from (:func:`info_table`). The Vega-Lite
 layers that draw them are in ``ui/scope_layers.py``; ``ui/scope.py`` puts the two together.
 """
 
@@ -29,22 +27,12 @@ from ui.scope_codec import encoded
 
 VIEWS = ("space", "fourier", "magnitude", "heatmap")
 FOURIER_VIEWS = ("fourier", "magnitude")
-# The views one chart can hold together, toggled in the browser (the heatmap draws rows of
-# cells on its own axes: a view of its own, chosen on the server).
-LINE_VIEWS = ("space", "fourier", "magnitude")
-VIEW_LABELS = {"space": "space", "fourier": "Fourier", "magnitude": "magnitude", "heatmap": "heatmap"}
 
 # The datasets of every scope, by role. The names never change with the data: when a
 # server-side slider moves, the spec stays the same and the browser swaps rows in the chart
 # it has instead of building a new one. Everything that follows a server index (the title's
 # indices and captions, the y range, the opening play index) is read from ``info``.
 POINTS, VALUES, MARKERS, INFO = "points", "values", "markers", "info"
-
-
-def dataset_name(role: str, view: str | None) -> str:
-    """A dataset's name: its role, and in a chart that holds several views, the view whose
-    layers read it (``points_fourier``); info is shared by all views."""
-    return role if view is None or role == INFO else f"{role}_{view}"
 
 
 @dataclass(frozen=True)
@@ -125,23 +113,6 @@ def value_range(x: np.ndarray, view: str) -> tuple[float, float]:
     if hi <= lo:
         lo, hi = lo - 1.0, hi + 1.0
     return lo, hi
-
-
-def view_ranges(
-    lines: dict[str, np.ndarray],
-    views: Sequence[str],
-    y_domain: tuple[float, float] | Mapping[str, tuple[float, float]] | None,
-) -> dict[str, tuple[float, float]]:
-    """The value range of each view: the caller's, else global over ``lines``; a heat map's
-    signed range symmetric about 0 (diverging colours)."""
-    out = {}
-    for v in views:
-        given = y_domain.get(v) if isinstance(y_domain, Mapping) else y_domain
-        lo, hi = given if given is not None else value_range(np.stack(list(lines.values())), v)
-        if v == "heatmap" and lo < 0:
-            lo, hi = -max(abs(float(lo)), abs(float(hi))), max(abs(float(lo)), abs(float(hi)))
-        out[v] = (lo, hi)
-    return out
 
 
 # ----------------------------------------------------------------------------- tables
@@ -260,27 +231,22 @@ def info_table(
     idx: np.ndarray,
     captions: list[str],
     start: int,
-    y_domain: tuple[float, float] | Mapping[str, tuple[float, float]],
+    y_domain: tuple[float, float],
 ) -> pd.DataFrame:
     """One row per play slice (one row without a play axis): the title's index line (the play
     index is appended live), the caption; and, on every row, the title, the opening play
-    index and the value range (the y axis, or a heat map's colours): ``lo`` and ``hi``, or
-    given a range per view, ``lo_<view>`` and ``hi_<view>`` for each."""
+    index and the value range (the y axis, or a heat map's colours)."""
     parts = [f"{k} = {v}" for k, v in (fixed or {}).items()]
     head = ", ".join(parts + ([f"{play} = "] if play else []))
+    lo, hi = float(y_domain[0]), float(y_domain[1])
     n = len(idx)
-    ranges = y_domain if isinstance(y_domain, Mapping) else {None: y_domain}
-    bounds = {}
-    for view, (lo, hi) in ranges.items():
-        suffix = "" if view is None else f"_{view}"
-        bounds[f"lo{suffix}"] = np.full(n, float(lo))
-        bounds[f"hi{suffix}"] = np.full(n, float(hi))
     return pd.DataFrame(
         {
             "title": _labels([title or ""], np.zeros(n, dtype=np.int8)),
             "head": _labels([head], np.zeros(n, dtype=np.int8)),
             "caption": pd.Categorical(captions),
             "start": np.full(n, start, dtype=np.int32),
-            **bounds,
+            "lo": np.full(n, lo),
+            "hi": np.full(n, hi),
         }
     )

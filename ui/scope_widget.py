@@ -7,16 +7,10 @@ What runs where:
   script (call the scope inside a fragment to rerun only its section), which slices the
   array and sends new data for the same spec: the browser keeps its chart and the reader's
   play position, and swaps the rows;
-- the view (space, Fourier, magnitude) is a radio inside the chart, a Vega parameter: every
-  view's values are shipped, and a switch redraws in the browser without a rerun, keeping
-  the scrub position and the sweep. Two cases keep a server-side segmented control keyed
-  ``f"{key}.view"``: a scope that can be drawn as a heatmap (its own mark and axes), and one
-  whose views would not all fit the browser's point budget without a coarser play axis than
-  one view alone (there the play axis keeps its resolution and the toggle reruns). No
-  control when only one view applies.
+- the view is a segmented control keyed ``f"{key}.view"`` (none when only one view applies).
 
-The y (or colour) range is computed over the whole tensor in each view, so neither the
-browser's play slider nor a server slider makes the axis jump.
+The y (or colour) range is computed over the whole tensor in the chosen view, so neither
+the browser's play slider nor a server slider makes the axis jump.
 """
 
 from __future__ import annotations
@@ -30,11 +24,10 @@ import streamlit as st
 from ui.scope import (
     FOURIER_VIEWS,
     MAX_POINTS,
-    VIEW_LABELS,
     Marker,
     fit_play_axis,
+    n_freqs,
     scope_chart,
-    slice_cells,
     value_range,
 )
 
@@ -44,8 +37,8 @@ TOKEN_AXES = {"a", "b", "c", "token", "tokens", "n", "x"}
 # Below this many browser-side slices, a strided play axis is not worth animating: the
 # play axis then becomes a server-side slider like the others.
 MIN_PLAY_SLICES = 8
-# Room kept per view for the markers of one slice when deciding what the browser gets.
-MARKER_ROOM = 8
+
+VIEW_LABELS = {"space": "space", "fourier": "Fourier", "magnitude": "magnitude", "heatmap": "heatmap"}
 
 
 def show_scope(
@@ -67,12 +60,8 @@ def show_scope(
     autoplay: bool = False,
     max_points: int = MAX_POINTS,
     row_title: str | None = None,
-    opening_view: str | None = None,
 ) -> None:
     """Draw ``data`` with a slider per axis, a browser-side play axis and a view toggle.
-
-    ``view`` is the page's default view; ``opening_view`` (e.g. from a link) the one this
-    chart opens on, default ``view``: the reader's later switches stay in the browser.
 
     ``data``: one array or ``{legend name: array}`` of one shape, axes named by ``axes`` (the
     last is x; with ``heatmap`` the last two are the heatmap's rows and columns). ``play``
@@ -108,42 +97,37 @@ def show_scope(
         view = "heatmap"
     if view not in views:
         view = views[0]
-    opening = opening_view if opening_view in views else view
-    n_play = shape[axes.index(play)] if play is not None else 1
-    budget = (n_play, len(lines), shape, max_points)
-    browser_play, note = _browser_play(play, *budget, [opening])
-    browser_views: list[str] = []
-    if len(views) > 1 and "heatmap" not in views and browser_play == play:
-        # Every view to the browser when that costs no view any resolution of its play axis
-        # (each keeps the slices it would get alone); else the toggle stays on the server.
-        # Lines the same along the play axis (an input beside its outputs) are sent once:
-        # counted only when the views would not fit without that.
-        moving = len(lines)
-        for attempt in range(2):
-            together = _kept(*budget, views, moving)
-            if together and all(_kept(*budget, [v], moving) == together for v in views):
-                browser_views, note = views, None
-                break
-            if attempt == 0 and play is not None:
-                moving = sum(_moves_along(arr, axes.index(play)) for arr in lines.values())
-    if browser_views or len(views) == 1:  # one view: a control with a single option would only puzzle
-        chosen = opening
-    else:
+    if len(views) > 1:
         chosen = st.segmented_control(
             "view",
             views,
-            default=opening,
+            default=view,
             required=True,
             key=f"{key}.view",
             format_func=VIEW_LABELS.get,
             label_visibility="collapsed",
         )
-        chosen = chosen or opening
-        if chosen != opening:
-            browser_play, note = _browser_play(play, *budget, [chosen])
+        chosen = chosen or view
+    else:  # one view: a control with a single option would only puzzle
+        chosen = view
 
     drawn = axes[-2:] if chosen == "heatmap" else axes[-1:]
     n_drawn = len(drawn)
+
+    # Is the play axis worth shipping, given the budget? Else it is served like the others.
+    browser_play = play
+    note = None
+    if play is not None:
+        n_play = shape[axes.index(play)]
+        n_x = shape[-1] if chosen not in ("magnitude",) else n_freqs(shape[-1]) + 1
+        cost = len(lines) * n_x * (shape[-2] if chosen == "heatmap" else 1) + 8
+        if cost > max_points:
+            browser_play = None
+        else:
+            kept = fit_play_axis(n_play, cost, start.get(play, 0), max_points)
+            if len(kept) < min(n_play, MIN_PLAY_SLICES):
+                browser_play = None
+                note = f"{play} is a server slider here: {n_play} slices x {cost:,} points exceed the browser budget"
 
     server_axes = [a for a in axes[: len(axes) - n_drawn] if a != browser_play]
     index: dict[str, int] = {}
@@ -166,8 +150,8 @@ def show_scope(
     perm = [kept_axes.index(axes[i]) for i in order]
     slices = {name: np.transpose(arr[picks], perm) for name, arr in lines.items()}
 
-    # Fixed range over the whole tensor in each view, so no slider moves the axis.
-    y_domain = {v: _global_range(lines, v) for v in (browser_views or [chosen])}
+    # Fixed range over the whole tensor in this view, so no slider moves the axis.
+    y_domain = _global_range(lines, chosen)
 
     play_vals = list(range(shape[axes.index(browser_play)])) if browser_play else [None]
     per_markers = None
@@ -191,7 +175,6 @@ def show_scope(
         play_start=start.get(browser_play, 0) if browser_play else None,
         fixed=index,
         view=chosen,
-        views=browser_views or None,
         markers=per_markers,
         captions=per_captions,
         title=title,
@@ -205,57 +188,6 @@ def show_scope(
         note=note,
     )
     st.vega_lite_chart(chart.vega_lite(), width="stretch")
-
-
-def _slice_cost(n_lines: int, shape: Sequence[int], views: Sequence[str]) -> int:
-    """Points one play slice costs in ``views`` (markers allowed for)."""
-    return sum(n_lines * slice_cells(shape, v) + MARKER_ROOM for v in views)
-
-
-def _kept(
-    n_play: int,
-    n_lines: int,
-    shape: Sequence[int],
-    max_points: int,
-    views: Sequence[str],
-    moving: int | None = None,
-) -> int:
-    """How many play slices the browser would get with ``views`` shipped (0: not one fits),
-    as :func:`ui.scope.scope_chart` fits them: ``moving`` of the lines change along the play
-    axis (default all); the others, and the points of one slice, are sent once."""
-    moving = n_lines if moving is None else moving
-    cells = sum(slice_cells(shape, v) for v in views)
-    room = max_points - (2 * n_lines - moving) * cells
-    cost = moving * cells + MARKER_ROOM * len(views)
-    return 0 if cost > room else len(fit_play_axis(n_play, cost, 0, room))
-
-
-def _moves_along(arr: np.ndarray, axis: int) -> bool:
-    """Whether ``arr`` differs between its slices along ``axis``."""
-    return not np.array_equal(arr, np.broadcast_to(arr.take([0], axis=axis), arr.shape))
-
-
-def _browser_play(
-    play: str | None,
-    n_play: int,
-    n_lines: int,
-    shape: Sequence[int],
-    max_points: int,
-    views: Sequence[str],
-) -> tuple[str | None, str | None]:
-    """Is the play axis worth shipping with ``views``, given the budget? Else it is served
-    like the other axes (a server slider), with a note saying why."""
-    if play is None:
-        return None, None
-    cost = _slice_cost(n_lines, shape, views)
-    if cost > max_points:
-        return None, None
-    if _kept(n_play, n_lines, shape, max_points, views) < min(n_play, MIN_PLAY_SLICES):
-        return (
-            None,
-            f"{play} is a server slider here: {n_play} slices x {cost:,} points exceed the browser budget",
-        )
-    return play, None
 
 
 def _as_lines(data: np.ndarray | Mapping[str, np.ndarray], y_title: str | None) -> dict[str, np.ndarray]:
@@ -277,4 +209,4 @@ def _global_range(lines: dict[str, np.ndarray], view: str) -> tuple[float, float
     return float(lo), float(hi)
 
 
-__all__ = ["show_scope", "Marker", "FOURIER_VIEWS", "VIEW_LABELS"]
+__all__ = ["show_scope", "Marker", "FOURIER_VIEWS"]
