@@ -28,7 +28,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 PAGES = [
     f"pages/{name}.py"
-    for name in ("basics", "attention", "wave-transforms", "relu", "neurons", "grokking", "claims", "trace")
+    for name in (
+        "basics",
+        "attention",
+        "wave-transforms",
+        "relu",
+        "neurons",
+        "grokking",
+        "trace",
+        "ablation-lab",
+        "clock-or-pizza",
+        "claims",
+    )
 ]
 KINDS = (
     "slider",
