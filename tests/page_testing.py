@@ -124,6 +124,17 @@ def reference_env(path: Path):
             os.environ["LENS_CHECKPOINT"] = old
 
 
+@contextmanager
+def no_checkpoint_env():
+    """No ``LENS_CHECKPOINT`` for the duration: the app shows its embedded default model."""
+    old = os.environ.pop("LENS_CHECKPOINT", None)
+    try:
+        yield
+    finally:
+        if old is not None:
+            os.environ["LENS_CHECKPOINT"] = old
+
+
 def open_page(page: str | None, params: dict | None = None):
     """A fresh session of the whole app opened straight on ``page`` (``None``: the default
     page), with ``params`` in its URL's query string.

@@ -10,12 +10,9 @@ falls back to the embedded run's).
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
-
 import pytest
 from claim_models import run_of, wave_model
-from page_testing import chart_with, charts, markdown, open_page, reference_env
+from page_testing import chart_with, charts, markdown, no_checkpoint_env, open_page, reference_env
 
 from lens.claims import clock_pizza as measures
 from lens.paths import DEFAULT_RUN
@@ -32,16 +29,6 @@ TITLES = (
     "Gradient symmetricity over training",
     "Distance irrelevance",
 )
-
-
-@contextmanager
-def _no_checkpoint_env():
-    old = os.environ.pop("LENS_CHECKPOINT", None)
-    try:
-        yield
-    finally:
-        if old is not None:
-            os.environ["LENS_CHECKPOINT"] = old
 
 
 def _text(at) -> str:
@@ -130,7 +117,7 @@ def _plane_steps(at) -> list[int]:
 def default_page():
     if not (DEFAULT_RUN / "history.json").is_file():
         pytest.skip("the embedded run has no history.json")
-    with _no_checkpoint_env():
+    with no_checkpoint_env():
         yield open_page(PAGE)
 
 

@@ -9,13 +9,10 @@ the Grokking page says with lens.lottery run on the embedded run's snapshots.
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
-
 import numpy as np
 import pytest
 from claim_models import wave_model
-from page_testing import chart_with, markdown, open_page
+from page_testing import chart_with, markdown, no_checkpoint_env, open_page
 
 from lens import lottery
 from lens.lottery import SnapshotNeurons, settle_index, ticket_rate
@@ -171,16 +168,6 @@ def test_lottery_over_saved_snapshots(synthetic_run):
 # ---------------------------------------------------------------- the Grokking page
 
 
-@contextmanager
-def _no_checkpoint_env():
-    old = os.environ.pop("LENS_CHECKPOINT", None)
-    try:
-        yield
-    finally:
-        if old is not None:
-            os.environ["LENS_CHECKPOINT"] = old
-
-
 @pytest.fixture(scope="module")
 def default_lottery():
     if not (DEFAULT_RUN / "history.json").is_file():
@@ -195,7 +182,7 @@ def default_lottery():
 
 def test_grokking_page_says_what_the_lottery_measures(default_lottery):
     h, lot = default_lottery
-    with _no_checkpoint_env():
+    with no_checkpoint_env():
         at = open_page("pages/grokking.py")
     assert not at.exception, [e.value for e in at.exception]
     text = " ".join(markdown(at).split())

@@ -9,15 +9,13 @@ steps, a few seconds; it memorises but does not grok), and a copy of it with a b
 from __future__ import annotations
 
 import ast
-import os
 import re
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
-from page_testing import MAX_POINTS, chart_with, charts, markdown, open_page, reference_env
+from page_testing import MAX_POINTS, chart_with, charts, markdown, no_checkpoint_env, open_page, reference_env
 
 from lens.paths import DEFAULT_RUN
 
@@ -36,16 +34,6 @@ TITLES = (
     "Neurons by their strongest frequency",
     "W_E's spectrum:",
 )
-
-
-@contextmanager
-def _no_checkpoint_env():
-    old = os.environ.pop("LENS_CHECKPOINT", None)
-    try:
-        yield
-    finally:
-        if old is not None:
-            os.environ["LENS_CHECKPOINT"] = old
 
 
 def _text(at) -> str:
@@ -79,7 +67,7 @@ def default_history():
 
 @pytest.fixture(scope="module")
 def default_page(default_history):
-    with _no_checkpoint_env():
+    with no_checkpoint_env():
         yield open_page(PAGE)
 
 
@@ -175,7 +163,7 @@ def test_step_axis_switch_changes_the_loss_chart(default_page):
 
 def test_links_open_a_snapshot_and_the_log_axis_and_are_cleared_when_left(default_history):
     steps = list(default_history.snapshot_steps)
-    with _no_checkpoint_env():
+    with no_checkpoint_env():
         default = open_page(PAGE)
         chosen = next(s for s in steps if s != default.selectbox(key="grokking.snapshot").value)
         at = open_page(PAGE, {"axis": "log", "snapshot": str(chosen)})
@@ -200,7 +188,7 @@ def test_links_open_a_snapshot_and_the_log_axis_and_are_cleared_when_left(defaul
 
 @pytest.mark.parametrize("params", [{"axis": "sideways"}, {"snapshot": "12345678"}, {"snapshot": "abc"}])
 def test_a_bad_link_opens_the_default_view(default_history, params):
-    with _no_checkpoint_env():
+    with no_checkpoint_env():
         default = open_page(PAGE)
         at = open_page(PAGE, params)
     assert not at.exception and not at.error
