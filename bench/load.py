@@ -483,6 +483,14 @@ def parser(description: str = __doc__.split("\n\n")[0]) -> argparse.ArgumentPars
     return ap
 
 
+def write_json(result: dict, path: str) -> None:
+    """The run's figures as JSON at ``path`` (folders made as needed)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    print(f"wrote {out}")
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parser().parse_args(argv)
 
@@ -525,10 +533,7 @@ def main(argv: list[str] | None = None) -> dict:
         if r and r["log_problems"]:
             print(f"{name} server log:", *(f"  {n} x {e}" for e, n in r["log_problems"].items()), sep="\n")
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-        print(f"wrote {out}")
+        write_json(result, args.json)
     return result
 
 

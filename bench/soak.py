@@ -16,7 +16,6 @@ bench/results/soak.json); asserts nothing.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -78,10 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
           + f" MB; last third {growth:+.1%} over the middle: {'levels off' if result['levels_off'] else 'STILL CLIMBING'}")  # fmt: skip
     print(f"total: {app['interactions']} interactions, {app['errors']} errors, p95 {app['p95_ms']:.0f} ms")
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-        print(f"wrote {out}")
+        load.write_json(result, args.json)
     return result
 
 

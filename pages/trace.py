@@ -48,6 +48,23 @@ def _scope(data, axes, key: str, **kw) -> None:
     show_scope(data, axes, key=key, **kw)
 
 
+def _residual_pair(t, along, names: tuple[str, str], stage: str, a: int, b: int, kf) -> None:
+    """Two residual-stream stages at "=" in one residual direction, as functions of a (b
+    fixed), opening on the direction where the later one is strongest."""
+    from ui.figures import trace as fig
+
+    _scope(
+        fig.along_lines(along, names),
+        ("d_model", "a"),
+        key=f"trace.{stage}",
+        play="d_model",
+        start={"d_model": t.strongest[names[1]]},
+        markers=fig.at_a(a, kf),
+        title=f"{names[0]} and {names[1]} at = in one residual direction, for b = {b}, as a function of a",
+        y_title="value",
+    )
+
+
 def _pick(p: int, default_a: int, default_b: int) -> tuple[int, int]:
     """The pair: number inputs (deep-linked), which a click on the map sets first."""
     from ui import data as state
@@ -161,16 +178,7 @@ fixed, **{pct(t.key_share["attn_out"])}** of `attn_out`'s energy and
 and b have arrived at `=`.
 """
     )
-    _scope(
-        fig.along_lines(along, ("attn_out", "resid_mid")),
-        ("d_model", "a"),
-        key="trace.mid",
-        play="d_model",
-        start={"d_model": t.strongest["resid_mid"]},
-        markers=fig.at_a(a, kf),
-        title=f"attn_out and resid_mid at = in one residual direction, for b = {b}, as a function of a",
-        y_title="value",
-    )
+    _residual_pair(t, along, ("attn_out", "resid_mid"), "mid", a, b, kf)
 
     # -- the neurons
     n = len(t.neuron_freq)
@@ -221,16 +229,7 @@ contributes **{num(to["mlp_out"])}**, `attn_out` {num(to["attn_out"])} and the `
 {num(to["embed_eq"])}.
 """
     )
-    _scope(
-        fig.along_lines(along, ("mlp_out", "resid_post")),
-        ("d_model", "a"),
-        key="trace.post",
-        play="d_model",
-        start={"d_model": t.strongest["resid_post"]},
-        markers=fig.at_a(a, kf),
-        title=f"mlp_out and resid_post at = in one residual direction, for b = {b}, as a function of a",
-        y_title="value",
-    )
+    _residual_pair(t, along, ("mlp_out", "resid_post"), "post", a, b, kf)
 
     # -- the logits
     top = ", ".join(f"{k} ({num(v)})" for k, v in t.top3)

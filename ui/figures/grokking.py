@@ -39,7 +39,7 @@ KEY_RULE = "#888888"  # the dashed key-frequency rules of the snapshot chart
 GROK_PCT = pct(GROK_ACC, 1)  # "99.9%": the test accuracy that counts as grokked
 
 
-def _step_x(scale: Scale, field: str = "step", title: str | None = "training step"):
+def step_x(scale: Scale, field: str = "step", title: str | None = "training step"):
     """The step axis; ``scale`` is ("linear" | "log", last step). "log" is a symmetric log
     scale (step 0 stays on it), with ticks at 1-3-10 steps."""
     kind, last = scale
@@ -70,7 +70,7 @@ def _bands(spans, scale: Scale) -> list:
         alt.Chart(df)
         .mark_rect(opacity=0.13)
         .encode(
-            x=_step_x(scale, "start"),
+            x=step_x(scale, "start"),
             x2="end:Q",
             fill=alt.Fill("phase:N", scale=fill, legend=alt.Legend(title="phase", orient="bottom")),
             tooltip=["phase", alt.Tooltip("start:Q", format=","), alt.Tooltip("end:Q", format=",")],
@@ -83,7 +83,7 @@ def _grok_rule(step: int | None, scale: Scale) -> list:
     if step is None:
         return []
     df = pd.DataFrame({"step": [step], "label": [f"test accuracy ≥ {GROK_PCT} (step {step:,})"]})
-    base = alt.Chart(df).encode(x=_step_x(scale))
+    base = alt.Chart(df).encode(x=step_x(scale))
     rule = base.mark_rule(color="black", strokeDash=[6, 4], strokeWidth=2)
     label = base.mark_text(
         align="right", baseline="bottom", dx=-4, fontSize=FONT - 1, angle=0, color="black"
@@ -111,7 +111,7 @@ def _series_chart(df, y_title: str, log: bool, scale: Scale, points: bool = Fals
     """Lines of ``df`` (columns step, series, value), coloured by series."""
     domain = [s for s in SERIES if s in set(df["series"])]
     enc = {
-        "x": _step_x(scale),
+        "x": step_x(scale),
         "y": alt.Y(
             "value:Q",
             title=y_title,
@@ -200,7 +200,7 @@ def norm_chart(h: History, f: GrokkingFacts, scale: Scale) -> alt.LayerChart:
         alt.Chart(df)
         .mark_line(strokeWidth=3, color=PALETTE[6])
         .encode(
-            x=_step_x(scale),
+            x=step_x(scale),
             y=alt.Y("value:Q", title="total weight norm", scale=alt.Scale(zero=False)),
             tooltip=[alt.Tooltip("step:Q", format=","), alt.Tooltip("value:Q", format=".4g")],
         )
@@ -217,7 +217,7 @@ def gini_chart(h: History, f: GrokkingFacts, scale: Scale) -> alt.LayerChart:
         alt.Chart(df)
         .mark_line(strokeWidth=3, color=PALETTE[6], point=True)
         .encode(
-            x=_step_x(scale),
+            x=step_x(scale),
             y=alt.Y("value:Q", title="Gini coefficient", scale=alt.Scale(domain=[0, 1])),
             tooltip=[alt.Tooltip("step:Q", format=","), alt.Tooltip("value:Q", format=".3f")],
         )
@@ -298,7 +298,7 @@ def neuron_chart(h: History, f: GrokkingFacts, scale: Scale) -> alt.LayerChart:
         alt.Chart(df)
         .mark_area(opacity=0.9, interpolate="linear")
         .encode(
-            x=_step_x(scale),
+            x=step_x(scale),
             y=alt.Y(
                 "neurons:Q",
                 stack="zero",
@@ -318,7 +318,7 @@ def neuron_chart(h: History, f: GrokkingFacts, scale: Scale) -> alt.LayerChart:
     bounds = pd.DataFrame([{"step": s.start, "phase": s.name} for s in f.spans[1:]])
     layers = [area]
     if len(bounds):
-        base = alt.Chart(bounds).encode(x=_step_x(scale))
+        base = alt.Chart(bounds).encode(x=step_x(scale))
         layers += [
             base.mark_rule(color="black", strokeWidth=1.5, strokeDash=[2, 3]),
             base.mark_text(align="left", baseline="top", dx=4, dy=4, fontSize=FONT - 1).encode(

@@ -182,6 +182,7 @@ def excluded_spec(
     import altair as alt
 
     from ui.charts import spec
+    from ui.figures.grokking import step_x
 
     names, colours = _freq_colours(key_freqs)
     names, colours = [f"without {n}" for n in names[:-1]] + ["without all"], colours[:-1] + [PALETTE[6]]
@@ -195,17 +196,11 @@ def excluded_spec(
     df = df[np.isfinite(df["loss"])]
     df["loss"] = df["loss"].clip(lower=1e-12)
     last = max(steps) if steps else 1
-    ticks = [0] + [m * 10**e for e in range(1, 8) for m in (1, 3) if m * 10**e <= last]
     chart = (
         alt.Chart(df)
         .mark_line(strokeWidth=3, point=True)
         .encode(
-            x=alt.X(
-                "step:Q",
-                title="training step (kept snapshots)",
-                scale=alt.Scale(type="symlog", constant=10, nice=False),
-                axis=alt.Axis(values=ticks, labelExpr="format(datum.value, ',')", labelFlush=True),
-            ),
+            x=step_x(("log", last), title="training step (kept snapshots)"),
             y=alt.Y("loss:Q", title="excluded loss (training pairs, log scale)", scale=alt.Scale(type="log")),
             color=alt.Color(
                 "series:N",
