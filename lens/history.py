@@ -228,7 +228,9 @@ def prune_snapshots(run_dir: Path | str, keep: int) -> list[int]:
     """Delete all but ``keep`` snapshots (the summaries in ``history.json`` stay).
 
     Kept: the first and last checkpoints and those nearest the phase boundaries, then
-    evenly spaced steps until ``keep`` are chosen. Returns the kept steps.
+    log-spaced steps (He et al. 2026's lottery is decided in the first hundred steps, the
+    clean-up takes thousands), then evenly spaced ones until ``keep`` are chosen. Returns the
+    kept steps.
     """
     run_dir = Path(run_dir)
     h = load_history(run_dir)
@@ -237,6 +239,7 @@ def prune_snapshots(run_dir: Path | str, keep: int) -> list[int]:
         targets = [steps[0], steps[-1], *[s for s in h.phases.values() if s is not None]]
         if h.phases.get("memorised") is not None and h.phases.get("cleanup_start") is not None:
             targets.append((h.phases["memorised"] + h.phases["cleanup_start"]) // 2)
+        targets += list(np.geomspace(max(steps[1], 1), steps[-1], max(keep, 2)))
         targets += list(np.linspace(steps[0], steps[-1], max(keep, 2)))
         chosen: list[int] = []
         for t in targets:

@@ -36,7 +36,9 @@ Over the snapshots (:func:`lottery`):
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -56,8 +58,9 @@ class SnapshotNeurons:
 
     dominant: Int[np.ndarray, " neuron"]
     """Each neuron's strongest frequency 1..p // 2 along b."""
-    key_energy: Float[np.ndarray, "neuron key"]
-    """Each neuron's energy along b at each key frequency (in ``key_freqs`` order)."""
+    key_top: Int[np.ndarray, " neuron"]
+    """Which key frequency (an index into ``key_freqs``) has the most energy along b in each
+    neuron: its strongest key-frequency component."""
     excluded: Float[np.ndarray, " key"]
     """The excluded loss (training pairs) with one key frequency's sum directions removed."""
     excluded_all: float
@@ -74,7 +77,9 @@ def snapshot_neurons(run: Run, key_freqs: Sequence[int]) -> SnapshotNeurons:
     excluded = [progress.excluded_loss(run.logits, run.labels, train, [k]) for k in keys]
     return SnapshotNeurons(
         dominant=dominant.astype(np.int64),
-        key_energy=energy[:, keys] if keys else np.zeros((len(dominant), 0)),
+        key_top=energy[:, keys].argmax(axis=1).astype(np.int64)
+        if keys
+        else np.zeros(len(dominant), np.int64),
         excluded=np.asarray(excluded, dtype=np.float64),
         excluded_all=progress.excluded_loss(run.logits, run.labels, train, keys) if keys else float("nan"),
     )
@@ -251,7 +256,7 @@ def lottery(
     counts = np.bincount(settle, minlength=len(steps))
     tickets = []
     for i, (step, snap) in enumerate(zip(steps[:-1], snaps[:-1], strict=True)):
-        top = np.asarray(keys)[snap.key_energy.argmax(axis=1)] if keys else final
+        top = np.asarray(keys)[snap.key_top] if keys else final
         tickets.append(ticket_rate(step, top[on_key], final[on_key], len(keys), permutations, seed + i))
     ordered = np.sort(settle)
     median = steps[int(ordered[(len(ordered) - 1) // 2])] if len(ordered) else None
@@ -279,3 +284,134 @@ def lottery_at(paths: tuple[str, ...], steps: tuple[int, ...], key_freqs: tuple[
     if len(paths) != len(steps):
         raise ValueError(f"expected one path per step, found {len(paths)} for {len(steps)}")
     return lottery(steps, [snapshot_neurons_at(path, key_freqs) for path in paths], key_freqs, p)
+
+
+# ---------------------------------------------------------------- recorded in the run directory
+# Measuring a snapshot means running it on all p * p pairs: about a second each at p = 113,
+# twenty seconds for a run's kept snapshots, too long for a reader's first visit. The trainer
+# records the measurements once, when training ends (``lottery.json`` beside ``history.json``),
+# and the Grokking page reads them back; a run without the file is measured on the page.
+
+RECORD_FILE = "lottery.json"
+RECORD_FORMAT = "grokking-lens-lottery/1"
+RECORD_MAX_BYTES = 8 * 2**20
+
+
+def record(run_dir: str | Path) -> Path:
+    """Measure every kept snapshot of the run in ``run_dir`` (:func:`snapshot_neurons_at`) for
+    its final key frequencies (``history.json``'s) and write ``lottery.json``; returns its path.
+    ``python -m lens.lottery RUN_DIR`` does this for a run trained before the file existed."""
+    from .checkpoint import atomic_write_bytes
+    from .history import load_history, snapshot_dir
+
+    h = load_history(run_dir)
+    keys = tuple(int(k) for k in h.key_freqs)
+    steps = [int(s) for s in h.snapshot_steps]
+    snaps = [snapshot_neurons_at(str(snapshot_dir(h.run_dir, s)), keys) for s in steps]
+    doc = {
+        "format": RECORD_FORMAT,
+        "p": int(h.p),
+        "key_freqs": list(keys),
+        "steps": steps,
+        "dominant": [s.dominant.tolist() for s in snaps],
+        "key_top": [s.key_top.tolist() for s in snaps],
+        "excluded": [[_finite(x) for x in s.excluded] for s in snaps],
+        "excluded_all": [_finite(s.excluded_all) for s in snaps],
+    }
+    path = Path(run_dir) / RECORD_FILE
+    atomic_write_bytes(path, (json.dumps(doc, separators=(",", ":")) + "\n").encode())
+    return path
+
+
+def recorded(
+    run_dir: str | Path, steps: Sequence[int], key_freqs: Sequence[int], p: int
+) -> list[SnapshotNeurons] | None:
+    """The measurements :func:`record` wrote for these kept ``steps`` and ``key_freqs``, or None
+    when the run has none or they were taken for other snapshots or key frequencies (a run
+    pruned or retrained since). The file is untrusted: a malformed one raises
+    :class:`lens.checkpoint.CheckpointError` with a one-line reason."""
+    from .checkpoint import CheckpointError
+
+    path = Path(run_dir) / RECORD_FILE
+    if not path.is_file():
+        return None
+    size = path.stat().st_size
+    if not 0 < size <= RECORD_MAX_BYTES:
+        raise CheckpointError(path, "file", f"expected 1..{RECORD_MAX_BYTES} bytes, found {size}")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(path, "json", f"expected valid JSON, found {err}") from None
+    if not isinstance(doc, dict) or doc.get("format") != RECORD_FORMAT:
+        raise CheckpointError(path, "format", f"expected {RECORD_FORMAT!r}")
+    keys = [int(k) for k in key_freqs]
+    if doc.get("p") != p or doc.get("key_freqs") != keys or doc.get("steps") != [int(s) for s in steps]:
+        return None
+    n_snaps, n_keys = len(doc["steps"]), len(keys)
+    dominant = _int_table(path, doc, "dominant", n_snaps, 1, p // 2)
+    top = _int_table(path, doc, "key_top", n_snaps, 0, max(n_keys - 1, 0))
+    if top.shape != dominant.shape:
+        raise CheckpointError(path, "key_top", f"expected shape {dominant.shape}, found {top.shape}")
+    excluded = _float_table(path, doc.get("excluded"), "excluded", (n_snaps, n_keys))
+    excluded_all = _float_table(path, doc.get("excluded_all"), "excluded_all", (n_snaps,))
+    return [SnapshotNeurons(dominant[i], top[i], excluded[i], float(excluded_all[i])) for i in range(n_snaps)]
+
+
+def lottery_of_run(run_dir: str, steps: tuple[int, ...], key_freqs: tuple[int, ...], p: int) -> Lottery:
+    """:func:`lottery` of the run's kept snapshots at ``steps``: from its ``lottery.json`` when
+    that matches them, else measured snapshot by snapshot (:func:`lottery_at`)."""
+    from .history import snapshot_dir
+
+    snaps = recorded(run_dir, steps, key_freqs, p)
+    if snaps is None:
+        return lottery_at(tuple(str(snapshot_dir(run_dir, s)) for s in steps), steps, key_freqs, p)
+    return lottery(steps, snaps, key_freqs, p)
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _int_table(path: Path, doc: dict, key: str, rows: int, lo: int, hi: int) -> np.ndarray:
+    from .checkpoint import CheckpointError
+
+    value = doc.get(key)
+    ok = (
+        isinstance(value, list)
+        and len(value) == rows
+        and all(isinstance(r, list) and r for r in value)
+        and len({len(r) for r in value}) <= 1
+        and all(isinstance(x, int) and not isinstance(x, bool) and lo <= x <= hi for r in value for x in r)
+    )
+    if not ok:
+        raise CheckpointError(path, key, f"expected {rows} equal rows of integers in {lo}..{hi}")
+    return np.asarray(value, dtype=np.int64).reshape(rows, -1)
+
+
+def _float_table(path: Path, value: object, key: str, shape: tuple[int, ...]) -> np.ndarray:
+    from .checkpoint import CheckpointError
+
+    try:
+        arr = np.asarray(
+            [[np.nan if x is None else x for x in r] for r in value]
+            if len(shape) == 2
+            else [np.nan if x is None else x for x in value],  # type: ignore[union-attr]
+            dtype=np.float64,
+        )
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.shape != shape:
+        raise CheckpointError(path, key, f"expected numbers of shape {shape}")
+    return arr
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m lens.lottery", description=record.__doc__.split("\n")[0])
+    ap.add_argument("run_dir", type=Path, help="a run directory written by python -m lens.train")
+    print(record(ap.parse_args(argv).run_dir))
+
+
+if __name__ == "__main__":
+    main()

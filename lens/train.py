@@ -113,6 +113,10 @@ class Schedule:
     by ``d_test_acc`` or the weight norm by the fraction ``d_norm``, provided ``min_gap``
     steps have passed; and at least every ``max_gap`` steps. This puts them densely where
     things change: memorisation, the fall of the test loss, the weight-norm clean-up.
+
+    Also at every evaluation step of the 1-2-5 series (5, 10, 20, 50, ..., 20 000), so that the
+    first steps, where He et al. 2026's lottery is decided, have checkpoints of their own:
+    the adaptive rule's ``min_gap`` would otherwise leave nothing between 0 and 50.
     """
 
     eval_every: int = 20
@@ -125,6 +129,13 @@ class Schedule:
     d_log_test: float = 0.25
     d_test_acc: float = 0.05
     d_norm: float = 0.1
+    log_series: tuple[int, ...] = (1, 2, 5)  # mantissas of the log-spaced checkpoint steps
+
+    def on_log_series(self, step: int) -> bool:
+        """Whether ``step`` is m * 10**e for a mantissa m of ``log_series`` (e >= 0)."""
+        while step >= 10 and step % 10 == 0:
+            step //= 10
+        return step in self.log_series
 
 
 # ---------------------------------------------------------------- model
@@ -342,7 +353,7 @@ class Progress:
 
 
 def _due_checkpoint(state: State, row: dict, sched: Schedule) -> bool:
-    if not state.checkpoints:
+    if not state.checkpoints or sched.on_log_series(row["step"]):
         return True
     last_step = state.checkpoints[-1]
     gap = row["step"] - last_step
@@ -459,7 +470,8 @@ def train(
             # A resumed run has often logged this step already (it stopped right after).
             logged = bool(state.log["step"]) and state.log["step"][-1] == step
             every = schedule.dense_every if step < schedule.dense_until else schedule.eval_every
-            evaluate = (step % every == 0 or step == recipe.steps) and not logged
+            due = step % every == 0 or step == recipe.steps or schedule.on_log_series(step)
+            evaluate = due and not logged
             logits = forward(P, a_tr, b_tr)
             loss = F.cross_entropy(logits.double(), y_tr)
             if evaluate:
@@ -520,10 +532,12 @@ def train(
     bar.close()
     if summarise:
         from .history import prune_snapshots, write_history
+        from .lottery import record
 
         write_history(out)
         if keep_snapshots is not None and finished:
             prune_snapshots(out, keep_snapshots)
+        record(out)  # each kept snapshot's neurons, for the Grokking page (lens.lottery)
     if not finished and progress:
         print(f"stopped at step {state.step}; continue with --resume --out {out}", file=sys.stderr)
     return out
@@ -548,8 +562,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--keep-snapshots",
         type=int,
-        default=8,
-        help="after training, keep this many checkpoint snapshots; 0 keeps all (default %(default)s; "
+        default=20,
+        help="after training, keep this many checkpoint snapshots, log-spaced from step 0 and at "
+        "the phase boundaries; 0 keeps all (default %(default)s; "
         "the summaries of every checkpoint stay in history.json)",
     )
     ap.add_argument("--quiet", action="store_true", help="no progress line")

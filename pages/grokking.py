@@ -339,8 +339,8 @@ pairs and compare its embedding's spectrum with the final model's.
 
 
 def _lottery(h: History, f: GrokkingFacts) -> None:
-    """Each neuron's dominant frequency at every kept snapshot (:func:`lens.lottery.lottery_at`,
-    one cache entry keyed by the snapshots' path strings): the heatmap, when it settles, the
+    """Each neuron's dominant frequency at every kept snapshot (:func:`lens.lottery.lottery_of_run`:
+    the run's recorded measurements, else each snapshot run; one cache entry keyed by path strings): the heatmap, when it settles, the
     lottery against chance, and the excluded loss per key frequency."""
     from lens import lottery
     from ui import charts
@@ -357,8 +357,7 @@ def _lottery(h: History, f: GrokkingFacts) -> None:
     keys = tuple(f.key_freqs)
     try:
         with st.spinner(f"Reading every neuron at the {len(steps)} kept snapshots…"):
-            paths = tuple(str(snapshot_dir(h.run_dir, s)) for s in steps)
-            lot = data.of_args(lottery.lottery_at, paths, tuple(steps), keys, f.p)
+            lot = data.of_args(lottery.lottery_of_run, str(h.run_dir), tuple(steps), keys, f.p)
     except (CheckpointError, OSError, ValueError) as err:
         st.error(str(err).splitlines()[0] if str(err) else type(err).__name__)
         return
@@ -377,10 +376,11 @@ more often than chance.
     charts.show(data.of_args(lfig.heatmap_spec, lot.steps, keys, rows), key="grokking.lottery_heatmap")
     st.caption(
         f"{len(steps)} columns, one per snapshot this run kept (steps {listing(f'{s:,}' for s in steps)}), "
-        "so a change shown between two columns happened somewhere between those steps. Denser "
-        "columns need the trainer to keep more snapshots (its checkpoint schedule, "
-        "`lens.train.Schedule`, and `--keep-snapshots`) and the run trained again; which snapshots "
-        "are kept does not change the weights."
+        "so a change shown between two columns happened somewhere between those steps. A run "
+        "trained with `python -m lens.train` today keeps log-spaced snapshots from step 0 (steps 1, 2, "
+        "5, 10, 20, 50, … and the phase boundaries; `--keep-snapshots`), which snapshots are kept "
+        "never changes the weights, and each one's neurons are measured when training ends "
+        "(`python -m lens.lottery RUN_DIR` for an older run)."
     )
     ends = listing(f"{k} ({n})" for k, n in lot.final_counts.items())
     st.markdown(

@@ -62,9 +62,8 @@ def test_a_ranking_independent_of_the_final_frequency_is_at_chance():
 
 
 def _snap(dominant, top, keys=(2, 5), excluded=(0.5, 0.25), excluded_all=4.0) -> SnapshotNeurons:
-    energy = np.ones((len(dominant), len(keys)))
-    energy[np.arange(len(top)), [list(keys).index(k) for k in top]] = 10.0
-    return SnapshotNeurons(np.asarray(dominant), energy, np.asarray(excluded, float), excluded_all)
+    key_top = np.array([list(keys).index(k) for k in top])
+    return SnapshotNeurons(np.asarray(dominant), key_top, np.asarray(excluded, float), excluded_all)
 
 
 def test_lottery_of_a_synthetic_history_with_a_known_answer():
@@ -114,8 +113,7 @@ def test_snapshot_neurons_of_a_hand_built_model():
 
     snap = lottery.snapshot_neurons(run_of(wave_model(P, FREQS, scale=3.0)), FREQS)
     assert snap.dominant.tolist() == [2] * PHASES + [5] * PHASES
-    assert snap.key_energy.shape == (2 * PHASES, 2)
-    assert (snap.key_energy.argmax(axis=1) == np.repeat([0, 1], PHASES)).all()
+    assert (snap.key_top == np.repeat([0, 1], PHASES)).all()
     # Removing all key frequencies from this model's logits costs more than removing either one.
     assert snap.excluded.shape == (2,) and np.all(np.isfinite(snap.excluded))
     assert snap.excluded_all > snap.excluded.max()
@@ -163,6 +161,78 @@ def test_lottery_over_saved_snapshots(synthetic_run):
     paths = tuple(str(snapshot_dir(synthetic_run, s)) for s in steps)
     whole = lottery.lottery_at(paths, tuple(steps), tuple(FREQS), P)
     assert whole.tickets == lot.tickets and (whole.dominant == lot.dominant).all()
+
+
+def _history_of(run_dir, steps, keys=FREQS) -> None:
+    """The smallest history.json that lens.history.load_history accepts for these snapshots."""
+    import json
+
+    from lens.history import CURVE_KEYS, FORMAT, SCALAR_KEYS
+
+    n_f = P // 2 + 1
+    doc = {
+        "format": FORMAT,
+        "p": P,
+        "key_freqs": list(keys),
+        "curves": {k: [0] for k in CURVE_KEYS},
+        "checkpoints": {k: [0] for k in SCALAR_KEYS},
+        "spectrum_W_E": [[0.0] * n_f],
+        "neurons_per_freq": [[0] * n_f],
+        "snapshots": list(steps),
+    }
+    (run_dir / "history.json").write_text(json.dumps(doc))
+
+
+def test_recorded_measurements_read_back_as_measured(synthetic_run):
+    steps = (0, 10, 300)
+    _history_of(synthetic_run, steps)
+    assert lottery.recorded(synthetic_run, steps, FREQS, P) is None  # nothing recorded yet
+    measured = lottery.lottery_of_run(str(synthetic_run), steps, tuple(FREQS), P)  # runs each snapshot
+    path = lottery.record(synthetic_run)
+    assert path.name == lottery.RECORD_FILE
+    snaps = lottery.recorded(synthetic_run, steps, FREQS, P)
+    assert snaps is not None and len(snaps) == 3
+    again = lottery.lottery_of_run(str(synthetic_run), steps, tuple(FREQS), P)
+    assert again.tickets == measured.tickets
+    assert (again.dominant == measured.dominant).all()
+    assert np.allclose(again.excluded, measured.excluded) and np.allclose(
+        again.excluded_all, measured.excluded_all
+    )
+    # Taken for other snapshots or other key frequencies: not used.
+    assert lottery.recorded(synthetic_run, (0, 10), FREQS, P) is None
+    assert lottery.recorded(synthetic_run, steps, [2], P) is None
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda d: d.update(dominant=[[0] * 16] * 3), "dominant"),  # frequency 0 is not 1..p // 2
+        (lambda d: d.update(key_top=[[2] * 16] * 3), "key_top"),  # only two key frequencies
+        (lambda d: d.update(excluded=[["x", 1.0]] * 3), "excluded"),
+        (lambda d: d.update(excluded_all=[1.0]), "excluded_all"),
+        (lambda d: d.update(dominant=[[2] * 16, [2] * 15, [2] * 16]), "dominant"),  # ragged
+    ],
+)
+def test_a_malformed_record_is_refused_with_its_field(synthetic_run, change, field):
+    import json
+
+    from lens.checkpoint import CheckpointError
+
+    steps = (0, 10, 300)
+    _history_of(synthetic_run, steps)
+    path = lottery.record(synthetic_run)
+    good = path.read_text()
+    try:
+        doc = json.loads(good)
+        change(doc)
+        path.write_text(json.dumps(doc))
+        with pytest.raises(CheckpointError, match=field):
+            lottery.recorded(synthetic_run, steps, FREQS, P)
+        path.write_text("{not json")
+        with pytest.raises(CheckpointError, match="json"):
+            lottery.recorded(synthetic_run, steps, FREQS, P)
+    finally:
+        path.write_text(good)
 
 
 # ---------------------------------------------------------------- the Grokking page

@@ -124,6 +124,31 @@ def test_prune_keeps_summaries(tmp_path, small_run):
     assert after.checkpoints.equals(before.checkpoints)
 
 
+def test_checkpoints_are_log_spaced_from_step_zero_and_recorded(small_run):
+    """The 1-2-5 steps have checkpoints of their own (the adaptive rule's min_gap would leave
+    nothing between 0 and 50), and the trainer records each kept snapshot's neurons."""
+    from lens import lottery
+
+    assert [s for s in range(1000) if T.Schedule().on_log_series(s)] == [1, 2, 5, 10, 20, 50, 100, 200, 500]
+    h = load_history(small_run)
+    assert {0, 1, 2, 5, 10, 20, 50, 100} <= set(h.snapshot_steps)
+    assert {1, 2} <= set(h.curves["step"])  # evaluated there too
+    snaps = lottery.recorded(small_run, h.snapshot_steps, h.key_freqs, h.p)
+    assert snaps is not None and len(snaps) == len(h.snapshot_steps)
+    measured = lottery.snapshot_neurons_at(str(h.snapshot_path(h.snapshot_steps[-1])), tuple(h.key_freqs))
+    assert (snaps[-1].dominant == measured.dominant).all() and (snaps[-1].key_top == measured.key_top).all()
+
+
+def test_prune_prefers_log_spaced_steps(tmp_path, small_run):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(small_run, run)
+    kept = prune_snapshots(run, 6)
+    early = [s for s in kept if 0 < s <= 20]
+    assert len(early) >= 2, kept  # evenly spaced picks alone would skip the first steps
+
+
 def test_deterministic(tmp_path, small_run):
     other = T.train(SMALL, tmp_path / "again", summarise=False, **QUIET)
     assert same_weights(small_run, other)
