@@ -56,7 +56,10 @@ def phase_spans(phases: dict[str, int | None], last_step: int) -> list[Span]:
 
 
 def phase_of(step: int, spans: list[Span]) -> str:
-    """The name of the phase holding ``step`` ("after <last>" past the last known span)."""
+    """The name of the phase holding ``step`` ("after <last>" past the last known span);
+    step 0, before any update, is "initialisation" rather than the first phase."""
+    if step == 0:
+        return "initialisation"
     for s in spans:
         if s.start <= step < s.end or (s is spans[-1] and step == s.end):
             return s.name

@@ -323,6 +323,14 @@ pairs and compare its embedding's spectrum with the final model's.
         st.error(str(err).splitlines()[0] if str(err) else type(err).__name__)
         return
     final_step = final.step if final.step is not None else f.last_step
+    if chosen == final_step:
+        st.markdown(
+            f"Step {chosen:,} is the end of training: this snapshot is the final model itself, "
+            f"{pct(final.acc['train'], 1)} right on the training pairs and {pct(final.acc['test'], 1)} "
+            f"on the test pairs (test loss {num(final.loss['test'], '.2g')}). Pick an earlier step "
+            "to compare it with."
+        )
+        return
     st.markdown(
         f"At step {chosen:,} ({phase_of(chosen, f.spans)}) the model answers "
         f"{pct(snap.acc['train'], 1)} of its training pairs and **{pct(snap.acc['test'], 1)}** of the "

@@ -151,6 +151,35 @@ def test_snapshot_select_changes_the_snapshot_chart(default_page, default_histor
     assert float(m.group(1)) / 100 == pytest.approx(recorded, abs=2e-3)
 
 
+def test_the_last_snapshot_is_not_compared_with_itself(default_page, default_history):
+    at = default_page
+    last = default_history.snapshot_steps[-1]
+    at.selectbox(key="grokking.snapshot").set_value(last).run()
+    assert not at.exception
+    assert f"Step {last:,} is the end of training: this snapshot is the final model itself" in _text(at)
+    assert not [c for c in charts(at) if "W_E's spectrum:" in c.text]
+    assert default_history.snapshot_steps[0] == 0
+    assert at.selectbox(key="grokking.snapshot").options[0] == "step 0 (initialisation)"
+    at.selectbox(key="grokking.snapshot").set_value(default_history.snapshot_steps[1]).run()
+
+
+def test_log_axes_label_every_tick_the_same_way(default_page):
+    def log_y_formats(node) -> set:
+        found = set()
+        if isinstance(node, dict):
+            y = node.get("encoding", {}).get("y", {})
+            if isinstance(y, dict) and y.get("scale", {}).get("type") == "log":
+                found.add(y.get("axis", {}).get("format"))
+            for v in node.values():
+                found |= log_y_formats(v)
+        elif isinstance(node, list):
+            for v in node:
+                found |= log_y_formats(v)
+        return found
+
+    assert log_y_formats(chart_with(default_page, "Loss over training").spec) == {".0e"}
+
+
 def test_step_axis_switch_changes_the_loss_chart(default_page):
     at = default_page
     before = chart_with(at, "Loss over training")

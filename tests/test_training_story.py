@@ -87,7 +87,8 @@ def test_phases_of_the_made_up_run():
 def test_phase_spans_and_phase_of():
     spans = phase_spans({"memorised": 20, "cleanup_start": 50, "cleanup_end": 80}, 100)
     assert spans == [Span("memorisation", 0, 20), Span("circuit formation", 20, 50), Span("clean-up", 50, 80)]
-    assert [phase_of(s, spans) for s in (0, 19, 20, 49, 50, 80, 81)] == [
+    assert [phase_of(s, spans) for s in (0, 1, 19, 20, 49, 50, 80, 81)] == [
+        "initialisation",  # before any update: not yet memorising
         "memorisation",
         "memorisation",
         "circuit formation",

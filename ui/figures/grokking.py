@@ -116,7 +116,9 @@ def _series_chart(df, y_title: str, log: bool, scale: Scale, points: bool = Fals
             "value:Q",
             title=y_title,
             scale=alt.Scale(type="log") if log else alt.Scale(zero=False),
-            axis=alt.Axis(format=fmt) if fmt else alt.Axis(),
+            # One tick style on a log axis: every label in 1e-7 form (Vega's default mixes
+            # "0.000001" with "1e-7").
+            axis=alt.Axis(format=fmt) if fmt else alt.Axis(format=".0e") if log else alt.Axis(),
         ),
         "color": alt.Color(
             "series:N",
