@@ -83,7 +83,53 @@ def test_with_layer_keeps_the_spec_when_only_its_rows_change():
     assert len(base["layer"]) == 1 and len(one["layer"]) == 2  # base left alone
 
 
-PAGES = ["basics", "attention", "wave-transforms", "relu", "neurons"]
+PAGES = ["basics", "attention", "wave-transforms", "relu", "neurons", "grokking", "trace", "clock-or-pizza"]
+
+
+def contrast(colour: str, background: str = "#ffffff") -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours."""
+
+    def luminance(hex_colour: str) -> float:
+        rgb = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    hi, lo = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def guides(node) -> list[tuple[str, dict]]:
+    """Every axis and legend written in a spec's views (encodings, layers, concatenations),
+    as (``"axis"`` or ``"legend"``, its definition); the spec's ``config`` is not a view."""
+    out = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("axis", "legend") and isinstance(value, dict):
+                out.append((key, value))
+            elif key != "config":
+                out += guides(value)
+    elif isinstance(node, list):
+        for value in node:
+            out += guides(value)
+    return out
+
+
+def test_contrast_of_the_ink():
+    assert contrast("#000000") == pytest.approx(21.0)
+    assert contrast("#767676") == pytest.approx(4.54, abs=0.01)  # the lightest grey that passes
+    assert contrast("#888888") < 4.5
+
+
+def assert_projector_readable(s: dict) -> None:
+    """Tick labels and titles of at least 12 px, in a colour of contrast >= 4.5:1 on white
+    (set on the guide or in the spec's config for its kind: Streamlit's theme is light grey)."""
+    config = s.get("config", {})
+    for kind, g in guides(s):
+        own = {**config.get(kind, {}), **g}
+        for part in ("label", "title"):
+            if f"{part}FontSize" in own:
+                assert own[f"{part}FontSize"] >= 12, g
+            assert contrast(own.get(f"{part}Color", "#ffffff")) >= 4.5, g
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -101,6 +147,7 @@ def test_every_chart_of_every_page_is_valid_vega_lite(reference_path, page):
     specs = [json.loads(el.proto.spec) for el in at.get("vega_lite_chart")]
     assert specs
     for s in specs:
+        assert_projector_readable(s)
         for param in s.get("params", []):
             param.pop("on", None)
         validate_spec(s)

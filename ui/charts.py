@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui.theme import FONT, PALETTE, TITLE_FONT
+from ui.theme import FONT, INK, PALETTE, TITLE_FONT
 
 ARIA_ROWS = 5000  # Streamlit's own threshold
 LEGEND_CHANNELS = ("color", "fill", "stroke", "size", "shape", "opacity", "strokeDash")
@@ -71,6 +71,8 @@ def style(out: dict) -> dict:
     legend.setdefault("labelFontSize", FONT)
     legend.setdefault("titleFontSize", FONT)
     legend.setdefault("labelLimit", 0)
+    legend.setdefault("labelColor", INK)
+    legend.setdefault("titleColor", INK)
     out.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
     big = any(len(d) > ARIA_ROWS for d in out.get("datasets", {}).values() if hasattr(d, "__len__"))
     if big or any("bind" in p for p in out.get("params", [])):
@@ -206,6 +208,8 @@ def _walk(node: Any) -> None:
             ax = d.setdefault("axis", {})
             ax.setdefault("labelFontSize", FONT)
             ax.setdefault("titleFontSize", TITLE_FONT)
+            ax.setdefault("labelColor", INK)
+            ax.setdefault("titleColor", INK)
             title = d.get("title", ax.get("title", d.get("field")))
             if isinstance(title, str) and len(title) <= 3:
                 # A one-letter title ("a", "b") is easy to miss: larger, bold, and on the y
@@ -220,6 +224,8 @@ def _walk(node: Any) -> None:
                 lg.setdefault("labelFontSize", FONT)
                 lg.setdefault("titleFontSize", FONT)
                 lg.setdefault("labelLimit", 0)
+                lg.setdefault("labelColor", INK)
+                lg.setdefault("titleColor", INK)
     for key in ("layer", "hconcat", "vconcat", "concat"):
         if key in node:
             _walk(node[key])
@@ -228,5 +234,10 @@ def _walk(node: Any) -> None:
 
 
 def _has_guide(d: Any, guide: str) -> bool:
-    """A channel definition of a field (or an aggregate) whose axis/legend is not off."""
-    return isinstance(d, dict) and ("field" in d or "aggregate" in d) and d.get(guide, {}) is not None
+    """A channel definition of a field, an aggregate or a datum (the raster maps' image
+    corners) whose axis/legend is not off."""
+    return (
+        isinstance(d, dict)
+        and ("field" in d or "aggregate" in d or "datum" in d)
+        and d.get(guide, {}) is not None
+    )

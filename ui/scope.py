@@ -87,7 +87,7 @@ from ui.scope_tables import (
     value_range,
     view_values,
 )
-from ui.theme import FONT, LINE_WIDTH
+from ui.theme import FONT, INK, LINE_WIDTH
 
 # The scope's API, defined here or in its parts, and imported from here (``n_freqs`` too:
 # ui/scope_widget.py takes it with the rest).
@@ -451,6 +451,8 @@ def scope_chart(
                 "titleFontSize": FONT,
                 "symbolStrokeWidth": LINE_WIDTH,
                 "labelLimit": 0,  # legend names are written to be read whole
+                "labelColor": INK,
+                "titleColor": INK,
             },
             "view": {"strokeWidth": 0},
             "mark": {"aria": False},

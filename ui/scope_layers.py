@@ -20,7 +20,7 @@ import numpy as np
 
 from lens.fourier import n_freqs
 from ui.scope_tables import INFO
-from ui.theme import CHART_TITLE_FONT, FONT, LINE_WIDTH, PALETTE, TITLE_FONT
+from ui.theme import CHART_TITLE_FONT, FONT, INK, LINE_WIDTH, PALETTE, TITLE_FONT
 
 SWEEP_SECONDS = 8.0  # one full pass of the play axis
 MIN_TICK_MS = 40  # the timer never fires faster than this (25 frames per second)...
@@ -44,7 +44,13 @@ def playing_param_name(axis: str) -> str:
 def axis(title: str | None, **kw: Any) -> dict:
     """An axis readable on a projector. A title of one to three characters ("a", "b") is
     written upright and larger: turned on its side, a single letter is easy to miss."""
-    out: dict[str, Any] = {"title": title, "labelFontSize": FONT, "titleFontSize": TITLE_FONT}
+    out: dict[str, Any] = {
+        "title": title,
+        "labelFontSize": FONT,
+        "titleFontSize": TITLE_FONT,
+        "labelColor": INK,
+        "titleColor": INK,
+    }
     if title is not None and len(title) <= 3:
         out.update(titleFontSize=FONT + 4, titleFontWeight="bold")
     out.update(kw)
