@@ -42,6 +42,19 @@ def _freqs(fs) -> str:
 
 
 @st.fragment  # a new pair reruns this section only
+def _pick_from(chart_key: str, p: int):
+    """The maps' click callback: the clicked cell becomes the pair (before the rerun, so the
+    number inputs open on it)."""
+
+    def pick() -> None:
+        from ui.figures.basics import clicked
+
+        if (pair := clicked(st.session_state.get(chart_key, {}).get("selection"), p)) is not None:
+            st.session_state["basics.a"], st.session_state["basics.b"] = pair
+
+    return pick
+
+
 def _pair_section(source: str, t) -> None:
     from lens.story.basics import prediction
     from ui import charts, links
@@ -60,9 +73,11 @@ def _pair_section(source: str, t) -> None:
     verdict = st.empty()  # filled once the model has run: the answer map needs only p
     g1, g2 = st.columns(2)
     with g1:
-        charts.show(fig.picked(state.of_args(fig.answer_grid_spec, p), a, b), key="basics.grid_c")
+        answers = fig.picked(state.of_args(fig.answer_grid_spec, p), a, b)
+        charts.show(answers, key="basics.grid_c", on_select=_pick_from("basics.grid_c", p))
     with g2:
-        charts.show(fig.picked(state.of_run(fig.split_grid_spec, source), a, b), key="basics.grid_split")
+        splits = fig.picked(state.of_run(fig.split_grid_spec, source), a, b)
+        charts.show(splits, key="basics.grid_split", on_select=_pick_from("basics.grid_split", p))
     pred = prediction(state.run(source), a, b)
     right = "correct" if pred.pred == pred.c else "wrong"
     verdict.markdown(

@@ -73,7 +73,7 @@ def _pick(p: int, default_a: int, default_b: int) -> tuple[int, int]:
     from ui.figures import trace as fig
 
     def picked_on_map() -> None:  # Streamlit runs this before the rerun's widgets exist
-        pair = fig.clicked(st.session_state.get("trace.map", {}).get("selection"), p)
+        pair = basics_fig.clicked(st.session_state.get("trace.map", {}).get("selection"), p)
         if pair is not None:
             st.session_state["trace.a"], st.session_state["trace.b"] = pair
 

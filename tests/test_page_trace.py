@@ -110,7 +110,7 @@ def test_the_logit_chart_marks_the_answer_and_the_ghosts(tiny):
 
 
 def test_the_map_is_clickable(tiny):
-    from ui.figures.trace import SELECTION
+    from ui.figures.basics import SELECTION
 
     at = open_page(PAGE, {"a": "2", "b": "5"})
     (m,) = [

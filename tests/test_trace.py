@@ -201,14 +201,14 @@ def test_figures_are_valid_vega_lite_and_mark_what_they_say(run):
     # the map: the answer image, the outline of (a, b), and the clickable cells on top
     m = fig.pick_map(basics_fig.answer_grid_spec(p), p, a, b)
     top = m["layer"][-1]
-    assert top["params"][0]["name"] == fig.SELECTION
+    assert top["params"][0]["name"] == basics_fig.SELECTION
     assert top["data"]["sequence"]["stop"] == p * p
     assert m["layer"][0]["mark"]["type"] == "image"
     validate_spec({**m, "datasets": {k: v.to_dict("records") for k, v in m["datasets"].items()}})
 
 
 def test_a_click_on_the_map_reads_as_a_pair():
-    from ui.figures.trace import SELECTION, clicked
+    from ui.figures.basics import SELECTION, clicked
 
     assert clicked({SELECTION: [{"a": 4, "b": 9}]}, 13) == (4, 9)
     assert clicked({SELECTION: [{"a": 1, "b": 2}, {"a": 4.0, "b": 9.0}]}, 13) == (4, 9)

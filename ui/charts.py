@@ -100,13 +100,16 @@ def with_layer(base: dict, layer: dict, data: pd.DataFrame | None = None) -> dic
     return out
 
 
-def show(chart_spec: dict, *, key: str | None = None) -> None:
+def show(chart_spec: dict, *, key: str | None = None, on_select: Any = "ignore") -> None:
     """Draw a spec from :func:`spec` across the page width.
 
     Its datasets go to Streamlit as Arrow IPC bytes, which it ships as they are. A dataset
     named by its content (:func:`spec` names every frame ``data-<hash of its values>``) is
     converted once per process (:func:`arrow_bytes`), not on every rerun that draws it again
-    (a fragment that redraws a fixed chart beside the one that changed)."""
+    (a fragment that redraws a fixed chart beside the one that changed).
+
+    ``on_select``: Streamlit's (a callback, or "rerun"), for a chart whose selection the page
+    reads back from ``st.session_state[key]``."""
     datasets = chart_spec.get("datasets")
     if datasets:
         chart_spec = {
@@ -115,7 +118,7 @@ def show(chart_spec: dict, *, key: str | None = None) -> None:
                 k: arrow_bytes(v, k) if isinstance(v, pd.DataFrame) else v for k, v in datasets.items()
             },
         }
-    st.vega_lite_chart(chart_spec, width="stretch", key=key)
+    st.vega_lite_chart(chart_spec, width="stretch", key=key, on_select=on_select)
 
 
 ARROW_MEMO_BYTES = 32 * 2**20  # the converted datasets kept, at most (least recently used go)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from jaxtyping import Bool, Float
+from jaxtyping import Bool, Float, Int
 
 from .. import analysis, fourier
 from .. import task as tasks
@@ -110,6 +110,11 @@ def task(ckpt: Checkpoint) -> TaskFacts:
 def wrong_answers(run: Run) -> Bool[np.ndarray, " N"]:
     """For each a-major row (a * p + b), whether the model's argmax misses the label."""
     return run.logits.argmax(axis=1) != run.labels
+
+
+def model_answers(run: Run) -> Int[np.ndarray, " N"]:
+    """For each a-major row (a * p + b), the model's answer: the argmax of its logits."""
+    return run.logits.argmax(axis=1)
 
 
 def embedding_by_dim(run: Run) -> Float[np.ndarray, "d_model token"]:

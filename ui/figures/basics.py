@@ -47,14 +47,83 @@ def _legend_layer(field: str, values: list, scale: dict, kind: str, title: str) 
     }
 
 
-def _grid_spec(p: int, url: str, legend: dict) -> dict:
+SELECTION = "cell"  # the maps' click selection: Streamlit reports the clicked (a, b) under this name
+
+
+def _hover_layer(p: int, fields: list[tuple[str, str]], strings: dict[str, str]) -> dict:
+    """An invisible cell over every pair, for the tooltip and the click that picks a pair.
+
+    Why cells: the map is one image (``ui/raster.py``), which tells neither a tooltip nor a
+    click which pair is under the pointer. The p² rects are generated in the browser (a
+    ``sequence``: a = i // p, b = i % p), so no rows travel; per-pair facts are read out of
+    strings passed as parameters (``strings``: one character or fixed-width number per pair,
+    a-major), a few tens of kilobytes instead of p² rows. They are invisible (opacity 0, but
+    filled, which is what Vega's hit test looks at) and drawn last, so every click lands on
+    one. ``fields``: (tooltip title, Vega expression of ``datum.i``, ``datum.a``,
+    ``datum.b``), in tooltip order."""
+    calc = [
+        {"calculate": f"floor(datum.i / {p})", "as": "a"},
+        {"calculate": f"datum.i % {p}", "as": "b"},
+        {"calculate": "datum.b - 0.5", "as": "x0"},
+        {"calculate": "datum.b + 0.5", "as": "x1"},
+        {"calculate": "datum.a - 0.5", "as": "y0"},
+        {"calculate": "datum.a + 0.5", "as": "y1"},
+        *({"calculate": expr, "as": title} for title, expr in fields),
+    ]
+    return {
+        "data": {"sequence": {"start": 0, "stop": p * p, "as": "i"}},
+        "params": [
+            {
+                "name": SELECTION,
+                "select": {
+                    "type": "point",
+                    "fields": ["a", "b"],
+                    "on": "click",
+                    "toggle": False,
+                    "clear": False,
+                },
+            },
+            *({"name": name, "value": value} for name, value in strings.items()),
+        ],
+        "transform": calc,
+        # Opacity 0 draws nothing but keeps the cells under the pointer (tooltips, clicks).
+        # aria off: an ARIA description per cell would cost more than drawing p² cells.
+        "mark": {"type": "rect", "opacity": 0, "color": "black", "cursor": "pointer", "aria": False},
+        "encoding": {
+            # The image layer's titles: a shared scale joins its layers' differing titles.
+            "x": {"field": "x0", "type": "quantitative", "title": "b"},
+            "x2": {"field": "x1"},
+            "y": {"field": "y0", "type": "quantitative", "title": "a"},
+            "y2": {"field": "y1"},
+            "tooltip": [
+                {"field": "a", "type": "quantitative"},
+                {"field": "b", "type": "quantitative"},
+                *({"field": title, "type": "nominal"} for title, _ in fields),
+            ],
+        },
+    }
+
+
+def _grid_spec(p: int, url: str, legend: dict, hover: dict) -> dict:
     from ui.charts import style
     from ui.raster import grid_layer
     from ui.scope import SCHEMA_URL
 
     cells = grid_layer(url, p, p, "b", "a", list(range(0, p, 10)))
-    # Two layers, so the chosen pair is added as a third later (:func:`picked`).
-    return style({"$schema": SCHEMA_URL, "layer": [cells, legend], "height": 420})
+    # The image says nothing under the pointer: the hover layer does.
+    cells["mark"]["tooltip"] = None
+    # The strings are variable parameters, which Vega-Lite takes at the top level only.
+    strings = [q for q in hover["params"] if "select" not in q]
+    hover = {**hover, "params": [q for q in hover["params"] if "select" in q]}
+    # Three layers, so the chosen pair is added as a fourth later (:func:`picked`).
+    out = {"$schema": SCHEMA_URL, "layer": [cells, legend, hover], "height": 420}
+    if strings:
+        out["params"] = strings
+    return style(out)
+
+
+def _answer_field(p: int) -> tuple[str, str]:
+    return ("answer c", f"(datum.a + datum.b) % {p}")
 
 
 def answer_grid_spec(p: int) -> dict:
@@ -65,33 +134,61 @@ def answer_grid_spec(p: int) -> dict:
     # c is cyclic (p - 1 sits next to 0), so a cyclic colour scheme.
     scale = {"scheme": "sinebow", "domain": [0, p]}
     legend = _legend_layer("c", [0, p - 1], scale, "quantitative", "c = (a + b) mod p")
-    return _grid_spec(p, cells_data_url(sinebow(c / p)), legend)
+    return _grid_spec(p, cells_data_url(sinebow(c / p)), legend, _hover_layer(p, [_answer_field(p)], {}))
 
 
 def split_grid_spec(run: Run) -> dict:
     """Every pair coloured by its split, and the pairs the model gets wrong in a third colour
     (the legend names only what is drawn)."""
-    from lens.story.basics import wrong_answers
+    from lens.story.basics import model_answers, wrong_answers
     from ui.raster import cells_data_url, hex_rgb
 
     p = run.p
     kind = np.where(run.train_mask, 0, 1)
     wrong = wrong_answers(run)
+    width = len(str(p - 1))
+    answers = "".join(f"{int(c):0{width}d}" for c in model_answers(run))
+    read = f"toNumber(substring(model_answers, datum.i * {width}, datum.i * {width} + {width}))"
+    hover = _hover_layer(
+        p,
+        [
+            _answer_field(p),
+            ("split", "substring(train_bits, datum.i, datum.i + 1) == '1' ? 'train' : 'test'"),
+            ("model says", f"{read} + ({read} == (datum.a + datum.b) % {p} ? ' (right)' : ' (wrong)')"),
+        ],
+        {"train_bits": "".join("1" if t else "0" for t in run.train_mask), "model_answers": answers},
+    )
     kind[wrong] = 2
     names = list(SPLIT_COLOURS)[: 3 if wrong.any() else 2]
     palette = np.stack([hex_rgb(c) for c in SPLIT_COLOURS.values()])
     scale = {"domain": names, "range": [SPLIT_COLOURS[n] for n in names]}
     legend = _legend_layer("split", names, scale, "nominal", "split")
-    return _grid_spec(p, cells_data_url(palette[kind.reshape(p, p)]), legend)
+    return _grid_spec(p, cells_data_url(palette[kind.reshape(p, p)]), legend, hover)
+
+
+def clicked(selection: object, p: int) -> tuple[int, int] | None:
+    """The pair a click on a map picked, from Streamlit's selection state (``event.selection``
+    or ``st.session_state[key].selection``): None when nothing valid is selected (it comes
+    from the browser: anything malformed or outside 0..p-1 is None)."""
+    try:
+        rows = selection.get(SELECTION) or []  # type: ignore[union-attr]
+        a, b = rows[-1]["a"], rows[-1]["b"]
+        if not all(isinstance(v, (int, float)) and float(v).is_integer() for v in (a, b)):
+            return None
+        a, b = int(a), int(b)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return None
+    return (a, b) if 0 <= a < p and 0 <= b < p else None
 
 
 def picked(base: dict, a: int, b: int) -> dict:
-    """A grid spec with the pair (a, b) outlined: a one-row dataset, not a rebuilt chart."""
+    """A grid spec with the pair (a, b) outlined: a one-row dataset, not a rebuilt chart. The
+    hover cells stay on top (under the outline a click would not reach them)."""
     import pandas as pd
 
     from ui.charts import with_layer
 
-    return with_layer(
+    out = with_layer(
         base,
         {
             "mark": {"type": "point", "shape": "square", "size": 160, "color": "black", "strokeWidth": 3},
@@ -106,6 +203,8 @@ def picked(base: dict, a: int, b: int) -> dict:
         },
         pd.DataFrame({"a": [a], "b": [b]}),
     )
+    *below, hover, outline = out["layer"]
+    return {**out, "layer": [*below, outline, hover]}
 
 
 def spectrum_chart(f: BasicsFacts):

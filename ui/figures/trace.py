@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from lens.trace import TraceFacts
 
 Index = dict[str, int]
-SELECTION = "cell"  # the map's point selection: Streamlit reports it under this name
 KEY_COLOURS = {"a": PALETTE[0], "b": PALETTE[1], "=": OTHER}
 ROLE_COLOURS = {"right answer c": PALETTE[2], "ghost 2a": PALETTE[0], "ghost 2b": PALETTE[1], "other": OTHER}
 
@@ -31,65 +30,12 @@ ROLE_COLOURS = {"right answer c": PALETTE[2], "ghost 2a": PALETTE[0], "ghost 2b"
 # ---------------------------------------------------------------- the map of pairs
 
 
-def select_layer(p: int) -> dict:
-    """A transparent cell over every pair (a, b), with a point selection on click.
-
-    Why cells: a click on the map's image (one mark for all p² pairs, ``ui/raster.py``)
-    would tell Streamlit nothing about which pair. These p² rects are generated in the
-    browser (a ``sequence``), so no rows travel; they are invisible (opacity 0, but filled,
-    which is what Vega's hit test looks at) and drawn last, so every click lands on one. No
-    ARIA text is written for them (thousands of items)."""
-    return {
-        "data": {"sequence": {"start": 0, "stop": p * p, "as": "i"}},
-        "transform": [
-            {"calculate": f"floor(datum.i / {p})", "as": "a"},
-            {"calculate": f"datum.i % {p}", "as": "b"},
-            {"calculate": f"(datum.a + datum.b) % {p}", "as": "c"},
-            {"calculate": "datum.b - 0.5", "as": "b0"},
-            {"calculate": "datum.b + 0.5", "as": "b1"},
-            {"calculate": "datum.a - 0.5", "as": "a0"},
-            {"calculate": "datum.a + 0.5", "as": "a1"},
-        ],
-        "params": [
-            {
-                "name": SELECTION,
-                "select": {"type": "point", "fields": ["a", "b"], "on": "click", "toggle": False},
-            }
-        ],
-        "mark": {"type": "rect", "opacity": 0, "color": "black", "aria": False},
-        "encoding": {
-            # The image layer's titles: a shared scale joins its layers' differing titles.
-            "x": {"field": "b0", "type": "quantitative", "title": "b"},
-            "x2": {"field": "b1"},
-            "y": {"field": "a0", "type": "quantitative", "title": "a"},
-            "y2": {"field": "a1"},
-            "tooltip": [
-                {"field": "a", "type": "quantitative"},
-                {"field": "b", "type": "quantitative"},
-                {"field": "c", "type": "quantitative", "title": "c = (a + b) mod p"},
-            ],
-        },
-    }
-
-
 def pick_map(base: dict, p: int, a: int, b: int) -> dict:
-    """The answer map ``base`` (``ui.figures.basics.answer_grid_spec(p)``) with (a, b)
-    outlined and the clickable cells on top (below them the outline would catch clicks)."""
+    """The answer map ``base`` (``ui.figures.basics.answer_grid_spec(p)``, whose cells take
+    clicks) with (a, b) outlined."""
     from ui.figures.basics import picked
 
-    out = picked(base, a, b)
-    return {**out, "layer": [*out["layer"], select_layer(p)]}
-
-
-def clicked(selection: Mapping | None, p: int) -> tuple[int, int] | None:
-    """The pair a click on the map picked, from Streamlit's selection state (``event.selection``
-    or ``st.session_state[key].selection``): None when nothing valid is selected."""
-    try:
-        rows = (selection or {}).get(SELECTION) or []
-        a, b = int(rows[-1]["a"]), int(rows[-1]["b"])
-    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
-        return None
-    return (a, b) if 0 <= a < p and 0 <= b < p else None
+    return picked(base, a, b)
 
 
 # ---------------------------------------------------------------- one input, stage by stage
