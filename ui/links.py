@@ -89,6 +89,7 @@ def _values(name: str) -> list[str]:
 # about ignored parameters, whether this full run opened on a link, and every choice's value
 # by widget key (as the URL writes it), which outlives the widget.
 CHOICES = "links.choices"
+CURRENT = "links.current"  # every kept choice's value this run, default or not ({name: text})
 NAMES = "links.names"
 NOTICES = "links.notices"
 LINKED = "links.linked"
@@ -111,19 +112,26 @@ def param(
     A URL value that ``parse`` refuses is dropped from the address alone, and noted (with
     ``why``) for :func:`show_notices`."""
     values = _values(name)
-    if values:
-        v = parse(values)
-        if v is not None:
-            return v
+    kept = None if key is None or _linked() else st.session_state.get(REMEMBERED, {}).get(key)
+    value, ignored = opening(values, parse, kept)
+    if ignored:
         del st.query_params[name]  # this parameter only: the link's valid ones stay
         st.session_state.setdefault(NOTICES, []).append(notice(name, values, why))
-        return default
-    if key is not None and not _linked():
-        kept = st.session_state.get(REMEMBERED, {}).get(key)
-        v = None if kept is None else parse([kept])
-        if v is not None:
-            return v
-    return default
+    return default if value is None else value
+
+
+def opening(
+    values: Sequence[str], parse: Callable[[Sequence[str]], T | None], kept: str | None
+) -> tuple[T | None, bool]:
+    """Which value a choice opens on (None: its default), and whether the URL's ``values``
+    were ignored. The URL's values win when ``parse`` takes them; a URL value it refuses
+    opens the default (never the remembered value: the link meant something else); with
+    no URL value, the remembered ``kept`` text if it still parses (the model may have
+    changed since), else the default."""
+    if values:
+        v = parse(values)
+        return v, v is None
+    return (None if kept is None else parse([kept])), False
 
 
 def int_param(
@@ -150,6 +158,7 @@ def new_page() -> None:
     """Forget the last page's choices, names and notices: call before a page's full run,
     which keeps all of its own (and leaves another page's parameters alone)."""
     st.session_state[CHOICES] = {}
+    st.session_state[CURRENT] = {}
     st.session_state[NAMES] = set()
     st.session_state[NOTICES] = []
     st.session_state[LINKED] = bool(st.query_params)
@@ -163,7 +172,9 @@ def keep(name: str, value: object, default: object, *, key: str | None = None) -
         st.session_state.setdefault(REMEMBERED, {})[key] = str(value)
     chosen = st.session_state.setdefault(CHOICES, {})
     names = st.session_state.setdefault(NAMES, set())
+    current = st.session_state.setdefault(CURRENT, {})
     names.add(name)
+    current[name] = str(value)
     if value == default:
         chosen.pop(name, None)
     else:
@@ -172,8 +183,10 @@ def keep(name: str, value: object, default: object, *, key: str | None = None) -
     if not linked:
         return  # a plain address: it claims nothing
     # Every choice kept so far (this one and the page's others), not only this one: in a full
-    # run a later widget's keep must also see that an earlier choice left the link.
-    if any(_values(n) != ([chosen[n]] if n in chosen else []) for n in names):
+    # run a later widget's keep must also see that an earlier choice left the link. A URL
+    # value must be the view's (a default spelled out, /relu?f1=14 where 14 is f1's default,
+    # describes the view too); a choice the URL leaves out must be at its default.
+    if any(_values(n) != [current[n]] if n in st.query_params else n in chosen for n in names):
         # one update of the address, not one per parameter
         st.query_params.from_dict({k: st.query_params.get_all(k) for k in st.query_params if k not in linked})
 
