@@ -248,7 +248,7 @@ initialisation the energy is spread over all of them. The share held by the key 
     )
     charts.show(charts.spec(fig.spectrum_heatmap(h, f)), key="grokking.heatmap")
     st.markdown(
-        "Press **play** (or drag the slider) to step through the checkpoints in your browser and "
+        "Press **play** (or drag the slider) to step through the checkpoints and "
         "watch the key frequencies (marked) rise out of the noise."
     )
     steps = f.checkpoint_steps

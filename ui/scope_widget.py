@@ -145,7 +145,7 @@ def show_scope(
             kept = fit_play_axis(n_play, cost, start.get(play, 0), max_points)
             if len(kept) < min(n_play, MIN_PLAY_SLICES):
                 browser_play = None
-                note = f"{play} is a server slider here: {n_play} slices x {cost:,} points exceed the browser budget"
+                note = f"{play} has its own slider above the chart: {n_play} slices are too many to play in one go"
 
     server_axes = [a for a in axes[: len(axes) - n_drawn] if a != browser_play]
     index: dict[str, int] = {}

@@ -156,3 +156,28 @@ def test_a_bad_parameter_is_named_and_the_good_ones_stay(app_server, chromium):
         _clean(page, console)
     finally:
         page.close()
+
+
+def test_leaving_a_page_and_coming_back_keeps_its_choices(app_server, chromium):
+    page, ws, console = _open(chromium, f"{app_server.url}/relu")
+    try:
+        for key in ("relu-f1", "relu-signal", "relu-sweep-view"):
+            _move(page, ws, key, _snapshot(page)[key])
+        view = _snapshot(page)
+
+        def go(title: str, widgets: int) -> None:
+            mark = len(ws.frames)
+            page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+            _settle(page, ws, mark)
+            page.wait_for_function(
+                f"() => Object.keys(({SNAPSHOT_JS})()).length >= {widgets}", timeout=120_000
+            )
+
+        go("Basics", 1)
+        assert "relu-f1" not in _snapshot(page)
+        go("ReLU", len(view))
+        assert _snapshot(page) == view
+        assert "?" not in page.url  # remembered, not linked
+        _clean(page, console)
+    finally:
+        page.close()
