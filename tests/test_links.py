@@ -285,3 +285,15 @@ def test_a_link_wins_over_remembered_choices(env):
     assert at.session_state["relu.f2"] == 35
     assert at.session_state["relu.f1"] == default.session_state["relu.f1"]
     assert at.session_state["relu.signal"] == default.session_state["relu.signal"]
+
+
+def test_the_readmes_attention_example(env):
+    """The README's example: a key frequency, a view and a residual dimension, all restored."""
+    params = {"freq": "41", "resid_mid.view": "fourier", "resid_mid.residual_dimension": "7"}
+    at = open_page(FILES["attention"], params)
+    _clean(at)
+    assert "41" in at.selectbox(key="attention.ideal_freq").options, "41 is not a key frequency here"
+    assert at.session_state["attention.ideal_freq"] == 41
+    assert at.session_state["attention.resid_mid.view"] == "fourier"
+    assert at.session_state["attention.resid_mid.residual dimension"] == 7
+    assert _params(at) == params and _notices(at) == []
