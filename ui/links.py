@@ -11,11 +11,12 @@ as much browser CPU on every widget change, and the Back button then walked thro
 slider step. So a link is written when asked for, and otherwise only ever removed.
 
 Rule: the URL's parameters for a page's choices either describe the view exactly or are
-absent. A choice at its computed default is never written. A parameter that is malformed
-(not a plain integer, not one of the choices), out of range or repeated is ignored: that
-choice opens on its default, the parameter alone is dropped from the address (the link's
-other, valid choices stay, in the view and in the address), and the page says so at its top
-(:func:`show_notices`), naming the parameter and why. The other choices' parameters go as
+absent. A choice at its computed default is never written (one that a link spells out, as
+``/relu?f1=14`` where 14 is f1's default, describes the view as well and stays). A parameter
+that is malformed (not a plain integer, not one of the choices), out of range or repeated is
+ignored: that choice opens on its default, the parameter alone is dropped from the address
+(the link's other, valid choices stay, in the view and in the address), and the page says
+so at its top (:func:`show_notices`), naming the parameter and why. The other choices' parameters go as
 soon as the view no longer matches them (the reader moved a widget): the address then makes
 no claim rather than a wrong one. Parameters a page does not know (another page's, say) are
 left alone. Nothing raises.
