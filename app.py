@@ -49,7 +49,9 @@ home = st.Page(
 page = st.navigation([home, *pages])
 
 links.new_page()
+notices = st.container()  # above the page: what a deep link asked for that the page ignored
 page.run()
+links.show_notices(notices)
 
 # After the page, not before: naming the model vets its checkpoint (a load that can take a
 # second), and the page's prose must not wait for it. An upload is handled by the uploader's

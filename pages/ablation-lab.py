@@ -7,7 +7,7 @@ typed set); the table and charts from :mod:`ui.figures.ablation_lab`, the whole 
 ``ui.data.of_run`` keyed by (checkpoint, hook, set, mode, components).
 
 Deep links: ``hook``, ``freqs`` (``5,8,44``), ``mode`` and ``components`` (``/ablation-lab?
-hook=pre&freqs=5&mode=keep&components=along_b``); a malformed one opens the default view.
+hook=pre&freqs=5&mode=keep&components=along_b``); a malformed one is ignored, with a notice.
 """
 
 from __future__ import annotations
@@ -89,16 +89,19 @@ def _apply_preset(preset, freqs: tuple) -> None:
 
 
 def _opening(p: int, default: tuple) -> tuple:
-    """The frequency set the URL names (``freqs=5,8,44``), else ``default``."""
+    """The frequency set the URL names (``freqs=5,8,44``), else the remembered one, else
+    ``default``."""
     from lens.lab import parse_frequencies
+    from ui import links
 
-    values = st.query_params.get_all("freqs")
-    if len(values) == 1:
+    def parse(values) -> tuple | None:
         try:
-            return parse_frequencies(values[0].replace(",", " "), p)
+            return parse_frequencies(values[0].replace(",", " "), p) if len(values) == 1 else None
         except ValueError:
-            pass
-    return default
+            return None
+
+    why = f"it is not a set of frequencies from 1 to {p // 2}"
+    return links.param("freqs", parse, default, key=FREQS_KEY, why=why)
 
 
 def _widgets(source: str, p: int, sets: dict) -> tuple:
@@ -109,9 +112,9 @@ def _widgets(source: str, p: int, sets: dict) -> tuple:
     keys = sets["key"]
     defaults = {HOOK_KEY: "post", MODE_KEY: "remove", COMP_KEY: "all"}
     opening = {
-        HOOK_KEY: links.choice_param("hook", list(lab.HOOKS), "post"),
-        MODE_KEY: links.choice_param("mode", list(lab.MODES), "remove"),
-        COMP_KEY: links.choice_param("components", list(lab.COMPONENTS), "all"),
+        HOOK_KEY: links.choice_param("hook", list(lab.HOOKS), "post", key=HOOK_KEY),
+        MODE_KEY: links.choice_param("mode", list(lab.MODES), "remove", key=MODE_KEY),
+        COMP_KEY: links.choice_param("components", list(lab.COMPONENTS), "all", key=COMP_KEY),
         FREQS_KEY: list(_opening(p, keys)),
     }
     for key, value in opening.items():  # first run on this page: the URL's view, else the default
@@ -158,10 +161,10 @@ def _widgets(source: str, p: int, sets: dict) -> tuple:
     if why := st.session_state.get(TYPED_ERROR):
         right.warning(f"Not read: {why} The frequencies above are unchanged.", icon=":material/error:")
     freqs = tuple(sorted(picked))
-    links.keep("hook", hook, defaults[HOOK_KEY])
-    links.keep("mode", mode, defaults[MODE_KEY])
-    links.keep("components", comp, defaults[COMP_KEY])
-    links.keep("freqs", lab.format_frequencies(freqs), lab.format_frequencies(keys))
+    links.keep("hook", hook, defaults[HOOK_KEY], key=HOOK_KEY)
+    links.keep("mode", mode, defaults[MODE_KEY], key=MODE_KEY)
+    links.keep("components", comp, defaults[COMP_KEY], key=COMP_KEY)
+    links.keep("freqs", lab.format_frequencies(freqs), lab.format_frequencies(keys), key=FREQS_KEY)
     return hook, freqs, mode, comp
 
 

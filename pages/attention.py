@@ -89,10 +89,10 @@ def _resid_mid_section(source: str, p: int, loudest_dim: int, c0: int) -> None:
 
     show_scope(
         data.shared_of_run(story.resid_mid_ca, source),
-        ("d_model", "c", "a"),
+        ("residual dimension", "c", "a"),
         key="attention.resid_mid",
         play="c",
-        start={"c": c0, "d_model": loudest_dim},
+        start={"c": c0, "residual dimension": loudest_dim},
         markers=fig.resid_mid_markers(p),
         caption=fig.resid_mid_caption(p),
         fourier=True,
@@ -104,7 +104,7 @@ def _resid_mid_section(source: str, p: int, loudest_dim: int, c0: int) -> None:
 @st.fragment  # the seed reruns this demo only
 def _wave_section(p: int, c0: int) -> None:
     from lens.story import attention as story
-    from ui import data
+    from ui import data, links
     from ui.figures import attention as fig
     from ui.scope_widget import show_scope
     from ui.theme import num, pct
@@ -120,7 +120,9 @@ c/2, and, since the index wraps at p, about c/2 + p/2 too. Sweep the shift c. (T
 curves are drawn apart: w(n) 3 higher, the sum 4 lower.)
 """
     )
-    seed = st.number_input("hand-made wave: random seed", 0, 10_000, 0, key="attention.wave_seed")
+    seed0 = links.int_param("seed", 0, 10_000, 0, key="attention.wave_seed")
+    seed = st.number_input("hand-made wave: random seed", 0, 10_000, seed0, key="attention.wave_seed")
+    links.keep("seed", int(seed), 0, key="attention.wave_seed")
     demo = data.of_args(story.wave_demo, p, int(seed))
     st.markdown(
         f"The wave has little sinusoidal content (its strongest frequency holds only "
@@ -170,8 +172,12 @@ shows A(c) over every answer.
     i1, i2 = st.columns(2)
     # The page's one server-side c: the link's ?c= (where every c-order chart opens) follows it.
     ideal_c = int(i1.slider("answer c", 0, p - 1, c0, key="attention.c"))
-    links.keep("c", ideal_c, story.default_c(p))
-    freq = i2.selectbox("key frequency", kf, index=0, key="attention.ideal_freq")
+    links.keep("c", ideal_c, story.default_c(p), key="attention.c")
+    why = "it is not a key frequency of this model"
+    first = kf[0] if kf else None
+    freq0 = links.choice_param("freq", kf, first, key="attention.ideal_freq", why=why)
+    freq = i2.selectbox("key frequency", kf, index=kf.index(freq0) if kf else 0, key="attention.ideal_freq")
+    links.keep("freq", freq, first, key="attention.ideal_freq")
     ideal = data.of_args(story.ideal, p, tuple(kf), ideal_c)
     rows = data.shared_of_run(story.rows_at_key_frequencies, source)
     show_scope(
@@ -256,16 +262,15 @@ He et al. (2026) that the Neurons page measures.
 @st.fragment  # the head slider reruns this heat map only
 def _pattern_scope(source: str, f) -> None:
     from lens.story import attention as story
-    from ui import data, links
+    from ui import data
     from ui.figures import attention as fig
     from ui.scope_widget import show_scope
 
-    head0 = links.int_param("head", 0, f.n_heads - 1, 0)
     show_scope(
         data.shared_of_run(story.attention_to_a, source),
         ("head", "a", "b"),
         key="attention.pattern",
-        start={"head": head0},
+        link_axes={"head": "head"},  # the link's ?head= (as it was before every axis was linked)
         heatmap=True,
         view="heatmap",
         caption=fig.head_caption(f.mean_to, f.gap),
@@ -274,7 +279,6 @@ def _pattern_scope(source: str, f) -> None:
         y_title="weight on a",
         height=460,
     )
-    links.keep("head", st.session_state.get("attention.pattern.head", head0), 0)
 
 
 @st.fragment  # its sliders rerun this scope only
@@ -286,10 +290,10 @@ def _swap_scope(source: str, loudest_dim: int) -> None:
 
     show_scope(
         fig.swap_lines(data.shared_of_run(story.resid_mid_swap, source)),
-        ("d_model", "a", "b"),
+        ("residual dimension", "a", "b"),
         key="attention.swap",
         play="a",
-        start={"d_model": loudest_dim},
+        start={"residual dimension": loudest_dim},
         fourier=False,
         title="resid_mid at “=”: the input and its swap",
         x_title="b",
@@ -472,7 +476,7 @@ def show() -> None:
     p, kf = f.p, f.key_freqs
 
     # c lives in the browser (each chart's own play axis); a link's ?c= sets where they open
-    c0 = links.int_param("c", 0, p - 1, story.default_c(p))
+    c0 = links.int_param("c", 0, p - 1, story.default_c(p), key="attention.c")
     st.header("The pairs that share an answer")
     _examples_section(p, c0)
     st.header("After attention: the rows in c-order")

@@ -65,10 +65,12 @@ def _pair_section(source: str, t) -> None:
     p = t.p
     default_a, default_b = divmod(t.first_test, p)
     c1, c2 = st.columns(2)
-    a = c1.number_input("a", 0, p - 1, links.int_param("a", 0, p - 1, default_a), key="basics.a")
-    b = c2.number_input("b", 0, p - 1, links.int_param("b", 0, p - 1, default_b), key="basics.b")
-    links.keep("a", a, default_a)
-    links.keep("b", b, default_b)
+    a0 = links.int_param("a", 0, p - 1, default_a, key="basics.a")
+    b0 = links.int_param("b", 0, p - 1, default_b, key="basics.b")
+    a = c1.number_input("a", 0, p - 1, a0, key="basics.a")
+    b = c2.number_input("b", 0, p - 1, b0, key="basics.b")
+    links.keep("a", a, default_a, key="basics.a")
+    links.keep("b", b, default_b, key="basics.b")
     a, b = int(a), int(b)
     verdict = st.empty()  # filled once the model has run: the answer map needs only p
     g1, g2 = st.columns(2)
@@ -95,10 +97,10 @@ def _embed_section(source: str, strongest_dim: int) -> None:
 
     show_scope(
         state.shared_of_run(embedding_by_dim, source),  # read-only, shared by every session
-        ("d_model", "token"),
+        ("residual dimension", "token"),
         key="basics.embed",
-        play="d_model",
-        start={"d_model": strongest_dim},
+        play="residual dimension",
+        start={"residual dimension": strongest_dim},
         fourier=True,
         title="W_E for one residual dimension, over the number tokens",
         y_title="embedding value",

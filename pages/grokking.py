@@ -79,12 +79,12 @@ def _loss_and_accuracy(h: History, f: GrokkingFacts, whose: str) -> fig.Scale:
     axis = st.segmented_control(
         "Step axis",
         fig.AXES,
-        default=links.choice_param("axis", fig.AXES, fig.AXES[0]),
+        default=links.choice_param("axis", fig.AXES, fig.AXES[0], key="grokking.step_axis"),
         required=True,
         key="grokking.step_axis",
         help="log: a symmetric log scale, which stretches the first few hundred steps where memorisation happens",
     )
-    links.keep("axis", axis or fig.AXES[0], fig.AXES[0])
+    links.keep("axis", axis or fig.AXES[0], fig.AXES[0], key="grokking.step_axis")
     scale = (axis or fig.AXES[0], f.last_step)
     charts.show(charts.spec(fig.loss_chart(h, f, scale)), key="grokking.loss")
     charts.show(charts.spec(fig.accuracy_chart(h, f, scale)), key="grokking.accuracy")
@@ -248,7 +248,7 @@ initialisation the energy is spread over all of them. The share held by the key 
     )
     charts.show(charts.spec(fig.spectrum_heatmap(h, f)), key="grokking.heatmap")
     st.markdown(
-        "Press **play** (or drag the slider) to step through the checkpoints in your browser and "
+        "Press **play** (or drag the slider) to step through the checkpoints and "
         "watch the key frequencies (marked) rise out of the noise."
     )
     steps = f.checkpoint_steps
@@ -309,12 +309,20 @@ pairs and compare its embedding's spectrum with the final model's.
     chosen = st.selectbox(
         "Snapshot",
         snaps,
-        index=snaps.index(links.choice_param("snapshot", snaps, default)),
+        index=snaps.index(
+            links.choice_param(
+                "snapshot",
+                snaps,
+                default,
+                key="grokking.snapshot",
+                why="this run kept no snapshot at that step",
+            )
+        ),
         format_func=lambda s: f"step {s:,} ({phase_of(s, f.spans)})",
         key="grokking.snapshot",
     )
     chosen = int(chosen)
-    links.keep("snapshot", chosen, default)
+    links.keep("snapshot", chosen, default, key="grokking.snapshot")
     try:
         with st.spinner("Running the snapshot on all pairs…"):
             snap = data.weights_summary(str(snapshot_dir(h.run_dir, chosen)))

@@ -8,7 +8,7 @@ the arrays its scopes draw, computed together once per checkpoint and frequency,
 read-only), and the figures from :mod:`ui.figures.neurons`. Nothing assumes p = 113, a
 neuron count or a frequency.
 
-Browser budget: ``[neuron, a, b]`` and ``[d_model, a, b]`` data ship one play axis (113
+Browser budget: ``[member, a, b]`` and ``[residual dimension, a, b]`` data ship one play axis (113
 slices of 113 points per line at p = 113); every other axis is a server slider.
 """
 
@@ -41,7 +41,7 @@ NEURON_PLAY_BUDGET = 50_000  # points the browser may receive per chart (ui/scop
 
 def _play(n: int, p: int) -> str:
     """Play the neurons in the browser when all n slices of p points fit, else a."""
-    return "neuron" if n * p <= NEURON_PLAY_BUDGET - 8 else "a"
+    return "member" if n * p <= NEURON_PLAY_BUDGET - 8 else "a"
 
 
 def _firing(dead: int, p: int) -> str:
@@ -173,8 +173,9 @@ def _phase_scope(p: int, grp) -> None:
     g = grp.facts
     show_scope(
         grp.pre,
-        ("neuron", "a", "b"),
+        ("member", "a", "b"),
         key=f"neurons.sorted.f{g.freq}",
+        link="sorted",
         play=_play(g.n, p),
         caption=fig.neuron_caption(g),
         title=f"Pre-activations of the frequency-{g.freq} neurons, in phase order",
@@ -195,8 +196,9 @@ def _heatmap_scope(grp) -> None:
     g = grp.facts
     show_scope(
         grp.pre,
-        ("neuron", "a", "b"),
+        ("member", "a", "b"),
         key=f"neurons.heatmap.f{g.freq}",
+        link="heatmap",
         heatmap=True,
         view="heatmap",
         caption=fig.neuron_caption(g),
@@ -228,8 +230,9 @@ def _mock_scope(p: int, grp) -> None:
     freq, n = grp.facts.freq, grp.facts.n
     show_scope(
         grp.ideal,
-        ("neuron", "a", "b"),
+        ("member", "a", "b"),
         key=f"neurons.mock.f{freq}",
+        link="mock",
         play=_play(n, p),
         title=f"{n} ideal neurons of frequency {freq}",
         y_title="pre-activation",
@@ -251,7 +254,7 @@ ReLU, the clipped waves no longer cancel, and the total depends on a + b alone:
 (a + b) mod p. Scrub a: the wave slides along b the other way, its peak staying where a + b is
 the same, so a single readout direction can find c from any pair.
 
-The neuron slider (on the server) picks how many neurons are summed; it starts at the last
+The member slider picks how many of the group's neurons are summed; it starts at the last
 one, so the curves are the full sums. The third curve is that last neuron alone, after the
 ReLU, scaled up to the sum's size. At many values of a, one clipped neuron is zero for every
 b; the chart opens at a = {g.ideal_open_a}, where this one fires most.
@@ -264,6 +267,7 @@ b; the chart opens at a = {g.ideal_open_a}, where this one fires most.
 def _running_scopes(source: str, grp) -> None:
     from lens.story import neurons as story
     from ui import data as state
+    from ui import links
     from ui.figures import neurons as fig
     from ui.scope_widget import show_scope
     from ui.theme import pct
@@ -272,10 +276,11 @@ def _running_scopes(source: str, grp) -> None:
     freq, n = g.freq, g.n
     show_scope(
         fig.running_lines(grp.ideal_sums),
-        ("neuron", "a", "b"),
+        ("member", "a", "b"),
         key=f"neurons.mock_sums.f{freq}",
+        link="mock_sums",
         play="a",
-        start={"neuron": n - 1, "a": g.ideal_open_a},
+        start={"member": n - 1, "a": g.ideal_open_a},
         title=f"Running sums over {n} ideal neurons of frequency {freq}",
         y_title="sum",
         height=360,
@@ -285,20 +290,23 @@ def _running_scopes(source: str, grp) -> None:
     st.markdown(
         f"""
 **The real neurons.** Their outputs reach the residual stream through W_out, so here each
-neuron's wave is multiplied by its output weight W_out[neuron, d] for one residual direction d
+neuron's wave is multiplied by its output weight W_out[neuron, d] for one residual dimension d
 before the sum. Pick d; it starts at d = {d0}, the direction these {n} neurons write to most
 strongly.
 """
     )
+    d_key = f"neurons.direction.f{freq}"
+    d_open = links.int_param("d", 0, g.d_model - 1, d0, key=d_key)
     d = int(
         st.slider(
-            "residual direction d (the W_out column weighting each neuron)",
+            "residual dimension d (the W_out column weighting each neuron)",
             0,
             g.d_model - 1,
-            d0,
-            key=f"neurons.direction.f{freq}",
+            d_open,
+            key=d_key,
         )
     )
+    links.keep("d", d, d0, key=d_key)
     # One entry per direction a reader picks: the copy-per-call cache, bounded in bytes (a
     # few MB to copy, about 2 ms), rather than the shared one, which a sweep of d would fill.
     real = state.shared_of_run(story.weighted_running, source, tuple(map(int, g.neurons)), d)
@@ -316,10 +324,11 @@ last neuron's weighted, clipped wave is strongest.
     )
     show_scope(
         fig.running_lines(real),
-        ("neuron", "a", "b"),
+        ("member", "a", "b"),
         key=f"neurons.real_sums.f{freq}",
+        link="real_sums",
         play="a",
-        start={"neuron": n - 1, "a": open_a},
+        start={"member": n - 1, "a": open_a},
         title=f"Running sums over the {n} real neurons of frequency {freq}, weighted by W_out[·, {d}]",
         y_title="sum",
         height=360,
@@ -335,10 +344,10 @@ def _residual_section(grp) -> None:
     st.markdown(
         f"""
 All {g.n} neurons of frequency {g.freq}, clipped and mapped through W_out (plus b_out), give
-what this group adds to the residual stream: one wave over (a, b) per residual direction.
+what this group adds to the residual stream: one wave over (a, b) per residual dimension.
 Summed over the {g.d_model} directions, **{pct(parts["a + b"])}** of its energy (the
 constant left out) is a function of a + b alone; {pct(parts["a"] + parts["b"])} depends on a or
-b alone. The chart opens on d_model = {g.residual_strongest}, the direction it writes most strongly.
+b alone. The chart opens on residual dimension {g.residual_strongest}, the one it writes to most strongly.
 """
     )
     _residual_scope(grp)
@@ -351,10 +360,11 @@ def _residual_scope(grp) -> None:
     g = grp.facts
     show_scope(
         grp.residual,
-        ("d_model", "a", "b"),
+        ("residual dimension", "a", "b"),
         key=f"neurons.to_resid.f{g.freq}",
+        link="to_resid",  # one name whichever group
         play="a",
-        start={"d_model": g.residual_strongest},
+        start={"residual dimension": g.residual_strongest},
         title=f"Frequency-{g.freq} neurons mapped to the residual stream",
         y_title="MLP output",
     )
@@ -391,10 +401,11 @@ def _pulled_scope(grp) -> None:
     g = grp.facts
     show_scope(
         grp.pulled,
-        ("d_model", "a", "b"),
+        ("residual dimension", "a", "b"),
         key=f"neurons.pulled.f{g.freq}",
+        link="pulled",
         play="a",
-        start={"d_model": g.pulled_strongest},
+        start={"residual dimension": g.pulled_strongest},
         title=f"resid_post and resid_mid with only frequency {g.freq} kept",
         y_title="residual",
     )
@@ -417,7 +428,8 @@ def show() -> None:
         "neurons, whose waves have the fewest wiggles to follow by eye; pick another."
     )
     freq0 = groups[0] if groups else None
-    opening = links.choice_param("freq", groups, freq0)
+    why = "it is not a key frequency of this model with neurons"
+    opening = links.choice_param("freq", groups, freq0, key="neurons.freq", why=why)
     freq = st.selectbox(
         "key frequency",
         groups,
@@ -425,7 +437,7 @@ def show() -> None:
         format_func=lambda k: f"{k}  ({f.neurons_of(k)} neuron{'s' if f.neurons_of(k) != 1 else ''})",
         key="neurons.freq",
     )
-    links.keep("freq", freq, freq0)
+    links.keep("freq", freq, freq0, key="neurons.freq")
     if freq is None:  # no key frequency has a neuron: nothing to follow
         return
     grp = state.shared_of_run(story.group, source, int(freq))

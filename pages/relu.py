@@ -106,9 +106,9 @@ def _sweep_section(p: int, kf: list[int]) -> None:
     default2 = kf[1] if len(kf) > 1 else (default1 % k) + 1
     options = list(range(1, k + 1))
     signals = list(SIGNALS)
-    open1 = links.int_param("f1", 1, k, default1)
-    open2 = links.int_param("f2", 1, k, default2)
-    open_signal = links.choice_param("signal", signals, "sum")
+    open1 = links.int_param("f1", 1, k, default1, key="relu.f1")
+    open2 = links.int_param("f2", 1, k, default2, key="relu.f2")
+    open_signal = links.choice_param("signal", signals, "sum", key="relu.signal")
     label = lambda f: f"{f}  (key)" if f in kf else str(f)  # noqa: E731
     c1, c2, c3 = st.columns([1, 1, 2])
     f1 = c1.selectbox("frequency f₁", options, index=open1 - 1, format_func=label, key="relu.f1")
@@ -121,9 +121,9 @@ def _sweep_section(p: int, kf: list[int]) -> None:
         index=signals.index(open_signal),
         key="relu.signal",
     )
-    links.keep("f1", f1, default1)
-    links.keep("f2", f2, default2)
-    links.keep("signal", signal, "sum")
+    links.keep("f1", f1, default1, key="relu.f1")
+    links.keep("f2", f2, default2, key="relu.f2")
+    links.keep("signal", signal, "sum", key="relu.signal")
 
     sw = state.of_args(sweep, p, int(f1), int(f2), signal)
     steps, half = len(sw.level), sw.half  # half: the step that clips half the samples

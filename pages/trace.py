@@ -55,12 +55,12 @@ def _residual_pair(t, along, names: tuple[str, str], stage: str, a: int, b: int,
 
     _scope(
         fig.along_lines(along, names),
-        ("d_model", "a"),
+        ("residual dimension", "a"),
         key=f"trace.{stage}",
-        play="d_model",
-        start={"d_model": t.strongest[names[1]]},
+        play="residual dimension",
+        start={"residual dimension": t.strongest[names[1]]},
         markers=fig.at_a(a, kf),
-        title=f"{names[0]} and {names[1]} at = in one residual direction, for b = {b}, as a function of a",
+        title=f"{names[0]} and {names[1]} at = in one residual dimension, for b = {b}, as a function of a",
         y_title="value",
     )
 
@@ -78,10 +78,12 @@ def _pick(p: int, default_a: int, default_b: int) -> tuple[int, int]:
             st.session_state["trace.a"], st.session_state["trace.b"] = pair
 
     c1, c2 = st.columns(2)
-    a = c1.number_input("a", 0, p - 1, links.int_param("a", 0, p - 1, default_a), key="trace.a")
-    b = c2.number_input("b", 0, p - 1, links.int_param("b", 0, p - 1, default_b), key="trace.b")
-    links.keep("a", a, default_a)
-    links.keep("b", b, default_b)
+    a0 = links.int_param("a", 0, p - 1, default_a, key="trace.a")
+    b0 = links.int_param("b", 0, p - 1, default_b, key="trace.b")
+    a = c1.number_input("a", 0, p - 1, a0, key="trace.a")
+    b = c2.number_input("b", 0, p - 1, b0, key="trace.b")
+    links.keep("a", a, default_a, key="trace.a")
+    links.keep("b", b, default_b, key="trace.b")
     a, b = int(a), int(b)
     st.caption("Or click a cell of the map: each pair (a, b) coloured by its answer c = (a + b) mod p.")
     base = state.of_args(basics_fig.answer_grid_spec, p)
@@ -92,7 +94,7 @@ def _pick(p: int, default_a: int, default_b: int) -> tuple[int, int]:
 def show() -> None:
     from lens import trace as lt
     from lens.story.basics import embedding_by_dim, task
-    from ui import charts
+    from ui import charts, links
     from ui import data as state
     from ui.figures import trace as fig
     from ui.theme import listing, num, pct
@@ -116,7 +118,7 @@ def show() -> None:
         f"pair. The model is **{right}**, with probability {num(t.prob_c, '.6f')} on c."
     )
     st.markdown(
-        "The residual stream at each stage, one row per stage over its residual directions: "
+        "The residual stream at each stage, one row per stage over its residual dimensions: "
         "the two embeddings, then what `=` holds before attention, what attention adds, and so on."
     )
     charts.show(state.of_run(fig.stages_spec, source, a, b, nf), key="trace.stages")
@@ -134,12 +136,12 @@ token is a point on a few waves. The `=` position starts from the same vector fo
     )
     _scope(
         state.shared_of_run(embedding_by_dim, source),
-        ("d_model", "token"),
+        ("residual dimension", "token"),
         key="trace.embed",
-        play="d_model",
-        start={"d_model": t.strongest["embed"]},
+        play="residual dimension",
+        start={"residual dimension": t.strongest["embed"]},
         markers=fig.at_tokens(a, b, kf),
-        title="W_E for one residual direction, over the number tokens",
+        title="W_E for one residual dimension, over the number tokens",
         y_title="embedding value",
     )
 
@@ -199,16 +201,20 @@ Along a, {pct(t.key_share["pre"])} of the pre-activations' energy is at the key 
     )
     charts.show(state.of_run(fig.neurons_spec, source, a, b, nf), key="trace.neurons")
     if t.groups:
+        why = "it is not a key frequency with neurons in this model"
+        group0 = links.choice_param("group", t.groups, t.loudest_group, key="trace.group", why=why)
         freq = st.selectbox(
             "group (key frequency)",
             t.groups,
-            index=t.groups.index(t.loudest_group),
+            index=t.groups.index(group0),
             key="trace.group",
         )
+        links.keep("group", freq, t.loudest_group, key="trace.group")
         _scope(
             state.shared_of_run(lt.group_along_a, source, b, int(freq), nf),
             ("member", "a"),  # the group's neurons, ascending: the caption names each one
             key=f"trace.group.f{freq}",
+            link="group",  # group.view, whichever group
             play="member",
             markers=fig.at_a(a, kf),
             caption=fig.neuron_caption(t, int(freq)),

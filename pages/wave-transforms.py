@@ -65,21 +65,32 @@ softmax, and a later section measures what that does.
 @st.fragment  # the path and head rerun this section (the neuron, only its own part below)
 def _filter_section(source: str, facts: "WaveTransformsFacts") -> None:
     from lens.story import wave_transforms as story
-    from ui import charts
+    from ui import charts, links
     from ui import data as state
     from ui.figures import wave_transforms as figures
 
     c1, c2 = st.columns([2, 1])
+    # The link's word for each path (?path=head), beside the radio's label.
+    paths = {"direct": "direct: W_E · W_in", "head": "through one attention head: W_E · W_V W_O · W_in"}
+    path0 = links.choice_param("path", list(paths), "direct", key="wave_transforms.path")
     path_label = c1.radio(
         "path from token to neuron",
-        ["direct: W_E · W_in", "through one attention head: W_E · W_V W_O · W_in"],
+        list(paths.values()),
+        index=list(paths).index(path0),
         horizontal=True,
         key="wave_transforms.path",
     )
-    path = "embed" if path_label.startswith("direct") else "ov"
+    word = next(w for w, label in paths.items() if label == path_label)
+    links.keep("path", word, "direct", key="wave_transforms.path")
+    path = "embed" if word == "direct" else "ov"
     head = 0
     if path == "ov":
-        head = int(c2.selectbox("head", list(range(facts.n_heads)), key="wave_transforms.head"))
+        heads = list(range(facts.n_heads))
+        head0 = links.choice_param(
+            "head", heads, 0, key="wave_transforms.head", why="this model has no such head"
+        )
+        head = int(c2.selectbox("head", heads, index=heads.index(head0), key="wave_transforms.head"))
+        links.keep("head", head, 0, key="wave_transforms.head")
     path_facts = facts.direct if path == "embed" else facts.through_head
     # The scope slices these on every neuron change: one read-only copy per process, not an
     # unpickled one per rerun.
@@ -104,12 +115,12 @@ def _neuron_view(path_facts: "FilterFacts", row: int, waves, kf: list[int], titl
     top, share, place = path_facts.top_frequency[row], path_facts.share[row], path_facts.strip_place[row]
     median_neuron = int(path_facts.median_neuron[row])
     scope_key = "wave_transforms.response"
-    neuron0 = links.int_param("neuron", 0, len(waves) - 1, median_neuron)
+    # The scope keeps the slider's link (?neuron=) and memory; the prose needs its value first.
+    neuron0 = links.int_param("neuron", 0, len(waves) - 1, median_neuron, key=f"{scope_key}.neuron")
     if not 0 <= st.session_state.get(f"{scope_key}.neuron", 0) < len(waves):
         # Chosen on a wider model earlier in this session (before an upload): start over.
         st.session_state[f"{scope_key}.neuron"] = neuron0
     neuron = int(st.session_state.get(f"{scope_key}.neuron", neuron0))
-    links.keep("neuron", neuron, median_neuron)
     st.markdown(
         f"One neuron's response, in the magnitude view: pick the neuron with the slider (neuron "
         f"{median_neuron} is a typical one, at the median share). Neuron **{neuron}**'s "
@@ -129,7 +140,8 @@ def _neuron_view(path_facts: "FilterFacts", row: int, waves, kf: list[int], titl
         waves,
         ("neuron", "token"),
         key=scope_key,
-        start={"neuron": neuron0},
+        start={"neuron": median_neuron},  # the default: the scope opens on the link or memory
+        link_axes={"neuron": "neuron"},
         view="magnitude",
         fourier=True,
         markers=response_markers,
@@ -177,16 +189,23 @@ def _product_demo(facts: "WaveTransformsFacts") -> None:
     p, k = facts.p, facts.highest_frequency
     d1, d2, d3 = st.columns([1, 1, 2])
     default1, default2 = facts.product_pair
-    f1 = int(d1.number_input("f1", 1, k, links.int_param("f1", 1, k, default1), key="wave_transforms.f1"))
-    f2 = int(d2.number_input("f2", 1, k, links.int_param("f2", 1, k, default2), key="wave_transforms.f2"))
-    links.keep("f1", f1, default1)
-    links.keep("f2", f2, default2)
+    open1 = links.int_param("f1", 1, k, default1, key="wave_transforms.f1")
+    open2 = links.int_param("f2", 1, k, default2, key="wave_transforms.f2")
+    f1 = int(d1.number_input("f1", 1, k, open1, key="wave_transforms.f1"))
+    f2 = int(d2.number_input("f2", 1, k, open2, key="wave_transforms.f2"))
+    links.keep("f1", f1, default1, key="wave_transforms.f1")
+    links.keep("f2", f2, default2, key="wave_transforms.f2")
+    products = {"product": "cos f1 · cos f2", "square": "(cos f1 + cos f2)²"}  # the link's word: label
+    product0 = links.choice_param("product", list(products), "product", key="wave_transforms.product")
     mode = d3.radio(
         "product",
-        ["cos f1 · cos f2", "(cos f1 + cos f2)²"],
+        list(products.values()),
+        index=list(products).index(product0),
         horizontal=True,
         key="wave_transforms.product",
     )
+    word = next(w for w, label in products.items() if label == mode)
+    links.keep("product", word, "product", key="wave_transforms.product")
     demo = state.of_args(story.product, p, f1, f2, mode.startswith("("))
     markers = [
         Marker(folded, f"{name} = {g}" + (f" → {folded}" if folded != g else ""), view="fourier")
@@ -244,7 +263,7 @@ Pick two frequencies; they open on a pair of key frequencies whose sum passes th
 @st.fragment  # the two frequencies rerun this demo only
 def _alias_demo(facts: "WaveTransformsFacts") -> None:
     from lens.story import wave_transforms as story
-    from ui import charts
+    from ui import charts, links
     from ui import data as state
     from ui.figures import wave_transforms as figures
     from ui.scope import Marker
@@ -253,8 +272,12 @@ def _alias_demo(facts: "WaveTransformsFacts") -> None:
     p, k, half = facts.p, facts.highest_frequency, facts.nyquist
     a0, b0 = facts.alias_pair
     g1, g2 = st.columns(2)
-    h1 = int(g1.number_input("first frequency", 1, k, a0, key="wave_transforms.alias_f1"))
-    h2 = int(g2.number_input("second frequency", 1, k, b0, key="wave_transforms.alias_f2"))
+    open1 = links.int_param("alias1", 1, k, a0, key="wave_transforms.alias_f1")
+    open2 = links.int_param("alias2", 1, k, b0, key="wave_transforms.alias_f2")
+    h1 = int(g1.number_input("first frequency", 1, k, open1, key="wave_transforms.alias_f1"))
+    h2 = int(g2.number_input("second frequency", 1, k, open2, key="wave_transforms.alias_f2"))
+    links.keep("alias1", h1, a0, key="wave_transforms.alias_f1")
+    links.keep("alias2", h2, b0, key="wave_transforms.alias_f2")
     demo = state.of_args(story.aliasing, p, h1, h2)
     s, folded, diff = demo.sum, demo.folded, demo.difference
     if demo.above_nyquist:

@@ -54,7 +54,7 @@ def test_charts_are_live_and_within_budget(page, env):
         assert chart.rows <= MAX_POINTS
     # The embedding scope ships every residual dimension for the browser to scrub.
     embed = chart_with(page, "W_E for one residual dimension")
-    assert any(p.get("name") == "play_d_model" for p in embed.spec.get("params", []))
+    assert any(p.get("name") == "play_residual_dimension" for p in embed.spec.get("params", []))
     run = app_run(env)
     assert scope_values(embed.frames) == run.weights["W_E"].shape[1] * run.p
 

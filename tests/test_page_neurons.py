@@ -93,11 +93,11 @@ def test_default_group_is_the_lowest_key_frequency(page, groups):
     assert page.selectbox(key="neurons.freq").value == f
     assert f"{n} neurons have frequency {f}" in _text(page)
     spec, frames = _chart(page, "in phase order")
-    assert "play_neuron" in _params(spec)  # n x p points fit: the neurons play in the browser
+    assert "play_member" in _params(spec)  # n x p points fit: the neurons play in the browser
     assert scope_values(frames) == n * 113
     # The running sums open on the last neuron (the full sum), with a playing in the browser.
-    assert page.slider(key=f"neurons.mock_sums.f{f}.neuron").value == n - 1
-    assert page.slider(key=f"neurons.real_sums.f{f}.neuron").value == n - 1
+    assert page.slider(key=f"neurons.mock_sums.f{f}.member").value == n - 1
+    assert page.slider(key=f"neurons.real_sums.f{f}.member").value == n - 1
     spec, frames = _chart(page, f"Running sums over {n} ideal")
     lines = {v for df in frames if "line" in df for v in df["line"]}
     assert "play_a" in _params(spec) and {"running sum, with ReLU", "running sum, without ReLU"} <= lines
@@ -139,7 +139,7 @@ def test_frequency_choice_changes_the_charts(page, groups):
     n = counts[other]
     assert f"{n} neurons have frequency {other}" in _text(page)
     spec, frames = _chart(page, f"frequency-{other} neurons, in phase order")
-    play = "play_neuron" if n * 113 <= BUDGET - 8 else "play_a"
+    play = "play_member" if n * 113 <= BUDGET - 8 else "play_a"
     assert play in _params(spec)
     _chart(page, f"only frequency {other} kept")
     page.selectbox(key="neurons.freq").set_value(min(kf)).run()

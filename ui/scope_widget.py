@@ -9,6 +9,13 @@ What runs where:
   play position, and swaps the rows;
 - the view is a segmented control keyed ``f"{key}.view"`` (none when only one view applies).
 
+Deep links (``ui/links.py``): the view and every server slider are choices of the page, so
+"Link to this view" writes them and a link opens on them, as ``<link>.view`` and
+``<link>.<axis>`` (spaces in an axis name as ``_``), ``link`` defaulting to ``key`` without
+its page prefix (``attention.resid_mid`` -> ``resid_mid.view``); ``link_axes`` names an
+axis's parameter outright (Attention's ``head``). Each is remembered for the session too.
+The browser-side play position is not a server choice, and the server never learns it.
+
 The y (or colour) range is computed over the whole tensor in the chosen view, so neither
 the browser's play slider nor a server slider makes the axis jump.
 """
@@ -60,6 +67,8 @@ def show_scope(
     autoplay: bool = False,
     max_points: int = MAX_POINTS,
     row_title: str | None = None,
+    link: str | None = None,
+    link_axes: Mapping[str, str] | None = None,
 ) -> None:
     """Draw ``data`` with a slider per axis, a browser-side play axis and a view toggle.
 
@@ -73,7 +82,11 @@ def show_scope(
     Titles: ``x_title`` the x axis; ``y_title`` the value (y axis of the line views, colour
     legend of the heatmap); ``row_title`` the heatmap's y axis (default its axis name). A
     ``y_title`` equal to the heatmap's row axis name is read as the row title.
+
+    ``link``, ``link_axes``: the URL parameters' names (see the module docstring).
     """
+    from ui import links
+
     lines = _as_lines(data, y_title)
     shape = next(iter(lines.values())).shape
     axes = list(axes)
@@ -97,17 +110,22 @@ def show_scope(
         view = "heatmap"
     if view not in views:
         view = views[0]
+    prefix = link or key.split(".", 1)[-1]
+    names = {a: (link_axes or {}).get(a, f"{prefix}.{a.replace(' ', '_')}") for a in axes}
     if len(views) > 1:
+        why = f"this chart's views are {', '.join(views)}"
+        opening = links.choice_param(f"{prefix}.view", views, view, key=f"{key}.view", why=why)
         chosen = st.segmented_control(
             "view",
             views,
-            default=view,
+            default=opening,
             required=True,
             key=f"{key}.view",
             format_func=VIEW_LABELS.get,
             label_visibility="collapsed",
         )
         chosen = chosen or view
+        links.keep(f"{prefix}.view", chosen, view, key=f"{key}.view")
     else:  # one view: a control with a single option would only puzzle
         chosen = view
 
@@ -127,7 +145,7 @@ def show_scope(
             kept = fit_play_axis(n_play, cost, start.get(play, 0), max_points)
             if len(kept) < min(n_play, MIN_PLAY_SLICES):
                 browser_play = None
-                note = f"{play} is a server slider here: {n_play} slices x {cost:,} points exceed the browser budget"
+                note = f"{play} has its own slider above the chart: {n_play} slices are too many to play in one go"
 
     server_axes = [a for a in axes[: len(axes) - n_drawn] if a != browser_play]
     index: dict[str, int] = {}
@@ -139,8 +157,11 @@ def show_scope(
         n = shape[axes.index(ax)]
         value = int(np.clip(start.get(ax, 0), 0, n - 1))
         if n > 1:
+            default = value
+            value = links.int_param(names[ax], 0, n - 1, default, key=f"{key}.{ax}")
             with cols[sliders.index(ax) % len(cols)] if cols else nullcontext():
                 value = st.slider(ax, 0, n - 1, value, key=f"{key}.{ax}")
+            links.keep(names[ax], int(value), default, key=f"{key}.{ax}")
         index[ax] = int(value)
 
     # Slice on the server: fixed axes picked, play axis (if any) moved to the front.

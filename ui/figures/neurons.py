@@ -2,7 +2,7 @@
 
 The scopes themselves are drawn by :func:`ui.scope_widget.show_scope`; what is here is what
 the page hands it: the lines (legend name -> array) and the captions, functions of the
-browser-side slice's index dict (``{"neuron": 3, ...}``).
+browser-side slice's index dict (``{"member": 3, ...}``: the 4th neuron of the group).
 """
 
 from __future__ import annotations
@@ -70,4 +70,7 @@ def running_lines(rs: RunningSums) -> dict[str, np.ndarray]:
 
 def neuron_caption(g: GroupFacts) -> Callable[[Index], str]:
     """The neuron of the slice: its index and its phase."""
-    return lambda ix: f"neuron #{g.neurons[ix['neuron']]}, phase {num(g.phases[ix['neuron']], '+.2f')} rad"
+    return lambda ix: (
+        f"member {ix['member']} of the group is neuron {g.neurons[ix['member']]}, "
+        f"phase {num(g.phases[ix['member']], '+.2f')} rad"
+    )

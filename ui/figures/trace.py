@@ -80,7 +80,7 @@ def stages_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
         .encode(
             x=alt.X(
                 "direction:O",
-                title="residual direction (d_model)",
+                title="residual dimension",
                 axis=alt.Axis(values=list(range(0, len(rows[names[0]]), 16)), labelAngle=0),
             ),
             y=alt.Y("stage:N", sort=names, title=None, axis=alt.Axis(labelLimit=0)),
