@@ -282,4 +282,4 @@ def test_grokking_page_says_what_the_lottery_measures(default_lottery):
         validate_spec(json.loads(json.dumps(chart.spec)))
     captions = " ".join(c.value for c in at.caption)
     assert f"{len(h.snapshot_steps)} columns, one per snapshot this run kept" in captions
-    assert "lens.train.Schedule" in captions
+    assert "python -m lens.lottery RUN_DIR" in captions and "log-spaced snapshots from step 0" in captions

@@ -29,6 +29,7 @@ import streamlit as st
 from ui.theme import FONT, INK, PALETTE, TITLE_FONT
 
 ARIA_ROWS = 5000  # Streamlit's own threshold
+LEGEND_ENTRY_PX = 180  # the widest legend entry (symbol and label) a row must hold
 LEGEND_CHANNELS = ("color", "fill", "stroke", "size", "shape", "opacity", "strokeDash")
 
 
@@ -229,6 +230,10 @@ def _walk(node: Any) -> None:
                 lg.setdefault("labelLimit", 0)
                 lg.setdefault("labelColor", INK)
                 lg.setdefault("titleColor", INK)
+                if lg.get("orient") in ("top", "bottom"):
+                    # A row of entries wider than a phone is cut off: wrap into as many
+                    # columns as fit (an entry is at most ~180 px at these sizes).
+                    lg.setdefault("columns", {"expr": f"max(1, floor(width / {LEGEND_ENTRY_PX}))"})
     for key in ("layer", "hconcat", "vconcat", "concat"):
         if key in node:
             _walk(node[key])

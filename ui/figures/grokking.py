@@ -85,10 +85,33 @@ def _grok_rule(step: int | None, scale: Scale) -> list:
     df = pd.DataFrame({"step": [step], "label": [f"test accuracy ≥ {GROK_PCT} (step {step:,})"]})
     base = alt.Chart(df).encode(x=step_x(scale))
     rule = base.mark_rule(color="black", strokeDash=[6, 4], strokeWidth=2)
+    # The label runs from the rule into the wider side of the plot, cut (with an ellipsis)
+    # at the plot's edge: on a phone's 300 px a label running out of the plot would widen
+    # the chart's bounds and push its title off the left edge.
+    left = _x_fraction(step, scale) < 0.5
+    room = f"(1 - {_x_fraction(step, scale):.4f})" if left else f"{_x_fraction(step, scale):.4f}"
     label = base.mark_text(
-        align="right", baseline="bottom", dx=-4, fontSize=FONT - 1, angle=0, color="black"
+        align="left" if left else "right",
+        baseline="bottom",
+        dx=4 if left else -4,
+        fontSize=FONT - 1,
+        angle=0,
+        color="black",
+        limit=alt.ExprRef(f"max(60, width * {room} - 6)"),
     ).encode(y=alt.value(-4), text="label:N")
     return [rule, label]
+
+
+def _x_fraction(step: int, scale: Scale) -> float:
+    """Where ``step`` sits across the step axis, 0 (left) to 1 (right)."""
+    import math
+
+    kind, last = scale
+    if last <= 0:
+        return 0.0
+    if kind == "log":  # the symlog scale of step_x (constant 10)
+        return math.log1p(step / 10) / math.log1p(last / 10)
+    return step / last
 
 
 def _finish(layers: list, title: str, height: int = 320, subtitle: str | None = None):
@@ -311,7 +334,7 @@ def neuron_chart(h: History, f: GrokkingFacts, scale: Scale) -> alt.LayerChart:
                 "group:N",
                 scale=alt.Scale(domain=list(groups), range=colours),
                 sort=list(groups),
-                legend=alt.Legend(title="strongest frequency", orient="right"),
+                legend=alt.Legend(title="strongest frequency", orient="bottom"),
             ),
             order=alt.Order("order:Q"),
             tooltip=["group", alt.Tooltip("step:Q", format=","), "neurons:Q"],

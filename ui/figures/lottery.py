@@ -73,7 +73,7 @@ def heatmap_spec(
             color=alt.Color(
                 "group:N",
                 scale=alt.Scale(domain=names, range=colours),
-                legend=alt.Legend(title="dominant frequency", orient="right"),
+                legend=alt.Legend(title="dominant frequency", orient="bottom"),
             ),
             tooltip=["neuron:Q", alt.Tooltip("label:N", title="step"), "frequency:Q"],
         )
@@ -205,7 +205,7 @@ def excluded_spec(
             color=alt.Color(
                 "series:N",
                 scale=alt.Scale(domain=names, range=colours),
-                legend=alt.Legend(title="key frequency removed", orient="right"),
+                legend=alt.Legend(title="key frequency removed", orient="bottom"),
             ),
             strokeDash=alt.condition(alt.datum.series == "without all", alt.value([6, 4]), alt.value([1, 0])),
             tooltip=["series:N", alt.Tooltip("step:Q", format=","), alt.Tooltip("loss:Q", format=".3~g")],
