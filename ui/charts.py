@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from ui import export
 from ui.theme import FONT, PALETTE, TITLE_FONT
 
 ARIA_ROWS = 5000  # Streamlit's own threshold
@@ -104,16 +105,21 @@ def show(chart_spec: dict, *, key: str | None = None) -> None:
     Its datasets go to Streamlit as Arrow IPC bytes, which it ships as they are. A dataset
     named by its content (:func:`spec` names every frame ``data-<hash of its values>``) is
     converted once per process (:func:`arrow_bytes`), not on every rerun that draws it again
-    (a fragment that redraws a fixed chart beside the one that changed)."""
+    (a fragment that redraws a fixed chart beside the one that changed).
+
+    Under the chart, buttons download its data as CSV and its picture as SVG
+    (:mod:`ui.export`, built only when pressed); its toolbar has Streamlit's PNG download."""
     datasets = chart_spec.get("datasets")
+    shipped = chart_spec
     if datasets:
-        chart_spec = {
+        shipped = {
             **chart_spec,
             "datasets": {
                 k: arrow_bytes(v, k) if isinstance(v, pd.DataFrame) else v for k, v in datasets.items()
             },
         }
-    st.vega_lite_chart(chart_spec, width="stretch", key=key)
+    st.vega_lite_chart(shipped, width="stretch", key=key)
+    export.buttons(chart_spec, key=key)  # its data as CSV and its picture as SVG (ui/export.py)
 
 
 ARROW_MEMO_BYTES = 32 * 2**20  # the converted datasets kept, at most (least recently used go)
