@@ -25,6 +25,7 @@ import re
 from functools import cache
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -123,6 +124,59 @@ def buttons(chart_spec: dict, key: str | None = None) -> None:
             _button(
                 "Image (SVG)", lambda: svg_text(chart_spec), f"{stem}.svg", "image/svg+xml", f"{base}.svg"
             )
+
+
+def scope_table(
+    lines: dict[str, np.ndarray],
+    view: str,
+    axes: list[str],
+    titles: dict[str, str],
+    play_index: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """A scope's data as drawn in ``view``: one row per point, one column per axis (named by
+    its title) and one per line (named by its legend name, or the value's title).
+
+    ``lines``: ``{name: array}`` as the scope slices them, axes ``axes`` (the play axis
+    first when there is one, the drawn axes last). ``titles`` renames axes. The last axis is
+    the x axis: token indices in the space and heatmap views, the Fourier basis (1, sin 1,
+    cos 1, ...) or the frequency in the other two."""
+    from lens.fourier import basis_labels, n_freqs
+    from ui.scope_tables import view_values
+
+    vals = {k: view_values(v, view) for k, v in lines.items()}
+    first = next(iter(vals.values()))
+    n_x = first.shape[-1]
+    p = next(iter(lines.values())).shape[-1]
+    if view == "fourier":
+        x_name, x_vals = "Fourier basis", np.asarray(basis_labels(p), dtype=object)
+    elif view == "magnitude":
+        x_name, x_vals = "frequency", np.arange(n_freqs(p) + 1)
+    else:
+        x_name, x_vals = titles.get(axes[-1], axes[-1]), np.arange(n_x)
+    grids = np.meshgrid(*[np.arange(n) for n in first.shape], indexing="ij")
+    cols: dict[str, Any] = {}
+    for i, ax in enumerate(axes[:-1]):
+        index = grids[i].ravel()
+        if i == 0 and play_index is not None:
+            index = np.asarray(play_index)[index]
+        cols[titles.get(ax, ax)] = index
+    cols[x_name] = x_vals[grids[-1].ravel()]
+    for name, v in vals.items():
+        cols[name if name not in cols else f"{name} (value)"] = v.ravel()
+    return pd.DataFrame(cols)
+
+
+def scope_buttons(chart_spec: dict, make_table: Callable[[], pd.DataFrame], key: str) -> None:
+    """A scope's CSV (:func:`scope_table`, through ``make_table``) and SVG buttons."""
+    stem = file_stem(chart_spec, key)
+
+    def csv() -> bytes:
+        return make_table().to_csv(index=False).encode("utf-8")
+
+    with st.container(horizontal=True, gap="small"):
+        _button("Data (CSV)", csv, f"{stem}.csv", "text/csv", f"{key}.csv")
+        if svg_available():
+            _button("Image (SVG)", lambda: svg_text(chart_spec), f"{stem}.svg", "image/svg+xml", f"{key}.svg")
 
 
 # ---------------------------------------------------------------- internals
