@@ -44,6 +44,7 @@ def _stage_list(f, results) -> None:
 def show() -> None:
     from ui import charts, claims, data
     from ui.figures.summary import diagram_spec
+    from ui.theme import listing
 
     data.current_run()  # surfaces a refused checkpoint or a missing default
     source = data.current_source()
@@ -51,7 +52,7 @@ def show() -> None:
     st.markdown(
         f"On this model (p = {f.p}, a residual stream of d_model = {f.d_model} dimensions, "
         f"{f.n_heads} attention heads and d_mlp = {f.d_mlp} neurons), the key frequencies are "
-        f"{', '.join(map(str, f.key_freqs))}."
+        f"{listing(f.key_freqs)}."
     )
     results = {cid: claims.claim(source, cid) for stage in f.stages for cid in stage.claims}
     charts.show(diagram_spec(f, results), key="summary.diagram")

@@ -52,6 +52,7 @@ def test_a_field_without_a_title_keeps_its_name_and_two_fields_never_share_one()
         "encoding": {
             "x": {"field": "u", "type": "quantitative", "title": "step"},
             "y": {"field": "v", "type": "quantitative", "axis": {"title": "step"}},
+            "color": {"field": "w", "type": "nominal", "title": " "},  # hidden, as Streamlit leaves it
         },
     }
     assert list(export.table(spec).columns) == ["step", "v", "w"]

@@ -69,7 +69,9 @@ def test_the_summary_diagram_quotes_lens_figures_and_the_claims_verdicts(summary
     md = markdown(summary_page)
     assert f"Of these {len(results)} claims, {sum(r.holds for r in results.values())} hold" in md
     assert ":orange-badge[fails] `attention-additive`" in md
-    assert f"p = {f.p}" in md and ", ".join(map(str, f.key_freqs)) in md
+    from ui.theme import listing
+
+    assert f"p = {f.p}" in md and f"key frequencies are {listing(f.key_freqs)}." in md
 
 
 def test_the_glossary_defines_every_term_with_this_models_values():

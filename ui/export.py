@@ -192,7 +192,6 @@ def _button(label: str, data: Callable[[], Any], file_name: str, mime: str, key:
         on_click="ignore",
         type="tertiary",
         icon=":material/download:",
-        help=f"Download {file_name}",
     )
 
 
@@ -217,12 +216,15 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 def _title(d: dict) -> str | None:
+    """A channel's title, or None. Blank counts as none: a chart that hides a title (null)
+    reaches here as " " once Streamlit has drawn it (st.vega_lite_chart writes that into the
+    spec it is given, nested dicts included)."""
     for guide in ("axis", "legend"):
         g = d.get(guide)
-        if isinstance(g, dict) and isinstance(g.get("title"), str) and g["title"]:
+        if isinstance(g, dict) and isinstance(g.get("title"), str) and g["title"].strip():
             return g["title"]
     t = d.get("title")
-    return t if isinstance(t, str) and t else None
+    return t if isinstance(t, str) and t.strip() else None
 
 
 def _collect(node: Any, inherited: str | None, datasets: dict, titles: dict, marks: dict) -> None:
