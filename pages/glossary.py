@@ -111,12 +111,12 @@ def show() -> None:
     _term(
         "Fourier component",
         "fourier-component",
-        "A signal $x(k)$ over the tokens $k = 0, …, p - 1$ is a sum of waves "
+        "A signal $x(k)$ over the tokens $k = 0, \\dots, p - 1$ is a sum of waves "
         "$\\cos(2\\pi f k / p)$ and $\\sin(2\\pi f k / p)$ at the frequencies "
-        f"$f = 1, …, {p // 2}$ (p // 2), plus a constant. Its Fourier component at f is the part "
-        "of x along those two waves, $x_f(k) = A_f \\cos(2\\pi f k / p + \\varphi_f)$; its "
-        "energy $A_f^2$ is how much of x lies there. Writing $\\omega = 2\\pi f / p$, a wave "
-        "reads $\\cos(\\omega k)$.",
+        f"$f = 1, \\dots, {p // 2}$ (the fastest wave p samples tell apart), plus a constant. "
+        "Its Fourier component at f is the part of x along those two waves, "
+        "$x_f(k) = A_f \\cos(2\\pi f k / p + \\varphi_f)$; its energy $A_f^2$ is how much of x lies there. "
+        "Writing $\\omega = 2\\pi f / p$, a wave reads $\\cos(\\omega k)$.",
     )
     _term(
         "Key frequency",
