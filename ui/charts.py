@@ -119,7 +119,10 @@ def show(chart_spec: dict, *, key: str | None = None) -> None:
             },
         }
     st.vega_lite_chart(shipped, width="stretch", key=key)
-    export.buttons(chart_spec, key=key)  # its data as CSV and its picture as SVG (ui/export.py)
+    # Its data as CSV and its picture as SVG (ui/export.py), from the spec as shipped: its
+    # content-named datasets are the Arrow bytes every session shares (arrow_bytes), so the
+    # buttons' deferred callables, which a session holds until its next run, copy nothing.
+    export.buttons(shipped, key=key)
 
 
 ARROW_MEMO_BYTES = 32 * 2**20  # the converted datasets kept, at most (least recently used go)
