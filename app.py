@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import links, upload
+from ui import links, nav, upload
 from ui.data import checkpoint, current_source, freeze_long_lived, refusal
 
 HERE = Path(__file__).parent
@@ -28,13 +28,17 @@ SECTIONS = [
     ("ablation-lab.py", "Ablation lab", ":material/science:", "ablation-lab"),
     ("clock-or-pizza.py", "Clock or pizza?", ":material/local_pizza:", "clock-or-pizza"),
     ("claims.py", "Claims", ":material/fact_check:", "claims"),
+    # The close: the whole algorithm in one diagram, each stage with its figure and verdict.
+    ("summary.py", "Summary", ":material/account_tree:", "summary"),
 ]
+# Beside the path, not on it (no page links to it as "next"): the terms every page uses.
+REFERENCE = [("glossary.py", "Glossary", ":material/menu_book:", "glossary")]
 
 st.set_page_config(page_title="How a transformer learns modular addition", page_icon="〰️", layout="wide")
 
 pages = [
     st.Page(HERE / "pages" / file, title=title, icon=icon, url_path=url)
-    for file, title, icon, url in SECTIONS
+    for file, title, icon, url in [*SECTIONS, *REFERENCE]
 ]
 # The root URL shows Basics too. Streamlit serves its default page only at "/", so a hidden
 # default page runs the same file there and "/basics" stays a working deep link.
@@ -49,9 +53,11 @@ home = st.Page(
 page = st.navigation([home, *pages])
 
 links.new_page()
+nav.follow(SECTIONS)
 notices = st.container()  # above the page: what a deep link asked for that the page ignored
 page.run()
 links.show_notices(notices)
+nav.next_link(page)  # every page ends with a link to the next section (ui/nav.py)
 
 # After the page, not before: naming the model vets its checkpoint (a load that can take a
 # second), and the page's prose must not wait for it. An upload is handled by the uploader's

@@ -16,7 +16,17 @@ from .paths import CREATE_DEFAULT, default_run
 
 # The pages whose facts `facts` prints (lens.story.MODULES, plus grokking; not imported here so
 # that --help answers at once).
-SECTIONS = ("basics", "attention", "wave-transforms", "relu", "neurons", "grokking", "clock-or-pizza")
+SECTIONS = (
+    "basics",
+    "attention",
+    "wave-transforms",
+    "relu",
+    "neurons",
+    "grokking",
+    "clock-or-pizza",
+    "summary",
+    "glossary",
+)
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint

@@ -493,7 +493,7 @@ energy along a.
     _resid_mid_section(source, p, f.loudest_dim, c0)
     st.markdown(
         "Mirror symmetry about c/2 here is exactly swap symmetry, r(a, b) = r(b, a), measured as "
-        "‖r(a, b) − r(b, a)‖ / ‖r‖ over all inputs and dimensions:"
+        "$\\lVert r(a, b) - r(b, a) \\rVert / \\lVert r \\rVert$ over all inputs and dimensions:"
     )
     claims.say(source, "swap-symmetry")
     _wave_section(p, c0)

@@ -19,8 +19,8 @@ st.title("How a transformer adds modulo p")
 st.markdown(
     """
 A small transformer, one layer deep, was trained to add two numbers modulo a prime **p**.
-After a long stretch of memorising its training pairs it suddenly *generalised*: it now
-answers pairs it never saw. This explanation opens it up and reads what it computes the way
+After a long stretch of memorising its training pairs it suddenly *generalised* (this late
+leap is called **grokking**): it now answers pairs it never saw. This explanation opens it up and reads what it computes the way
 an audio engineer reads a circuit: its numbers are **waves over the token index**, its linear
 maps are **filters**, its nonlinear steps are **mixers** that can multiply two waves into
 their sum and difference frequencies, and wrapping around at p is **aliasing**.
@@ -162,8 +162,10 @@ were in training, and marks any pair the model answers wrongly in a third colour
     st.header("Each token is a point on a set of waves")
     st.markdown(
         f"""
-The first thing the model does is look each token up in its embedding matrix W_E: token t
-becomes a vector of {f.d_model} numbers, one per *residual dimension*. Turn that table on
+The first thing the model does is look each token up in its embedding matrix W_E (one row
+per token): token t becomes a vector of d_model = {f.d_model} numbers, one per *residual
+dimension* (d_model is the width of the **residual stream**, the vector the model carries
+from layer to layer and every later stage reads and adds to). Turn that table on
 its side: for one residual dimension, read its value for token 0, 1, 2, … {p - 1}. That
 is a signal over the token index, and the question is which waves it is made of.
 

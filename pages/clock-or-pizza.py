@@ -25,10 +25,10 @@ Networks trained on modular addition do not all find the same algorithm. Zhong e
 *The Clock and the Pizza*, found two families, and two measurements that tell them apart.
 
 **The clock** (Nanda et al.'s algorithm, the one the other pages follow). Each key frequency
-k, with ω = 2πk/p, turns a and b into angles, points ωa and ωb on a circle. The network then
-*composes* the two rotations, which takes products of a's wave and b's: cos(ωa)·cos(ωb) −
-sin(ωa)·sin(ωb) = cos(ω(a + b)). The logit for each answer c reads cos(ω(a + b − c)),
-largest at c = a + b. Its correct logit depends on a + b alone, and a and b reach it through
+k, with $\omega = 2\pi k/p$, turns a and b into angles, points $\omega a$ and $\omega b$ on a
+circle. The network then *composes* the two rotations, which takes products of a's wave and
+b's: $\cos(\omega a)\cos(\omega b) - \sin(\omega a)\sin(\omega b) = \cos(\omega(a + b))$. The logit
+for each answer c reads $\cos(\omega(a + b - c))$, largest at $c = a + b$. Its correct logit depends on a + b alone, and a and b reach it through
 different factors of a product.
 
 **The pizza**. It *averages* first: the midpoint of the two points on the circle is
@@ -41,8 +41,8 @@ st.latex(
 )
 st.markdown(
     r"""
-It points at the half-angle ω(a + b)/2, so its direction names the answer, but its length
-|cos(ω(a − b)/2)| depends on the distance a − b. The network reads the answer off which slice
+It points at the half-angle $\omega(a + b)/2$, so its direction names the answer, but its length
+$|\cos(\omega(a - b)/2)|$ depends on the distance a − b. The network reads the answer off which slice
 of the circle the midpoint falls in (the slices are the pizza), with a nonlinearity that also
 settles the sign. Its correct logit therefore varies with a − b, and since a and b enter only
 through their sum, the network's gradients with respect to their two embeddings are equal.
@@ -50,11 +50,12 @@ through their sum, the network's gradients with respect to their two embeddings 
 **The two diagnostics.** *Distance irrelevance*: lay the correct logit out by a + b and a − b;
 how much of its spread is left when a − b is held fixed. Near 1 the distance does not matter
 (a clock); low, it is most of what varies (a pizza). *Gradient symmetricity*: over sampled
-(a, b, c), the cosine between d logit_c / d embedding(a) and d logit_c / d embedding(b). Near 1
+(a, b, c), the cosine between $\partial z_c / \partial E(a)$ and $\partial z_c / \partial E(b)$, the
+gradients of the logit $z_c$ with respect to the embeddings of a and of b. Near 1
 for a pizza, lower for a clock.
 
 **The seed's "cosine centred at c/2" is the pizza's midpoint.** The notebook this app grows
-from pictures attention weighing a and b equally and handing on cos(ωa) + cos(ωb). Read along
+from pictures attention weighing a and b equally and handing on $\cos(\omega a) + \cos(\omega b)$. Read along
 the inputs that share an answer c (b = c − a), that sum is
 """
 )
@@ -64,11 +65,11 @@ st.latex(
 )
 st.markdown(
     r"""
-a cosine in a that is mirror-symmetric about a = c/2, with an amplitude 2 cos(ωc/2) set by the
+a cosine in a that is mirror-symmetric about a = c/2, with an amplitude $2\cos(\omega c/2)$ set by the
 answer. It is the first coordinate of the pizza's midpoint (times two), read along a line of
 fixed a + b: since a − c/2 = (a − b)/2, the cosine in a is the midpoint's length
-cos(ω(a − b)/2), and the amplitude is its direction's cosine, cos(ω(a + b)/2). Because that amplitude changes sign with c, about half the answers get a trough at c/2 (a
-peak at c/2 + p/2): the midpoint points at ω(a + b)/2 or at its opposite, the ambiguity a
+$\cos(\omega(a - b)/2)$, and the amplitude is its direction's cosine, $\cos(\omega(a + b)/2)$. Because that amplitude changes sign with c, about half the answers get a trough at c/2 (a
+peak at c/2 + p/2): the midpoint points at $\omega(a + b)/2$ or at its opposite, the ambiguity a
 pizza's readout has to settle. So the seed's picture is a pizza's first step: equal weights,
 add the embeddings. A pizza reads the answer off that midpoint; a clock must go on to
 multiply the two waves, which in this architecture is the ReLU's work. Below: which of the

@@ -153,13 +153,13 @@ def _progress_measures(h: History, f: GrokkingFacts, scale: fig.Scale) -> None:
     st.markdown(
         f"""
 A grokking model's logits are built from waves. For the right answer c to win, the logit for
-c must be large when c = a + b, and the model writes it as a sum of cos(w(a + b − c)) over
+c must be large when c = a + b, and the model writes it as a sum of $\\cos(w(a + b - c))$ over
 its key frequencies w. Expanding that cosine, each logit varies with the inputs like
-cos(w(a + b)) and sin(w(a + b)). Nanda et al. built two losses on this, and watched two
+$\\cos(w(a + b))$ and $\\sin(w(a + b))$. Nanda et al. built two losses on this, and watched two
 simpler quantities beside them:
 
-- **Restricted loss**: keep, of every logit, only its average and its parts along cos(w(a + b))
-  and sin(w(a + b)) for the key frequencies ({listing(f.key_freqs)}); drop everything else; score
+- **Restricted loss**: keep, of every logit, only its average and its parts along $\\cos(w(a + b))$
+  and $\\sin(w(a + b))$ for the key frequencies ({listing(f.key_freqs)}); drop everything else; score
   all p² pairs. *How good would the model be with its wave circuit alone?*
 - **Excluded loss**: remove exactly those parts and keep everything else; score the training
   pairs. *How well does the model still fit its training data without the wave circuit*,
@@ -167,8 +167,8 @@ simpler quantities beside them:
 - **Total weight norm**: the square root of the sum of the squares of every weight. Weight
   decay pulls it down at every step; a memorised lookup table needs large weights.
 - **Gini coefficient of W_E's Fourier norms**: split the embedding into its p Fourier
-  components, take the norm of each, and measure how unequal they are: 0 when every
-  component is equally strong, close to 1 when a few hold everything. A sparse, wave-based
+  components (its parts along the constant and each frequency's sine and cosine), take the
+  norm of each, and measure how unequal they are: 0 when every component is equally strong, close to 1 when a few hold everything. A sparse, wave-based
   embedding has a high Gini coefficient.
 """
     )
@@ -425,7 +425,7 @@ more often than chance.
     last = listing(f"{num(float(v))} without {k}" for k, v in zip(keys, lot.excluded[-1], strict=True))
     st.markdown(
         "**The excluded loss, one key frequency at a time.** The progress measures above remove every "
-        "key frequency's cos(w(a + b)) and sin(w(a + b)) parts from the logits at once; here one "
+        "key frequency's $\\cos(w(a + b))$ and $\\sin(w(a + b))$ parts from the logits at once; here one "
         f"frequency at a time, at each kept snapshot, scored on the training pairs. At step "
         f"{lot.steps[-1]:,} the training loss is {last}, and {num(float(lot.excluded_all[-1]))} "
         "without all of them."

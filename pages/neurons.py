@@ -30,7 +30,7 @@ filter (see *Wave Transforms*), and the ReLU clips what it reads (see *ReLU*). N
 frequency, and He et al. (2026) that the neurons of one frequency tie their output phase to
 their input phase; this page measures both on the loaded model.
 Before the MLP, the residual stream holds the two inputs as **separate** waves, one over a
-and one over b. The unembedding needs a wave over the **answer** c = (a + b) mod p. This page
+and one over b. The unembedding needs a wave over the **answer** $c = (a + b) \bmod p$. This page
 follows the neurons from their grouping by frequency, through their phases, to the sum that
 turns two waves into one, and measures each step on the model.
 """

@@ -235,7 +235,7 @@ activation is a wave over b; zero chosen frequencies in its Fourier transform:
   frequencies are removed (the constant stays).
 
 **A test that sees the products: the spectrum over (a, b).** Along b alone, a product
-cos(ωfa + φ) · cos(ωfb + φ) is just a wave at f, a key frequency, whose amplitude depends on
+$\\cos(\\omega f a + \\varphi) \\cos(\\omega f b + \\varphi)$ is just a wave at f, a key frequency, whose amplitude depends on
 a: both of the seed's edits keep it. Transform over a and b together instead, as Nanda et
 al. (2023, *Progress measures for grokking via mechanistic interpretability*) read the
 neurons: a function of a plus a function of b lies on the two axes of that 2-D spectrum

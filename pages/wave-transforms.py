@@ -249,8 +249,8 @@ $\cos(2\pi f t / p) = \cos(2\pi (p - f) t / p)$. Every frequency therefore folds
 0 to {facts.highest_frequency}. Signal processing calls this **aliasing**: with {facts.p}
 samples the fastest wave you can tell apart has {facts.highest_frequency} cycles, below the
 **Nyquist limit** p/2 = {facts.nyquist}, and a faster one shows up folded back below it. For this
-task it is nothing but the arithmetic of the task itself: a mixer's sum frequency f1 + f2 is
-taken mod p like a + b, and above p/2 it appears at p − (f1 + f2). In the language of Chughtai
+task it is nothing but the arithmetic of the task itself: a mixer's sum frequency $f_1 + f_2$ is
+taken mod p like a + b, and above p/2 it appears at $p - (f_1 + f_2)$. In the language of Chughtai
 et al. (2023), each frequency is one representation of the residues mod p, a rotation by
 $\omega_f$ per step; p − f is the same rotation run backwards.
 
@@ -332,7 +332,7 @@ it need not be. A head's score $s(t)$ on a token is a wave over the token, led b
 frequency (the head's **frequency gate**, on the Attention page), and its weight on a is
 $e^{s(a)} / (e^{s(a)} + e^{s(b)} + e^{s(=)})$: a wave in a divided by a sum that holds one
 in b. Expanded, that quotient holds products of the two: a gated mixer. A 2-D Fourier
-transform over (a, b) of resid_mid at `=` shows whether it mixes: terms with both
+transform over (a, b) of resid_mid (the residual stream at `=` after attention) shows whether it mixes: terms with both
 frequencies non-zero are products.
 """
     )
@@ -342,7 +342,8 @@ frequencies non-zero are products.
         r"""
 Do attention's products reach the answer? Split the ReLU into its two halves,
 $\mathrm{ReLU}(x) = x/2 + |x|/2$, with $r$ = resid_mid and $x = r W_{in} + b_{in}$ the
-neurons' input. The logits become a part that is linear in $r$ and a rectified part:
+neurons' input ($W_{out}$ writes the neurons back into the residual stream, and the
+unembedding $W_U$, d_model × p, turns it into one logit per answer). The logits become a part that is linear in $r$ and a rectified part:
 """
     )
     st.latex(
@@ -386,12 +387,12 @@ def _hypothesis_section(source: str) -> None:
     elif mixed.holds:
         linear = (
             "Fails on this model: attention's softmax mixes a and b, and its products carry part of "
-            "the logits' cos(ω(a + b − c)) term (both measured above)."
+            "the logits' $\\cos(\\omega(a + b - c))$ term (both measured above)."
         )
     else:
         linear = (
             "Fails on this model: attention's softmax mixes a and b, though little of what it mixes "
-            "reaches the logits' cos(ω(a + b − c)) term (both measured above)."
+            "reaches the logits' $\\cos(\\omega(a + b - c))$ term (both measured above)."
         )
     st.markdown(
         f"""

@@ -167,7 +167,7 @@ def test_states_attention_mixing_with_cards_on_the_published_model(page, env):
     assert ":green-badge[holds] **`attention-products-in-logits`**" in cards
     # the seed's hypothesis, part by part
     assert "**Every step but the ReLU is linear.** Fails on this model" in text
-    assert "its products carry part of the logits' cos(ω(a + b − c)) term" in text
+    assert "its products carry part of the logits' $\\cos(\\omega(a + b - c))$ term" in text
     products = _claim(run, "relu-products-essential")
     assert f"Fails on this model. {products.statement}" in text
     # the old wording, which the model contradicts, is gone

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from ui import export
 from ui.theme import FONT, INK, PALETTE, TITLE_FONT
 
 ARIA_ROWS = 5000  # Streamlit's own threshold
@@ -109,17 +110,25 @@ def show(chart_spec: dict, *, key: str | None = None, on_select: Any = "ignore")
     converted once per process (:func:`arrow_bytes`), not on every rerun that draws it again
     (a fragment that redraws a fixed chart beside the one that changed).
 
+    Under the chart, buttons download its data as CSV and its picture as SVG
+    (:mod:`ui.export`, built only when pressed); its toolbar has Streamlit's PNG download.
+
     ``on_select``: Streamlit's (a callback, or "rerun"), for a chart whose selection the page
     reads back from ``st.session_state[key]``."""
     datasets = chart_spec.get("datasets")
+    shipped = chart_spec
     if datasets:
-        chart_spec = {
+        shipped = {
             **chart_spec,
             "datasets": {
                 k: arrow_bytes(v, k) if isinstance(v, pd.DataFrame) else v for k, v in datasets.items()
             },
         }
-    st.vega_lite_chart(chart_spec, width="stretch", key=key, on_select=on_select)
+    st.vega_lite_chart(shipped, width="stretch", key=key, on_select=on_select)
+    # Its data as CSV and its picture as SVG (ui/export.py), from the spec as shipped: its
+    # content-named datasets are the Arrow bytes every session shares (arrow_bytes), so the
+    # buttons' deferred callables, which a session holds until its next run, copy nothing.
+    export.buttons(shipped, key=key)
 
 
 ARROW_MEMO_BYTES = 32 * 2**20  # the converted datasets kept, at most (least recently used go)

@@ -28,6 +28,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import streamlit as st
 
+from ui import export
 from ui.scope import (
     FOURIER_VIEWS,
     MAX_POINTS,
@@ -208,7 +209,17 @@ def show_scope(
         autoplay=autoplay,
         note=note,
     )
-    st.vega_lite_chart(chart.vega_lite(), width="stretch")
+    drawn_spec = chart.vega_lite()
+    st.vega_lite_chart(drawn_spec, width="stretch")
+    # Its data as drawn (this view, every browser-side slice) and its picture, on a click.
+    shown_axes = ([browser_play] if browser_play else []) + drawn
+    titles = {
+        axes[-1]: x_title or axes[-1],
+        **({axes[-2]: row_title or axes[-2]} if chosen == "heatmap" else {}),
+    }
+    export.scope_buttons(
+        drawn_spec, lambda: export.scope_table(slices, chosen, shown_axes, titles), key=f"{key}.export"
+    )
 
 
 def _as_lines(data: np.ndarray | Mapping[str, np.ndarray], y_title: str | None) -> dict[str, np.ndarray]:

@@ -25,6 +25,8 @@ MODULES = {
     "neurons": "neurons",
     "grokking": "grokking",
     "clock-or-pizza": "clock_pizza",
+    "summary": "summary",
+    "glossary": "glossary",
 }
 
 

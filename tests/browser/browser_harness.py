@@ -43,14 +43,17 @@ PAGES = [
     ("neurons", "Neurons"),
     ("grokking", "Grokking"),
 ]
-# The navigation lists these, then the laboratory pages and Claims (which draws no chart: the
-# chart tests and bench/app.py, which wait for a page's charts, use PAGES).
+# The navigation lists these, then the laboratory pages, Claims (which draws no chart: the
+# chart tests and bench/app.py, which wait for a page's charts, use PAGES), the Summary that
+# closes the path and the Glossary beside it.
 NAV = [
     *PAGES,
     ("trace", "Trace one example"),
     ("ablation-lab", "Ablation lab"),
     ("clock-or-pizza", "Clock or pizza?"),
     ("claims", "Claims"),
+    ("summary", "Summary"),
+    ("glossary", "Glossary"),
 ]
 
 CHART = '[data-testid="stVegaLiteChart"]'
