@@ -76,6 +76,14 @@ def style(out: dict) -> dict:
     legend.setdefault("labelColor", INK)
     legend.setdefault("titleColor", INK)
     out.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
+    # A single view (layers included) has "width" and "height" signals; a concatenation's
+    # views have their own names for them, so nothing is cut there.
+    single = not any(k in out for k in ("hconcat", "vconcat", "concat", "facet", "repeat"))
+    title = out.get("title")
+    if single and isinstance(title, (str, list)):
+        out["title"] = {"text": title}
+    if single and isinstance(out.get("title"), dict):
+        out["title"].setdefault("limit", {"expr": "width"})  # cut at the plot's width, not the page's
     big = any(len(d) > ARIA_ROWS for d in out.get("datasets", {}).values() if hasattr(d, "__len__"))
     if big or any("bind" in p for p in out.get("params", [])):
         # Vega-Lite writes an ARIA description for every mark item, formatting its numbers,
@@ -83,7 +91,7 @@ def style(out: dict) -> dict:
         # slider, that costs more than the drawing. Streamlit turns it off for large charts
         # too; the chart keeps its accessible name.
         config.setdefault("mark", {}).setdefault("aria", False)
-    _walk(out)
+    _walk(out, limits=single)
     return out
 
 
@@ -204,11 +212,12 @@ def _frame_name(df: pd.DataFrame) -> str:
     return f"{_CONTENT}{h.hexdigest()}"
 
 
-def _walk(node: Any) -> None:
-    """Type sizes on every axis and legend of every view (layers and concatenations)."""
+def _walk(node: Any, limits: bool = True) -> None:
+    """Type sizes on every axis and legend of every view (layers and concatenations);
+    ``limits``: cut axis titles at the plot's width and height (a single view's signals)."""
     if isinstance(node, list):
         for n in node:
-            _walk(n)
+            _walk(n, limits)
         return
     if not isinstance(node, dict):
         return
@@ -223,6 +232,10 @@ def _walk(node: Any) -> None:
             ax.setdefault("titleFontSize", TITLE_FONT)
             ax.setdefault("labelColor", INK)
             ax.setdefault("titleColor", INK)
+            # On a phone an axis title wider than the plot ran off the chart's left edge and
+            # took the chart's title with it: cut it (with an ellipsis) at the plot's length.
+            if limits:
+                ax.setdefault("titleLimit", {"expr": "width" if ch == "x" else "height"})
             title = d.get("title", ax.get("title", d.get("field")))
             if isinstance(title, str) and len(title) <= 3:
                 # A one-letter title ("a", "b") is easy to miss: larger, bold, and on the y
@@ -245,9 +258,9 @@ def _walk(node: Any) -> None:
                     lg.setdefault("columns", {"expr": f"max(1, floor(width / {LEGEND_ENTRY_PX}))"})
     for key in ("layer", "hconcat", "vconcat", "concat"):
         if key in node:
-            _walk(node[key])
+            _walk(node[key], limits)
     if isinstance(node.get("spec"), dict):
-        _walk(node["spec"])
+        _walk(node["spec"], limits)
 
 
 def _has_guide(d: Any, guide: str) -> bool:
