@@ -126,7 +126,7 @@ def _sweep_section(p: int, kf: list[int]) -> None:
     links.keep("signal", signal, "sum", key="relu.signal")
 
     sw = state.of_args(sweep, p, int(f1), int(f2), signal)
-    steps, half = len(sw.level), sw.half  # half: the step that clips half the samples
+    half = sw.half  # where the chart opens: the step that clips half the samples
     markers = fig.sweep_markers(sw)
 
     def caption(ix: dict[str, int]) -> str:
@@ -152,23 +152,20 @@ def _sweep_section(p: int, kf: list[int]) -> None:
         height=380,
     )
 
-    # What the chart shows, in numbers, at the step that clips half of the samples.
+    # What the chart shows where it opens, in numbers; the caption under the chart gives the
+    # cut and the new energy of whatever slice the reader scrubs to.
     inputs = ", ".join(str(f) for f in sw.inputs)
     top = ", ".join(f"**{f}** ({pct(share, 1)})" for f, share in sw.top_new)
-    s, d = sw.sum_freq, sw.diff_freq
     st.markdown(
-        f"In numbers: the input holds frequenc{'y' if len(sw.inputs) == 1 else 'ies'} {inputs} "
-        "and nothing else. At the threshold "
-        f"that clips {sw.clipped[half]} of the {p} samples (step {half} of {steps}), "
-        f"**{pct(sw.new_share[half], 0)}** of the clipped signal's energy (the constant left "
-        f"out) has moved to frequencies that were not in the input; the strongest are {top}. "
-        f"With f₁ = {f1} and f₂ = {f2}, the sum and difference are {f1 + f2}"
-        + (f" (folded to {s})" if s != f1 + f2 else "")
-        + f" and {d}; the harmonics 2f₁ and 3f₁ are {2 * f1}"
-        + (f" (→ {sw.harmonic2})" if sw.harmonic2 != 2 * f1 else "")
-        + f" and {3 * f1}"
-        + (f" (→ {sw.harmonic3})" if sw.harmonic3 != 3 * f1 else "")
-        + "."
+        f"In numbers, where the chart opens: the input holds frequenc{'y' if len(sw.inputs) == 1 else 'ies'} "
+        f"{inputs} and nothing else. At the cut **{sw.level[half]:+.2f}**, which clips "
+        f"{sw.clipped[half]} of the {p} samples, **{pct(sw.new_share[half], 0)}** of the clipped "
+        "signal's energy (the constant left out) has moved to frequencies that were not in the "
+        f"input; the strongest are {top}. With $f_1 = {f1}$ and $f_2 = {f2}$, the sum $f_1 + f_2$ and "
+        f"the difference $|f_1 - f_2|$ fall on frequencies {sw.sum_freq} and {sw.diff_freq}, the "
+        f"harmonics $2f_1$ and $3f_1$ on {sw.harmonic2} and {sw.harmonic3} (every frequency folded "
+        f"into 0..{p // 2}: $k$ and $p - k$ are one frequency). Move the slider under the chart and "
+        "its caption gives the cut and the new energy of the slice shown."
     )
     st.markdown(_sweep_reading(sw))
 

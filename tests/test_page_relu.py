@@ -111,6 +111,21 @@ def test_ablation_chart_shows_all_five_edits_on_a_log_axis(page):
     assert rule["loss"].iloc[0] == pytest.approx(np.log(113))
 
 
+def test_in_numbers_names_the_slice_it_describes(page):
+    """The sentence under the sweep is about the slice the chart opens on, and says so with
+    that slice's cut (not a step number); its figures are the sweep's own."""
+    from lens.story.relu import sweep
+
+    f1, f2 = page.selectbox(key="relu.f1").value, page.selectbox(key="relu.f2").value
+    sw = sweep(113, int(f1), int(f2), page.radio(key="relu.signal").value)
+    text = " ".join(" ".join(m.value.split()) for m in page.markdown)
+    h = sw.half
+    assert f"At the cut **{sw.level[h]:+.2f}**, which clips {sw.clipped[h]} of the 113 samples" in text
+    assert f"fall on frequencies {sw.sum_freq} and {sw.diff_freq}" in text
+    assert f"on {sw.harmonic2} and {sw.harmonic3}" in text
+    assert f"(step {h} of" not in text
+
+
 def test_widgets_change_the_sweep(page):
     before = _line_rows(page)
     page.radio(key="relu.signal").set_value("wave").run()
