@@ -524,3 +524,29 @@ def test_no_view_control_when_only_one_view_applies():
     assert not at.exception
     assert not at.get("button_group")  # a segmented control with one option would only puzzle
     assert len(_chart(at)[1]) >= 2
+
+
+def test_marker_labels_never_overlap_on_a_narrow_plot():
+    """The ReLU sweep's crowded markers (f₁, f₂, their sum, difference and harmonics, some a
+    frequency apart): every label gets a row where its box touches no other, on the
+    narrowest plot a scope is drawn at; rows are added as needed, not cycled."""
+    from ui.scope_tables import LABEL_CHAR_PX, LABEL_PAD_PX, NARROW_PLOT_PX, label_rows
+
+    x = np.array([3, 4, 5, 14, 15, 28, 29, 35, 42, 49, 50, 53])
+    labels = ["|f₁ − f₂| = 3", "f = 4", "f = 5", "f₁ = 14", "f = 15", "2f₁ = 28", "f = 29"]
+    labels += ["f₂ = 35", "3f₁ = 42", "f₁+f₂ = 49", "f = 50", "2f₂ = 53"]
+    x_max = 56
+    right = x > 0.8 * x_max
+    rows = label_rows(x.astype(float), labels, right, x_max)
+    per_unit = NARROW_PLOT_PX / x_max
+    boxes = []
+    for xi, text, r, row in zip(x, labels, right, rows, strict=True):
+        w = LABEL_CHAR_PX * len(text) + LABEL_PAD_PX
+        lo = xi * per_unit - w if r else xi * per_unit
+        boxes.append((int(row), lo, lo + w))
+    for i, (ri, a0, a1) in enumerate(boxes):
+        for rj, b0, b1 in boxes[i + 1 :]:
+            assert ri != rj or a1 <= b0 or b1 <= a0, (boxes[i], (rj, b0, b1))
+    assert rows.max() >= 3  # more than the old three cycled rows were needed here
+    # Far apart, every label keeps the top row.
+    assert label_rows(np.array([0.0, 30.0]), ["a", "b"], np.array([False, False]), 56).tolist() == [0, 0]

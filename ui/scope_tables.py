@@ -200,10 +200,11 @@ def data_tables(
 
 def marker_table(idx: np.ndarray, per_slice: list[list[Marker]], x_max: float) -> pd.DataFrame:
     """One row per marker per play slice (``play``: the slice's index; -1 for markers shown on
-    every slice). Labels are staggered in three rows (``ypix``, in pixels from the top) so
-    neighbours do not overwrite each other; labels in the right fifth (``right``) sit left of
-    their rule so they are not clipped. Both are computed here, not in the browser, so the
-    text layers only filter."""
+    every slice). Labels in the right fifth (``right``) sit left of their rule so they are not
+    clipped; each label takes the top-most row (``ypix``, in pixels from the top) where it
+    overlaps no other label of its slice, reckoned on a phone's narrow plot (:func:`label_rows`),
+    so wider plots have room to spare. Both are computed here, not in the browser, so the text
+    layers only filter."""
     ordered = [sorted(ms, key=lambda m: m.x) for ms in per_slice]
     counts = np.array([len(ms) for ms in ordered], dtype=np.int64)
     flat = [m for ms in ordered for m in ms]
@@ -211,17 +212,45 @@ def marker_table(idx: np.ndarray, per_slice: list[list[Marker]], x_max: float) -
     texts = [m.label for m in flat]
     names = sorted(set(texts))
     codes = np.searchsorted(np.array(names, dtype=object), np.array(texts, dtype=object)) if flat else []
-    # position of each marker within its slice: 0, 1, 2, ... restarting at every slice
-    rank = np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
+    right = x > 0.8 * x_max
+    starts = np.cumsum(counts) - counts
+    rows = np.zeros(len(flat), dtype=np.int16)
+    for s0, n in zip(starts, counts, strict=True):
+        rows[s0 : s0 + n] = label_rows(x[s0 : s0 + n], texts[s0 : s0 + n], right[s0 : s0 + n], x_max)
     return pd.DataFrame(
         {
             "play": np.repeat(np.asarray(idx, dtype=np.int32), counts),
             "x": x,
             "label": _labels(names, np.asarray(codes, dtype=np.int32)),
-            "ypix": (4 + 17 * (rank % 3)).astype(np.int16),
-            "right": x > 0.8 * x_max,
+            "ypix": (4 + LABEL_ROW_PX * rows).astype(np.int16),
+            "right": right,
         }
     )
+
+
+# How wide a marker label is assumed to be: a bold 14 px character is at most ~8.5 px, the
+# label sits 5 px off its rule, and 6 px keeps neighbours apart; on a plot 280 px wide (a
+# phone's, after the y axis), the narrowest a scope is drawn.
+LABEL_CHAR_PX, LABEL_PAD_PX, NARROW_PLOT_PX, LABEL_ROW_PX = 8.5, 11, 280, 17
+
+
+def label_rows(x: np.ndarray, labels: list[str], right: np.ndarray, x_max: float) -> np.ndarray:
+    """For markers at ``x`` (ascending) on an axis 0..``x_max``, the row of each label: the
+    first row where its box (to the right of its rule, or to the left where ``right``)
+    overlaps no box already placed there. As many rows as that takes."""
+    per_unit = NARROW_PLOT_PX / max(float(x_max), 1e-9)  # pixels per axis unit
+    placed: list[list[tuple[float, float]]] = []  # per row, the boxes in pixels
+    out = np.zeros(len(labels), dtype=np.int16)
+    for i, (xi, text, r) in enumerate(zip(x, labels, right, strict=True)):
+        w = LABEL_CHAR_PX * len(text) + LABEL_PAD_PX
+        lo, hi = (xi * per_unit - w, xi * per_unit) if r else (xi * per_unit, xi * per_unit + w)
+        row = next((k for k, boxes in enumerate(placed) if all(hi <= a or lo >= b for a, b in boxes)), None)
+        if row is None:
+            placed.append([])
+            row = len(placed) - 1
+        placed[row].append((lo, hi))
+        out[i] = row
+    return out
 
 
 def info_table(
