@@ -46,7 +46,7 @@ import numpy as np
 
 from . import ablation, fourier
 from .analysis import key_frequencies
-from .lab_engine import Hook, score
+from .lab_engine import Hook, by_split, score
 from .lab_engine import filter_ab as filter_ab  # re-exported: the lab's filter
 from .run import Run
 
@@ -299,12 +299,12 @@ def ablate(
     target = Hook(run, hook)
     labels, train = run.labels, run.train_mask
     own_loss, own_acc, own_wrong = score(run.logits.astype(np.float64), labels, train)
-    loss, acc, wrong = score(target.logits(keep_mask(p, freqs, mode, components)), labels, train)
+    loss, acc, wrong = by_split(*target.losses(keep_mask(p, freqs, mode, components), labels), train)
     sets = control_sets(p, freqs, n_controls, seed)
     c_loss = {s: [] for s in SPLITS}
     c_acc = {s: [] for s in SPLITS}
     for control in sets:
-        cl, ca, _ = score(target.logits(keep_mask(p, control, mode, components)), labels, train)
+        cl, ca, _ = by_split(*target.losses(keep_mask(p, control, mode, components), labels), train)
         for s in SPLITS:
             c_loss[s].append(cl[s])
             c_acc[s].append(ca[s])

@@ -36,7 +36,7 @@ STAGES = {
     "resid_post": "linear",
     "logits": "linear",
 }
-BLOCK_BYTES = 1 << 20  # one block of rows a: about a megabyte, well inside a core's L2
+BLOCK_BYTES = 1 << 20  # one block of rows a: about a megabyte, inside a core's L2
 
 
 @lru_cache(maxsize=8)
@@ -55,11 +55,14 @@ def _blocks(p: int, bytes_per_a: int):
 # ---------------------------------------------------------------- the filter
 
 
-def _cover(m: np.ndarray) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+def _cover(
+    m: np.ndarray, limit: float = np.inf
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]] | None:
     """Lines that cover the selected bins ``m`` ``[basis row a, basis row b]``, greedily (the
     row or column with the most bins left first): ``{row: its bins}``, ``{column: its bins}``,
-    every bin in exactly one line. The lab's masks are unions of a few rows, columns and 2 x 2
-    blocks, which this covers with the fewest lines."""
+    every bin in exactly one line; ``None`` once more than ``limit`` lines would be needed.
+    The lab's masks are unions of a few rows, columns and 2 x 2 blocks, which this covers
+    with the fewest lines."""
     left = np.array(m, dtype=bool)
     rows: dict[int, np.ndarray] = {}
     cols: dict[int, np.ndarray] = {}
@@ -68,6 +71,8 @@ def _cover(m: np.ndarray) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]
         r, c = int(per_row.argmax()), int(per_col.argmax())
         if per_row[r] == 0:
             return rows, cols
+        if len(rows) + len(cols) >= limit:
+            return None
         if per_row[r] >= per_col[c]:
             rows[r], left[r] = left[r].copy(), False
         else:
@@ -128,14 +133,16 @@ class Spectrum:
         as :func:`lens.fourier.filter_2d`)."""
         rows = fourier.basis_freqs(self.p)
         kept = np.asarray(keep, dtype=bool)[np.ix_(rows, rows)]  # [basis row a, basis row b]
-        options = []
-        for selects_kept, m in ((True, kept), (False, ~kept)):
-            by_row, by_col = _cover(m)
-            lines = list(by_row.values()) + list(by_col.values())
+        best = (np.inf, True, {}, {})
+        # The selection with fewer bins first: its cost bounds the search for the other's cover.
+        for selects_kept, m in sorted(((True, kept), (False, ~kept)), key=lambda o: int(o[1].sum())):
+            if (found := _cover(m, limit=best[0])) is None:
+                continue
+            lines = list(found[0].values()) + list(found[1].values())
             cost = len(lines) + sum(_line_cost(v) for v in lines) / self.p + (0 if selects_kept else 1)
-            options.append((cost, selects_kept, by_row, by_col))
-        _, selects_kept, by_row, by_col = min(options, key=lambda o: o[0])
-        return Plan(self, selects_kept, by_row, by_col)
+            if cost < best[0]:
+                best = (cost, selects_kept, *found)
+        return Plan(self, *best[1:])
 
     def filtered(self, keep: np.ndarray) -> np.ndarray:
         return self.plan(keep).block(0, self.p)
@@ -300,9 +307,10 @@ class Hook:
         out[..., 0], out[..., 1], out[..., 2] = s0[:, None], s1[None, :], self.s_eq
         return out
 
-    def logits(self, keep: np.ndarray) -> np.ndarray:
+    def logits(self, keep: np.ndarray, labels: np.ndarray | None = None):
         """The logits ``[N, p]`` (a-major) with only the folded bins ``keep`` of the hook's
-        spectrum; ``keep`` keeps the constant (0, 0), as every :func:`lens.lab.keep_mask`."""
+        spectrum; ``keep`` keeps the constant (0, 0), as every :func:`lens.lab.keep_mask`.
+        (Given ``labels``, what :meth:`losses` returns.)"""
         if not np.asarray(keep)[0, 0]:
             raise ValueError("an ablation keeps the constant bin (0, 0)")
         p = self.run.p
@@ -311,7 +319,7 @@ class Hook:
             return out if self.base is None else np.add(out, self.base, out=out)
         if self.stage == "mlp":
             plan = self.spectrum.plan(keep)
-            return self._tail(plan.block, plan.shape[1])
+            return self._tail(plan.block, plan.shape[1], labels)
         t0, t1 = self.values
         if self.hook == "embed":
             tabs = [
@@ -330,14 +338,24 @@ class Hook:
             out = np.matmul(w0[a0:a1], t0[a0:a1])  # over a: [a, b, head + 1] @ [a, head + 1, C]
             return np.add(out, np.matmul(w1[:, a0:a1], t1).transpose(1, 0, 2), out=out)  # over b
 
-        return self._tail(block, t0.shape[2])
+        return self._tail(block, t0.shape[2], labels)
 
-    def _tail(self, block, channels: int) -> np.ndarray:
+    def losses(self, keep: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's cross-entropy ``[N]`` (float64) and whether its top answer is wrong
+        ``[N]``, after the edit ``keep`` (:meth:`logits`), scored block by block while the
+        logits are in cache: the same numbers as :func:`losses` of the logits."""
+        if self.stage == "linear":
+            return losses(self.logits(keep), labels)
+        return self.logits(keep, labels)
+
+    def _tail(self, block, channels: int, labels: np.ndarray | None = None):
         """The logits from the pre-activations (and the residual's logits, if ``channels``
         is more than d_mlp) that ``block(a0, a1)`` gives ``[a1 - a0, b, channels]`` float32:
-        the ReLU, then ``W_out @ W_U``, a block of rows a at a time."""
+        the ReLU, then ``W_out @ W_U``, a block of rows a at a time. Given ``labels``, each
+        block's :func:`losses` instead of the logits."""
         p, d = self.run.p, self.d_mlp
         logits = np.empty((p * p, p), dtype=np.float32)
+        each, wrong = np.empty(p * p), np.empty(p * p, dtype=bool)
         base = None if self.base is None else np.broadcast_to(self.base, logits.shape)
         for a0, a1 in _blocks(p, p * channels * 4):
             z = block(a0, a1).reshape(-1, channels)
@@ -348,7 +366,9 @@ class Hook:
                 out += base[rows]
             if channels > d:
                 out += z[:, d:]
-        return logits
+            if labels is not None:
+                each[rows], wrong[rows] = losses(out, labels[rows])
+        return logits if labels is None else (each, wrong)
 
 
 def _read_only(x: np.ndarray) -> np.ndarray:
@@ -357,9 +377,8 @@ def _read_only(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def score(logits: np.ndarray, labels: np.ndarray, train: np.ndarray) -> tuple[dict, dict, np.ndarray]:
-    """Cross-entropy (averaged in float64) and accuracy on train, test and all pairs, and
-    which pairs are wrong ``[N]``.
+def losses(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's cross-entropy ``[N]`` (float64) and whether its argmax is not the label.
 
     Float64 logits are scored in float64 (log-sum-exp, as :mod:`lens.metrics`). Float32 ones
     (the model's float32 forward) in float32, about 3x faster, written so that a loss near
@@ -372,14 +391,21 @@ def score(logits: np.ndarray, labels: np.ndarray, train: np.ndarray) -> tuple[di
         m = z[rows, top]
         e = np.exp(z - m[:, None])
         e[rows, top] = 0
-        each = (m - z[rows, labels]).astype(np.float64) + np.log1p(e.sum(axis=1))
-        wrong = top != labels
-    else:
-        z = np.asarray(z, dtype=np.float64)
-        z = z - z.max(axis=1, keepdims=True)
-        each = np.log(np.exp(z).sum(axis=1)) - z[rows, labels]
-        wrong = z.argmax(axis=1) != labels
+        return (m - z[rows, labels]).astype(np.float64) + np.log1p(e.sum(axis=1)), top != labels
+    z = np.asarray(z, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    return np.log(np.exp(z).sum(axis=1)) - z[rows, labels], z.argmax(axis=1) != labels
+
+
+def by_split(each: np.ndarray, wrong: np.ndarray, train: np.ndarray) -> tuple[dict, dict, np.ndarray]:
+    """Mean loss and accuracy on train, test and all pairs (float64 means), and ``wrong``."""
     parts = {"train": train, "test": ~train, "all": np.ones_like(train)}
     loss = {s: float(each[m].mean()) if m.any() else float("nan") for s, m in parts.items()}
     acc = {s: float(1 - wrong[m].mean()) if m.any() else float("nan") for s, m in parts.items()}
     return loss, acc, wrong
+
+
+def score(logits: np.ndarray, labels: np.ndarray, train: np.ndarray) -> tuple[dict, dict, np.ndarray]:
+    """Cross-entropy and accuracy on train, test and all pairs, and which pairs are wrong
+    ``[N]`` (:func:`losses`, :func:`by_split`)."""
+    return by_split(*losses(logits, labels), train)

@@ -39,6 +39,11 @@ def test_the_engine_gives_the_step_by_step_logits(tiny, hook):
                 got = target.logits(keep)
                 assert got.shape == (p * p, p) and got.dtype == (np.float32 if float32 else np.float64)
                 _close(got, ref.logits(tiny, hook, keep), 1e-5 if float32 else 1e-12)
+                # Scored block by block, the same as scoring the logits.
+                each, wrong = target.losses(keep, tiny.labels)
+                want_each, want_wrong = lab_engine.losses(got, tiny.labels)
+                np.testing.assert_allclose(each, want_each, rtol=1e-6, atol=1e-12)
+                assert np.array_equal(wrong, want_wrong)
 
 
 def test_blocks_of_one_row_give_the_same_logits(tiny, monkeypatch):
@@ -49,7 +54,10 @@ def test_blocks_of_one_row_give_the_same_logits(tiny, monkeypatch):
     monkeypatch.setattr(lab_engine, "BLOCK_BYTES", 1)  # every block is one value of a
     assert len(lab_engine._blocks(tiny.p, 100)) == tiny.p
     for hook, want in whole.items():
-        np.testing.assert_allclose(lab_engine.Hook(tiny, hook).logits(keep), want, rtol=0, atol=1e-6)
+        target = lab_engine.Hook(tiny, hook)
+        np.testing.assert_allclose(target.logits(keep), want, rtol=0, atol=1e-6)
+        each, _ = target.losses(keep, tiny.labels)
+        np.testing.assert_allclose(each, lab_engine.losses(want, tiny.labels)[0], rtol=1e-5, atol=1e-9)
 
 
 def test_an_edit_must_keep_the_constant(tiny):
