@@ -345,7 +345,7 @@ class Hook:
         ``[N]``, after the edit ``keep`` (:meth:`logits`), scored block by block while the
         logits are in cache: the same numbers as :func:`losses` of the logits."""
         if self.stage == "linear":
-            return losses(self.logits(keep), labels)
+            return losses(self.logits(keep), labels, overwrite=True)
         return self.logits(keep, labels)
 
     def _tail(self, block, channels: int, labels: np.ndarray | None = None):
@@ -377,8 +377,9 @@ def _read_only(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def losses(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's cross-entropy ``[N]`` (float64) and whether its argmax is not the label.
+def losses(logits: np.ndarray, labels: np.ndarray, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's cross-entropy ``[N]`` (float64) and whether its argmax is not the label
+    (``overwrite``: ``logits`` may be used as scratch).
 
     Float64 logits are scored in float64 (log-sum-exp, as :mod:`lens.metrics`). Float32 ones
     (the model's float32 forward) in float32, about 3x faster, written so that a loss near
@@ -392,9 +393,11 @@ def losses(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarr
         e = np.exp(z - m[:, None])
         e[rows, top] = 0
         return (m - z[rows, labels]).astype(np.float64) + np.log1p(e.sum(axis=1)), top != labels
-    z = np.asarray(z, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    return np.log(np.exp(z).sum(axis=1)) - z[rows, labels], z.argmax(axis=1) != labels
+    z = np.array(z, dtype=np.float64, copy=None if overwrite else True)
+    top = z.argmax(axis=1)
+    z -= z[rows, top][:, None]
+    shifted = z[rows, labels]
+    return np.log(np.exp(z, out=z).sum(axis=1)) - shifted, top != labels
 
 
 def by_split(each: np.ndarray, wrong: np.ndarray, train: np.ndarray) -> tuple[dict, dict, np.ndarray]:
