@@ -33,7 +33,7 @@ are no products to remove there.
 
 Losses are cross-entropies on the checkpoint's split, averaged in float64: float64 logits
 (``post`` onwards, and the model itself) in float64 as :mod:`lens.metrics`, the float32
-logits of a recomputed forward pass in float32 with ``log1p`` (:func:`lens.lab_engine.score`).
+logits of a recomputed forward pass in float32 with ``log1p`` (:func:`lens.lab_engine.losses`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ on the edit is computed once per ablation (:class:`Hook`): the signal's transfor
 and along b, the model upstream of the hook, attention's key and value tables, the
 readout. Each edit then costs its few basis rows and the part of the forward pass the edit
 really changes, run over blocks of a few values of a so that every step stays in the CPU's
-cache (measured: 30 ms against 55 ms unblocked per edit at p = 113; ``bench/lab.py``).
+cache (measured on this project's 2-core machine at p = 113: the attention hooks' mixing and
+readout took 30 ms of CPU per edit in blocks against 55 ms in one piece; ``bench/lab.py``
+times whole ablations).
 
 The results are those of :func:`lens.run.forward_from` on the edited activation, to
 float32 rounding (``tests/lab_reference.py`` keeps that step-by-step path to compare).
