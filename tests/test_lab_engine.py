@@ -46,16 +46,21 @@ def test_the_engine_gives_the_step_by_step_logits(tiny, hook):
                 assert np.array_equal(wrong, want_wrong)
 
 
-def test_blocks_of_one_row_give_the_same_logits(tiny, monkeypatch):
+def test_tiles_of_one_row_give_the_same_logits(tiny, monkeypatch):
     keep = lab.keep_mask(tiny.p, (2, 5), "remove", "all")
     whole = {
         hook: lab_engine.Hook(tiny, hook).logits(keep) for hook in ("embed", "pattern", "resid_mid", "pre")
     }
-    monkeypatch.setattr(lab_engine, "BLOCK_BYTES", 1)  # every block is one value of a
-    assert len(lab_engine._blocks(tiny.p, 100)) == tiny.p
+    monkeypatch.setattr(lab_engine, "BLOCK_BYTES", 1)  # every tile is one value of a, a third of b
+    tiles = lab_engine._tiles(tiny.p, 100)
+    assert len(tiles) == 3 * tiny.p
+    covered = np.zeros((tiny.p, tiny.p), dtype=int)
+    for a0, a1, b0, b1 in tiles:
+        covered[a0:a1, b0:b1] += 1
+    assert (covered == 1).all()
     for hook, want in whole.items():
         target = lab_engine.Hook(tiny, hook)
-        np.testing.assert_allclose(target.logits(keep), want, rtol=0, atol=1e-6)
+        _close(target.logits(keep), want, 1e-6)  # float32 products of other shapes: rounding
         each, _ = target.losses(keep, tiny.labels)
         np.testing.assert_allclose(each, lab_engine.losses(want, tiny.labels)[0], rtol=1e-5, atol=1e-9)
 
@@ -82,6 +87,7 @@ def test_the_filter_on_any_mask_is_filter_2d():
             plan = lab_engine.Spectrum(x).plan(keep)
             blocks = [plan.block(a0, min(p, a0 + 2)) for a0 in range(0, p, 2)]
             np.testing.assert_allclose(np.concatenate(blocks), want, atol=1e-12)
+            np.testing.assert_allclose(plan.block(1, 4, 2, 6), want[1:4, 2:6], atol=1e-12)
     with pytest.raises(ValueError, match="signal"):
         lab_engine.Spectrum(np.zeros((5, 7, 2)))
 
