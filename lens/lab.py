@@ -22,15 +22,18 @@ everything outside the family stay). So (post, key frequencies, keep, along b) i
 "only key frequencies", and (post, key, remove / keep, products) are the claims
 ``relu-products-essential`` / ``relu-products-sufficient``.
 
-The shared run is never changed: every edit is a new array. Downstream of the hook
-the forward pass is recomputed (:func:`lens.run.forward_from`), except where it is linear
-(``post`` onwards): there the p logit channels are filtered instead of the hook's channels
-(the filter commutes with a linear map, as in :func:`lens.ablation.logits_with_post_filtered_2d`).
-The embedding is a function of one token, so at ``embed`` the a-side bins (fa, 0) act on the
+The shared run is never changed: every edit is a new array. Downstream of the hook the
+forward pass is recomputed, as :func:`lens.run.forward_from` would from the edited
+activation, by :class:`lens.lab_engine.Hook`, which shares all that does not depend on the
+edit between the chosen set and its controls (the linear part from ``post`` on is a filter
+of the p logit channels, as in :func:`lens.ablation.logits_with_post_filtered_2d`). The
+embedding is a function of one token, so at ``embed`` the a-side bins (fa, 0) act on the
 embedding of a (position 0) and the b-side bins (0, fb) on that of b (position 1); there
 are no products to remove there.
 
-Losses are float64 cross-entropies on the checkpoint's split (:mod:`lens.metrics`).
+Losses are cross-entropies on the checkpoint's split, averaged in float64: float64 logits
+(``post`` onwards, and the model itself) in float64 as :mod:`lens.metrics`, the float32
+logits of a recomputed forward pass in float32 with ``log1p`` (:func:`lens.lab_engine.losses`).
 """
 
 from __future__ import annotations
@@ -41,9 +44,11 @@ from typing import Sequence
 
 import numpy as np
 
-from . import ablation, fourier, task
+from . import ablation, fourier
 from .analysis import key_frequencies
-from .run import Run, attention, forward_from
+from .lab_engine import Hook, by_split, score
+from .lab_engine import filter_ab as filter_ab  # re-exported: the lab's filter
+from .run import Run
 
 HOOKS = {
     "embed": "embedding (W_E of a and of b)",
@@ -202,140 +207,7 @@ def keep_mask(p: int, freqs: Sequence[int], mode: str, components: str) -> np.nd
     raise ValueError(f"mode must be one of {list(MODES)}, not {mode!r}")
 
 
-def _rows_mask(keep: np.ndarray, p: int) -> np.ndarray:
-    """A folded mask over the real basis rows ``[p, p]`` (as :func:`lens.fourier.filter_2d`)."""
-    rows = fourier.basis_freqs(p)
-    return np.asarray(keep, dtype=bool)[np.ix_(rows, rows)]
-
-
-def _plan_cost(m: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """Work (in units of N * channels) to build the part of a signal that ``m`` selects: its
-    full rows by one projection along a, what is left through the columns it touches."""
-    full = m.all(axis=1)
-    cols = m[~full].any(axis=0)
-    return 2 * int(full.sum()) + 4 * int(cols.sum()), full, cols
-
-
-def _part_rows_first(x: np.ndarray, m: np.ndarray, full: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The components of ``x`` ``[a, b, d]`` that the basis-row mask ``m`` selects: the full
-    rows by one projection along a, then the columns the other rows touch."""
-    p, _, d = x.shape
-    b = fourier.basis(p).astype(x.dtype)
-    part = None
-    if full.any():
-        br = b[full]
-        part = (br.T @ (br @ x.reshape(p, -1))).reshape(x.shape)  # [a, b * d]: one 2-D product each
-    if cols.any():
-        bq, rest = b[cols], np.flatnonzero(~full)
-        v = np.matmul(bq, x)  # [a, q, d]: coefficients along b
-        sub = m[np.ix_(rest, np.flatnonzero(cols))]
-        if sub.all():  # every remaining row, whole columns: subtract the full rows' share only
-            if full.any():
-                br = b[full]
-                v -= (br.T @ (br @ v.reshape(p, -1))).reshape(v.shape)
-        else:
-            br = b[rest]
-            u = (br @ v.reshape(p, -1)).reshape(len(rest), -1, d) * sub[:, :, None]
-            v = (br.T @ u.reshape(len(rest), -1)).reshape(p, -1, d)
-        cols_part = np.matmul(bq.T, v)
-        part = cols_part if part is None else np.add(part, cols_part, out=part)
-    return np.zeros_like(x) if part is None else part
-
-
-def filter_ab(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """``x`` ``[a, b, d]`` (float32 or float64, kept) with only the folded bins ``keep`` of its
-    2-D spectrum over (a, b), per channel: the same as :func:`lens.fourier.filter_2d` (to 1e-12), built from
-    whichever of the kept or removed part is cheaper, as projections onto the few basis rows
-    they involve (a handful of frequencies costs a few products of N x d by 2|S|, not four
-    full transforms)."""
-    p = x.shape[0]
-    kept = _rows_mask(keep, p)
-    plans = []
-    for selects_kept, m in ((True, kept), (False, ~kept)):
-        for transposed in (False, True):
-            mm = m.T if transposed else m
-            cost, full, cols = _plan_cost(mm)
-            plans.append((cost, selects_kept, transposed, mm, full, cols))
-    _, selects_kept, transposed, mm, full, cols = min(plans, key=lambda plan: plan[0])
-    xx = np.ascontiguousarray(x.transpose(1, 0, 2)) if transposed else x
-    part = _part_rows_first(xx, mm, full, cols)
-    if transposed:
-        part = part.transpose(1, 0, 2)
-    if selects_kept:
-        return part
-    return np.subtract(x, part, out=part) if part.flags.c_contiguous else x - part
-
-
 # ---------------------------------------------------------------- ablations
-
-
-class _Hook:
-    """One hook's signal over (a, b) ``[a, b, d]`` and how the logits follow from
-    an edited copy of it. Built once per ablation and shared by its controls."""
-
-    def __init__(self, run: Run, hook: str):
-        if hook not in HOOKS:
-            raise ValueError(f"hook must be one of {list(HOOKS)}, not {hook!r}")
-        self.run, self.hook, p = run, hook, run.p
-        w = {k: v.astype(np.float64) for k, v in run.weights.items() if k in ("W_out", "W_U", "b_out")}
-        self.base = 0.0
-        if hook == "embed":
-            self.x = run.weights["W_E"][:p].astype(np.float64)  # [token, d_model]: one token's signal
-            return
-        if hook == "logits":
-            flat = run.logits.astype(np.float64)
-        elif hook == "resid_post":
-            flat = run.acts["resid_post"].astype(np.float64) @ w["W_U"]
-        elif hook == "mlp_out":
-            flat = run.acts["mlp_out"].astype(np.float64) @ w["W_U"]
-            self.base = run.acts["resid_mid"].astype(np.float64) @ w["W_U"]
-        elif hook == "post":
-            flat = run.acts["post"].astype(np.float64) @ (w["W_out"] @ w["W_U"])
-            self.base = (run.acts["resid_mid"].astype(np.float64) + w["b_out"]) @ w["W_U"]
-        elif hook == "scores":
-            flat = attention(run.ck, task.dataset(p), run.weights["W_E"][None])["scores"]
-        else:
-            flat = run.acts[hook]
-        # The recomputed part of the forward pass runs in float32, as the model does; the linear
-        # readout in float64, as lens.ablation's.
-        flat = np.asarray(flat, dtype=np.float64 if hook in LINEAR_HOOKS else np.float32)
-        self.shape = flat.shape
-        self.x = flat.reshape(p, p, -1)  # may be a view of the shared run's array: read it only
-        self.x.flags.writeable = False
-
-    def logits(self, keep: np.ndarray) -> np.ndarray:
-        """The logits ``[N, p]`` with only the bins ``keep`` of the hook's spectrum."""
-        run = self.run
-        if self.hook == "embed":
-            return self._embed_logits(keep)
-        edited = filter_ab(self.x, keep).reshape(self.shape)
-        if self.hook in LINEAR_HOOKS:
-            return self.base + edited
-        return forward_from(run.ck, self.hook, edited, resid_mid=run.acts.get("resid_mid"))
-
-    def _embed_logits(self, keep: np.ndarray) -> np.ndarray:
-        """A function of a alone has only the bins (fa, 0): a's embedding keeps ``keep[:, 0]``,
-        b's ``keep[0, :]``, each a 1-D filter over the token axis."""
-        run, p = self.run, self.run.p
-        b = fourier.basis(p)
-        rows = fourier.basis_freqs(p)
-        tables = np.repeat(run.weights["W_E"][None].astype(np.float64), 3, axis=0)
-        for pos, kept in ((0, keep[:, 0]), (1, keep[0, :])):
-            sel = b[kept[rows]]
-            tables[pos, :p] = sel.T @ (sel @ self.x)
-        return forward_from(run.ck, "embed", tables.astype(np.float32))
-
-
-def _scores(logits: np.ndarray, labels: np.ndarray, train: np.ndarray) -> tuple[dict, dict, np.ndarray]:
-    """Float64 cross-entropy and accuracy on each split, and which pairs are wrong ``[N]``."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=1, keepdims=True)
-    each = np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(z)), labels]
-    wrong = z.argmax(axis=1) != labels
-    parts = {"train": train, "test": ~train, "all": np.ones_like(train)}
-    loss = {s: float(each[m].mean()) if m.any() else float("nan") for s, m in parts.items()}
-    acc = {s: float(1 - wrong[m].mean()) if m.any() else float("nan") for s, m in parts.items()}
-    return loss, acc, wrong
 
 
 def control_sets(
@@ -424,15 +296,15 @@ def ablate(
     if any(not 1 <= f <= p // 2 for f in freqs):
         raise ValueError(f"frequencies must lie in 1..{p // 2}: {freqs}")
     keep_mask(p, freqs, mode, components)  # checks mode and components before any work
-    target = _Hook(run, hook)
+    target = Hook(run, hook)
     labels, train = run.labels, run.train_mask
-    own_loss, own_acc, own_wrong = _scores(run.logits, labels, train)
-    loss, acc, wrong = _scores(target.logits(keep_mask(p, freqs, mode, components)), labels, train)
+    own_loss, own_acc, own_wrong = score(run.logits.astype(np.float64), labels, train)
+    loss, acc, wrong = by_split(*target.losses(keep_mask(p, freqs, mode, components), labels), train)
     sets = control_sets(p, freqs, n_controls, seed)
     c_loss = {s: [] for s in SPLITS}
     c_acc = {s: [] for s in SPLITS}
     for control in sets:
-        cl, ca, _ = _scores(target.logits(keep_mask(p, control, mode, components)), labels, train)
+        cl, ca, _ = by_split(*target.losses(keep_mask(p, control, mode, components), labels), train)
         for s in SPLITS:
             c_loss[s].append(cl[s])
             c_acc[s].append(ca[s])

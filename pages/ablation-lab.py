@@ -215,9 +215,19 @@ def show() -> None:
     )
     hook, freqs, mode, comp = _widgets(source, p, sets)
 
-    with st.spinner(f"Ablating and running {lab.N_CONTROLS} random controls…"):
+    # A status, not a spinner: it shows at once (a spinner waits half a second) and says,
+    # once done, what ran; the computation is cached, so a repeat only flashes it.
+    with st.status(f"Ablating, and running {lab.N_CONTROLS} random controls…", expanded=False) as status:
         view = state.of_run(fig.lab_view, source, hook, freqs, mode, comp)
-    r = view.result
+        r = view.result
+        status.update(
+            label=f"Ablation done, with {len(r.controls)} random control{'' if len(r.controls) == 1 else 's'}.",
+            state="complete",
+        )
+        st.caption(
+            f"{1 + len(r.controls)} edits at {lab.HOOKS[hook]}, each followed by the rest of the model "
+            "over every pair: the chosen set, then each random set of the same size."
+        )
 
     st.subheader("What happened")
     what = "Removing" if mode == "remove" else "Keeping only"

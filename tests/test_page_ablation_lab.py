@@ -48,6 +48,9 @@ def test_prose_first_then_the_default_ablation(page):
     assert "random sets (mean of 20)" in table.index
     assert {"loss, train", "loss, test", "loss, all", "accuracy, test"} <= set(table.columns)
     assert "rank 1 of 21" in text and "they are causal" in text
+    # The progress indicator: a status while the ablation runs, complete once it has.
+    (status,) = page.status
+    assert status.state == "complete" and status.label == "Ablation done, with 20 random controls."
 
 
 def test_controls_chart_and_failure_map(page):

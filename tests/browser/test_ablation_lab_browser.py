@@ -12,6 +12,20 @@ from browser_harness import CHART, ERROR_ALERT, EXCEPTION, ConsoleWatch, WsWatch
 pytestmark = pytest.mark.browser
 
 TABLE = '[data-testid="stTable"]'
+RUNNING = "Ablating, and running 20 random controls"
+# Records whether the page ever showed the running status: an ablation takes about a second,
+# too short to catch by polling, so a MutationObserver watches from the first paint.
+SAW_RUNNING = (
+    """
+window.__sawRunning = false;
+new MutationObserver(() => {
+  if (!window.__sawRunning && document.body && document.body.innerText.includes(%r)) {
+    window.__sawRunning = true;
+  }
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+    % RUNNING
+)
 
 
 def _drawn(page, n: int) -> None:
@@ -33,6 +47,7 @@ def _drawn(page, n: int) -> None:
 
 def test_an_ablation_end_to_end(app_server, chromium):
     page = chromium.new_page()
+    page.add_init_script(SAW_RUNNING)
     ws = WsWatch().attach(page)
     console = ConsoleWatch(origin=app_server.url).attach(page)
     try:
@@ -43,9 +58,13 @@ def test_an_ablation_end_to_end(app_server, chromium):
         assert "after the ablation" in page.locator(TABLE).first.inner_text()
 
         since = len(ws.frames)
+        page.evaluate("window.__sawRunning = false")
         page.get_by_role("button", name="Product test").click()
         wait_idle(page, ws, since=since, timeout=120)
         _drawn(page, 2)
+        # While it ran, a status said so; once done, it says what ran.
+        assert page.evaluate("window.__sawRunning")
+        assert page.get_by_text("Ablation done, with 20 random controls.").is_visible()
         text = page.locator('[data-testid="stMain"]').inner_text()
         assert "2-D products (±f, ±f)" in text and "Removing" in text
         table = page.locator(TABLE).first.inner_text()
