@@ -287,19 +287,25 @@ class History:
         return snapshot_dir(self.run_dir, best)
 
 
+def read_json(path: Path, max_bytes: int) -> object:
+    """The JSON document in ``path`` (an untrusted file of at most ``max_bytes``); raises
+    :class:`CheckpointError` (one line) for a size out of range or text that is not JSON."""
+    size = path.stat().st_size
+    if not 0 < size <= max_bytes:
+        raise CheckpointError(path, "file", f"expected 1..{max_bytes} bytes, found {size}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(path, "json", f"expected valid JSON, found {err}") from None
+
+
 def load_history(run_dir: Path | str = DEFAULT_RUN) -> History:
     """Read and check ``history.json``; raise :class:`CheckpointError` (one line) if it is bad."""
     run_dir = Path(run_dir)
     path = run_dir / HISTORY_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no training history")
-    size = path.stat().st_size
-    if not 0 < size <= MAX_BYTES:
-        raise CheckpointError(path, "file", f"expected 1..{MAX_BYTES} bytes, found {size}")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(path, "json", f"expected valid JSON, found {err}") from None
+    doc = read_json(path, MAX_BYTES)
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(
             path,

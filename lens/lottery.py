@@ -331,17 +331,12 @@ def recorded(
     pruned or retrained since). The file is untrusted: a malformed one raises
     :class:`lens.checkpoint.CheckpointError` with a one-line reason."""
     from .checkpoint import CheckpointError
+    from .history import read_json
 
     path = Path(run_dir) / RECORD_FILE
     if not path.is_file():
         return None
-    size = path.stat().st_size
-    if not 0 < size <= RECORD_MAX_BYTES:
-        raise CheckpointError(path, "file", f"expected 1..{RECORD_MAX_BYTES} bytes, found {size}")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(path, "json", f"expected valid JSON, found {err}") from None
+    doc = read_json(path, RECORD_MAX_BYTES)
     if not isinstance(doc, dict) or doc.get("format") != RECORD_FORMAT:
         raise CheckpointError(path, "format", f"expected {RECORD_FORMAT!r}")
     keys = [int(k) for k in key_freqs]

@@ -42,44 +42,26 @@ def _freqs(fs) -> str:
 
 
 @st.fragment  # a new pair reruns this section only
-def _pick_from(chart_key: str, p: int):
-    """The maps' click callback: the clicked cell becomes the pair (before the rerun, so the
-    number inputs open on it)."""
-
-    def pick() -> None:
-        from ui.figures.basics import clicked
-
-        if (pair := clicked(st.session_state.get(chart_key, {}).get("selection"), p)) is not None:
-            st.session_state["basics.a"], st.session_state["basics.b"] = pair
-
-    return pick
-
-
 def _pair_section(source: str, t) -> None:
     from lens.story.basics import prediction
-    from ui import charts, links
+    from ui import charts, pair
     from ui import data as state
     from ui.figures import basics as fig
     from ui.theme import num
 
     p = t.p
     default_a, default_b = divmod(t.first_test, p)
-    c1, c2 = st.columns(2)
-    a0 = links.int_param("a", 0, p - 1, default_a, key="basics.a")
-    b0 = links.int_param("b", 0, p - 1, default_b, key="basics.b")
-    a = c1.number_input("a", 0, p - 1, a0, key="basics.a")
-    b = c2.number_input("b", 0, p - 1, b0, key="basics.b")
-    links.keep("a", a, default_a, key="basics.a")
-    links.keep("b", b, default_b, key="basics.b")
-    a, b = int(a), int(b)
+    a, b = pair.inputs("basics", p, default_a, default_b)
     verdict = st.empty()  # filled once the model has run: the answer map needs only p
     g1, g2 = st.columns(2)
     with g1:
         answers = fig.picked(state.of_args(fig.answer_grid_spec, p), a, b)
-        charts.show(answers, key="basics.grid_c", on_select=_pick_from("basics.grid_c", p))
+        charts.show(answers, key="basics.grid_c", on_select=pair.on_click("basics.grid_c", "basics", p))
     with g2:
         splits = fig.picked(state.of_run(fig.split_grid_spec, source), a, b)
-        charts.show(splits, key="basics.grid_split", on_select=_pick_from("basics.grid_split", p))
+        charts.show(
+            splits, key="basics.grid_split", on_select=pair.on_click("basics.grid_split", "basics", p)
+        )
     pred = prediction(state.run(source), a, b)
     right = "correct" if pred.pred == pred.c else "wrong"
     verdict.markdown(

@@ -67,27 +67,17 @@ def _residual_pair(t, along, names: tuple[str, str], stage: str, a: int, b: int,
 
 def _pick(p: int, default_a: int, default_b: int) -> tuple[int, int]:
     """The pair: number inputs (deep-linked), which a click on the map sets first."""
+    from ui import charts, pair
     from ui import data as state
-    from ui import links
     from ui.figures import basics as basics_fig
     from ui.figures import trace as fig
 
-    def picked_on_map() -> None:  # Streamlit runs this before the rerun's widgets exist
-        pair = basics_fig.clicked(st.session_state.get("trace.map", {}).get("selection"), p)
-        if pair is not None:
-            st.session_state["trace.a"], st.session_state["trace.b"] = pair
-
-    c1, c2 = st.columns(2)
-    a0 = links.int_param("a", 0, p - 1, default_a, key="trace.a")
-    b0 = links.int_param("b", 0, p - 1, default_b, key="trace.b")
-    a = c1.number_input("a", 0, p - 1, a0, key="trace.a")
-    b = c2.number_input("b", 0, p - 1, b0, key="trace.b")
-    links.keep("a", a, default_a, key="trace.a")
-    links.keep("b", b, default_b, key="trace.b")
-    a, b = int(a), int(b)
+    a, b = pair.inputs("trace", p, default_a, default_b)
     st.caption("Or click a cell of the map: each pair (a, b) coloured by its answer c = (a + b) mod p.")
     base = state.of_args(basics_fig.answer_grid_spec, p)
-    st.vega_lite_chart(fig.pick_map(base, p, a, b), width="stretch", key="trace.map", on_select=picked_on_map)
+    charts.show(
+        fig.pick_map(base, p, a, b), key="trace.map", on_select=pair.on_click("trace.map", "trace", p)
+    )
     return a, b
 
 

@@ -1,0 +1,42 @@
+"""The pair (a, b) a page follows: two linked number inputs, and a map whose click sets them.
+
+Basics and Trace both pick one input pair this way. The inputs open on the link's ``a`` and
+``b`` (:mod:`ui.links`), else on the page's default; a click on a map of pairs
+(``ui.figures.basics``' clickable cells) sets them in its ``on_select`` callback, which
+Streamlit runs before the rerun's widgets exist, so the inputs then open on the clicked pair.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+
+def on_click(chart_key: str, prefix: str, p: int) -> Callable[[], None]:
+    """The ``on_select`` callback of the map drawn under ``chart_key``: a valid clicked cell
+    becomes the pair of the inputs keyed ``<prefix>.a`` and ``<prefix>.b``."""
+
+    def pick() -> None:
+        from ui.figures.basics import clicked
+
+        event = st.session_state.get(chart_key) or {}
+        if (pair := clicked(event.get("selection"), p)) is not None:
+            st.session_state[f"{prefix}.a"], st.session_state[f"{prefix}.b"] = pair
+
+    return pick
+
+
+def inputs(prefix: str, p: int, default_a: int, default_b: int) -> tuple[int, int]:
+    """The two number inputs, side by side and deep-linked as ``a`` and ``b``."""
+    from ui import links
+
+    c1, c2 = st.columns(2)
+    chosen = []
+    for name, default, column in (("a", default_a, c1), ("b", default_b, c2)):
+        key = f"{prefix}.{name}"
+        opening = links.int_param(name, 0, p - 1, default, key=key)
+        value = column.number_input(name, 0, p - 1, opening, key=key)
+        links.keep(name, value, default, key=key)
+        chosen.append(int(value))
+    return chosen[0], chosen[1]
