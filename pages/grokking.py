@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import streamlit as st
 
 from ui.data import route_through_app
@@ -333,10 +334,14 @@ pairs and compare its embedding's spectrum with the final model's.
         f"of this snapshot's embedding energy, against {pct(final.key_share(f.key_freqs), 0)} in the "
         "final model."
     )
-    chart = fig.snapshot_chart(
-        snap, final, f"step {chosen:,}", f"final model (step {final_step:,})", f.key_freqs
+    chart = data.summaries_spec(
+        fig.snapshot_chart,
+        (snapshot_dir(h.run_dir, chosen), h.run_dir),
+        f"step {chosen:,}",
+        f"final model (step {final_step:,})",
+        list(f.key_freqs),
     )
-    charts.show(charts.spec(chart), key="grokking.snapshot_chart")
+    charts.show(chart, key="grokking.snapshot_chart")
 
 
 def _lottery(h: History, f: GrokkingFacts) -> None:
@@ -374,7 +379,10 @@ is so, a neuron's final frequency should be its strongest key-frequency componen
 more often than chance.
 """
     )
-    rows = tuple((int(i), *(int(x) for x in lot.dominant[i])) for i in lot.order)
+    # One int array (neuron, then its frequency at each step), not a tuple of tuples: the
+    # cache hashes an array's bytes at once, and thousands of small ints one by one.
+    order = np.asarray(lot.order, dtype=np.int64)
+    rows = np.column_stack([order, np.asarray(lot.dominant, dtype=np.int64)[order]])
     charts.show(data.of_args(lfig.heatmap_spec, lot.steps, keys, rows), key="grokking.lottery_heatmap")
     st.caption(
         f"{len(steps)} columns, one per snapshot this run kept (steps {listing(f'{s:,}' for s in steps)}), "

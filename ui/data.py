@@ -35,7 +35,7 @@ import threading
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING, Any, Callable, TypeVar  # noqa: E402
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
@@ -440,3 +440,19 @@ def weights_summary(path: str):
     from lens.story.grokking import weights_summary as summary
 
     return summary(path)
+
+
+@st.cache_data(max_entries=16, max_size=4 * 2**20, show_spinner=False)
+def _summaries_spec(name: str, paths: tuple[str, ...], args: tuple, _fn: Callable) -> dict:
+    # ``name`` keys the cache (``_fn``, with its leading underscore, is not hashed).
+    from ui.charts import spec
+
+    return spec(_fn(*(weights_summary(p) for p in paths), *args))
+
+
+def summaries_spec(builder: Callable[..., Any], paths: Sequence[str], *args: Any) -> dict:
+    """``ui.charts.spec(builder(*summaries, *args))`` with the :func:`weights_summary` of each
+    of ``paths``, cached by the builder's name, the paths and ``args``: the Grokking page
+    draws its snapshot chart on every rerun, and building it cost about 0.1 s. Raises
+    :class:`lens.checkpoint.CheckpointError` as :func:`weights_summary` does."""
+    return _summaries_spec(_name(builder), tuple(map(str, paths)), args, builder)
