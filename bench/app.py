@@ -185,6 +185,11 @@ def main() -> int:
         "--bare-changes", type=int, default=12, help="bare slider changes per block (one block per page)"
     )
     ap.add_argument("--pages", default="", help="comma-separated url paths (default: every routed page)")
+    ap.add_argument(
+        "--against",
+        default="",
+        help="an earlier tree (a folder with its app.py, e.g. from git archive), measured interleaved",
+    )
     ap.add_argument("--widgets", default="", help="comma-separated label substrings: only those widgets")
     ap.add_argument("--steps", type=int, default=60, help="scrub steps per play slider")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "app.json"))
@@ -229,27 +234,36 @@ def main() -> int:
                 # The baseline is measured in blocks, one just before each app page's changes,
                 # so that both see the same machine: one block before the whole app drifted by
                 # up to 1.5x in p95 from run to run on this 2-core machine (noise, not the app).
-                bare_blocks = []
 
-                # -- the app ---------------------------------------------------------------
-                cold_app = cold_start(context, args.app)
-                server = cold_app.pop("server")
-                pages = {}
+                # -- the app, and the tree it is compared with (page by page, interleaved) ----
+                runs = {"app": args.app}
+                if args.against:
+                    runs["against"] = str(Path(args.against) / "app.py")
+                servers, results = {}, {}
                 try:
+                    for tag, script in runs.items():
+                        cold_app = cold_start(context, script)
+                        servers[tag] = cold_app.pop("server")
+                        results[tag] = {"script": script, "cold": cold_app, "pages": {}, "bare_blocks": []}
                     charted = {url for url, _title in PAGES}  # Claims and the labs may draw none at first
-                    for url in chosen:
-                        bare_page.bring_to_front()
-                        bare_blocks.append(drive(bare_page, bare_slider, args.bare_changes))
-                        r = load_page(context, f"{server.url}/{url}", want_chart=url in charted)
-                        page = r.pop("page")
-                        page.bring_to_front()
-                        screenshot_whole(page, str(shots / f"{shot_name(url)}.png"))
-                        r["widgets"] = drive_all(page, args.changes, only)
-                        r["scrub"] = scrub(page, args.steps)
-                        page.close()
-                        pages[url] = r
+                    for i, url in enumerate(chosen):
+                        # alternate which tree goes first, so neither always follows the other
+                        for tag in list(runs)[:: 1 if i % 2 == 0 else -1]:
+                            bare_page.bring_to_front()
+                            block = drive(bare_page, bare_slider, args.bare_changes)
+                            results[tag]["bare_blocks"].append(block)
+                            r = load_page(context, f"{servers[tag].url}/{url}", want_chart=url in charted)
+                            page = r.pop("page")
+                            page.bring_to_front()
+                            if tag == "app":
+                                screenshot_whole(page, str(shots / f"{shot_name(url)}.png"))
+                            r["widgets"] = drive_all(page, args.changes, only)
+                            r["scrub"] = scrub(page, args.steps)
+                            page.close()
+                            results[tag]["pages"][url] = r
                 finally:
-                    server.stop()
+                    for server in servers.values():
+                        server.stop()
                 bare_page.close()
             finally:
                 bare_server.stop()
@@ -257,10 +271,13 @@ def main() -> int:
                 "cold": cold,
                 "first_chart_ms": warm["first_chart_ms"],
                 "last_chart_ms": warm["last_chart_ms"],
-                "widget_change": _pooled(bare_blocks),
-                "widget_change_blocks": bare_blocks,
+                "widget_change": _pooled(results["app"]["bare_blocks"]),
+                "widget_change_blocks": results["app"].pop("bare_blocks"),
             }
-            result["app"] = {"cold": cold_app, "pages": pages}
+            result["app"] = results["app"]
+            if "against" in results:
+                result["against"] = results["against"]
+                result["against"]["widget_change"] = _pooled(result["against"]["bare_blocks"])
         finally:
             close_chromium(context, profile)
 
@@ -413,6 +430,42 @@ def report(r: dict) -> None:
     print_table(whead, wrows)
     r["table"] = [dict(zip(head, row, strict=True)) for row in rows]
     r["widget_table"] = [dict(zip(whead, row, strict=True)) for row in wrows]
+    if "against" in r:
+        compare(r, b95)
+
+
+def compare(r: dict, b95: float | None) -> None:
+    """Before (``--against``) and after, widget by widget, each against its own bare blocks."""
+    before, after = r["against"], r["app"]
+    a95 = pct((before.get("widget_change") or {"total_ms": []})["total_ms"], 0.95)
+    bc, ac = before["cold"]["first_chart_ms"], after["cold"]["first_chart_ms"]
+    print(
+        f"\nBefore ({before['script']}) and after ({after['script']}), interleaved page by page; "
+        f"bare slider p95 {fmt(a95)} beside the before pages, {fmt(b95)} beside the after pages. "
+        f"Cold start to first chart: before {fmt(bc)}, after {fmt(ac)}, "
+        f"bare {fmt(r['bare']['cold']['first_chart_ms'])}."
+    )
+
+    def key(url, w):
+        return (url, w["kind"], w["label"], w["nth"])
+
+    def cells(w_ms: list[float] | None, base: float | None) -> list[str]:
+        p95 = pct(w_ms, 0.95) if w_ms else None
+        return [fmt(p95), "—" if p95 is None or not base else f"{p95 / base:.2f}"]
+
+    old = {key(u, w): w for u, p in before["pages"].items() for w in p.get("widgets", [])}
+    new = {key(u, w): w for u, p in after["pages"].items() for w in p.get("widgets", [])}
+    rows = []
+    for k in list(old) + [k for k in new if k not in old]:
+        label = k[2] + (f" #{k[3] + 1}" if k[3] else "")
+        o, n = old.get(k), new.get(k)
+        rows.append((k[0], label, k[1], *cells(o and o["total_ms"], a95), *cells(n and n["total_ms"], b95)))
+    pooled = [
+        [t for p in res["pages"].values() for w in p.get("widgets", []) for t in w["total_ms"]]
+        for res in (before, after)
+    ]
+    rows.append(("all", "every widget, pooled", "", *cells(pooled[0], a95), *cells(pooled[1], b95)))
+    print_table(("page", "widget", "kind", "before p95", "x bare", "after p95", "x bare"), rows)
 
 
 def ratio(app_ms: float | None, bare_ms: float | None) -> str:
