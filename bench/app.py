@@ -481,6 +481,7 @@ def widget_rows(pages: dict, b95: float | None) -> list[tuple]:
         for w in p.get("widgets", []):
             n = len(w["total_ms"])
             note = f"{n}" + (f" (+{w['no_rerun']} no rerun)" if w.get("no_rerun") else "")
+            note += f" (error: {w['error'][:60]})" if w.get("error") else ""
             p95 = pct(w["total_ms"], 0.95)
             rows.append(
                 (

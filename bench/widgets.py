@@ -224,4 +224,13 @@ def drive_all(page, n: int, only: list[str] | None = None) -> list[dict]:
     found = inventory(page)
     if only:
         found = [w for w in found if any(s.lower() in w["label"].lower() for s in only)]
-    return [drive(page, w, n) for w in found]
+    out = []
+    for w in found:
+        try:
+            out.append(drive(page, w, n))
+        except Exception as err:  # noqa: BLE001 - one widget that cannot be driven: say so, go on
+            page.keyboard.press("Escape")
+            out.append(
+                {**w, "total_ms": [], "server_ms": [], "no_rerun": 0, "error": str(err).splitlines()[0]}
+            )
+    return out
