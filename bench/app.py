@@ -1,7 +1,11 @@
 """Benchmark the app in headless Chromium against a bare Streamlit page, in one run.
 
     python bench/app.py [--pages attention,neurons] [--widgets "key frequency"] [--changes 6]
-                        [--steps 60] [--out bench/results/app.json]
+                        [--against /tmp/before] [--steps 60] [--out bench/results/app.json]
+
+``--against DIR``: an earlier tree (``git archive REV | tar -x -C DIR``) is served too and
+measured interleaved with this one, page by page, each beside bare blocks of its own; a
+before/after table per widget follows.
 
 Measures (page times are the browser's performance.now(), from the navigation's start):
 - cold start: from launching ``streamlit run`` to the first Vega chart drawn, and to the first
