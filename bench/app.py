@@ -1,19 +1,26 @@
 """Benchmark the app in headless Chromium against a bare Streamlit page, in one run.
 
-    python bench/app.py [--changes 12] [--steps 60] [--out bench/results/app.json]
+    python bench/app.py [--pages attention,neurons] [--widgets "key frequency"] [--changes 6]
+                        [--against /tmp/before] [--steps 60] [--out bench/results/app.json]
+
+``--against DIR``: an earlier tree (``git archive REV | tar -x -C DIR``) is served too and
+measured interleaved with this one, page by page, each beside bare blocks of its own; a
+before/after table per widget follows.
 
 Measures (page times are the browser's performance.now(), from the navigation's start):
 - cold start: from launching ``streamlit run`` to the first Vega chart drawn, and to the first
   markdown text (the prose must come before the model's run finishes);
 - each page, warm: time to its last chart drawn;
-- server time per widget change: a Streamlit slider moved with the keyboard, from the key press
-  to the chart redrawn and the app idle (script_finished received, then quiet), p50/p95; the
-  bare page's changes are made in blocks, one just before each app page's, and pooled;
+- server time per widget change, for every server-side widget of every page (sliders, number
+  inputs, selects, radios, segmented controls, toggles; bench/widgets.py), each moved through
+  ``--changes`` neighbouring values: from the key or pointer press to the charts redrawn and
+  the app idle (script_finished received, then quiet), p50/p95, one row per widget and pooled;
+  the bare page's slider is moved in blocks, one just before each app page's, and pooled;
 - browser-side scrub: the play-axis range input driven with ``input`` events, from the event to
   Vega's last draw call (and to the next animation frame), p50/p95;
 and saves a full-page screenshot of every page. It prints a table and writes JSON; it asserts
-nothing. Targets: first chart within 1.5x the bare page's, widget change p95 within 1.5x the
-bare page's p95, a scrub step within one frame (16 ms).
+nothing. Targets: first chart within 1.2x the bare page's, every widget's change p95 within
+1.2x the bare page's p95, a scrub step within one frame (16 ms).
 
 Uses Debian's Chromium (never a downloaded browser) and the reference checkpoint beside the
 repository when present (else the app's default model).
@@ -22,7 +29,6 @@ repository when present (else the app's default model).
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import re
@@ -36,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from browser_harness import (  # noqa: E402
     CHART,
     INSTRUMENT_JS,
+    NAV,
     PAGES,
     SCRUB_INPUT,
     StreamlitServer,
@@ -43,65 +50,16 @@ from browser_harness import (  # noqa: E402
     close_chromium,
     find_chromium,
     launch_chromium,
-    message_type,
     screenshot_whole,
 )
+from widgets import drive, drive_all, inventory, pct, wait_settled, ws_since  # noqa: E402  (bench/widgets.py)
 
 FRAME_MS = 16.0
-SLIDER = '[data-testid="stSlider"] input[type="range"]'
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    values = sorted(values)
-    k = (len(values) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+TARGET = 1.2  # app / bare: first chart, and every widget's change p95
 
 
 def lens(page) -> dict:
     return page.evaluate("() => ({...window.__lens, ws: undefined})")
-
-
-def ws_since(page, index: int) -> list[dict]:
-    """The websocket messages recorded in the page from ``index`` on, with decoded types."""
-    entries = page.evaluate("(i) => window.__lens.ws.slice(i)", index)
-    for e in entries:
-        raw = base64.b64decode(e["b64"]) if e["b64"] else None
-        e["type"] = message_type(e["dir"], raw) if raw is not None else None
-    return entries
-
-
-def wait_settled(
-    page, since_ws: int, since_t: float, timeout: float = 240.0, quiet_ms: float = 400.0
-) -> dict:
-    """Wait for a script_finished received after ``since_t`` (page ms), then ``quiet_ms`` without
-    websocket traffic or chart drawing. Returns {finished, last_paint, paints} in page ms."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-        msgs = ws_since(page, since_ws)
-        done = [
-            m["t"]
-            for m in msgs
-            if m["dir"] == "received" and m["type"] == "script_finished" and m["t"] >= since_t
-        ]
-        if not done:
-            continue
-        state = page.evaluate(
-            """() => {
-                const L = window.__lens;
-                return {now: performance.now(), lastPaint: L.lastPaint, paints: L.paintCount,
-                        lastWs: L.ws.length ? L.ws[L.ws.length - 1].t : 0};
-            }"""
-        )
-        if state["lastPaint"] is not None and state["lastPaint"] < since_t:
-            state["lastPaint"] = None
-        last = max(state["lastWs"], state["lastPaint"] or 0)
-        if state["now"] - last >= quiet_ms:
-            return {"finished": min(done), "last_paint": state["lastPaint"], "paints": state["paints"]}
-    raise TimeoutError(f"page did not settle within {timeout} s")
 
 
 def open_page(context, url: str):
@@ -157,54 +115,6 @@ def cold_start(context, script: str, url_path: str = "") -> dict:
     except BaseException:
         server.stop()
         raise
-
-
-def widget_changes(page, n: int) -> dict | None:
-    """Change the page's first Streamlit slider (keyboard arrows), else its first number input
-    (its +/- buttons), else its first radio (the next option), n times; each time, ms from the input to the chart redrawn and the app
-    idle ("total"), and to the server's script_finished ("server"). None without either."""
-    slider = page.locator(SLIDER)
-    stepper = page.locator('[data-testid="stNumberInput"]')
-    radio = page.locator('[data-testid="stRadio"]')
-    if slider.count():
-        widget, kind = slider.first, "slider"
-    elif stepper.count():
-        widget, kind = stepper.first, "number input"
-    elif radio.count():
-        widget, kind = radio.first, "radio"
-    else:
-        return None
-    widget.scroll_into_view_if_needed()
-    total, server = [], []
-    up = True
-    for _ in range(n):
-        mark = page.evaluate("() => window.__lens.ws.length")
-        if kind == "slider":
-            now, top = widget.evaluate("(e) => [Number(e.value), Number(e.max)]")
-            up = now < top
-            widget.focus()
-            widget.press("ArrowRight" if up else "ArrowLeft")
-        elif kind == "radio":
-            options = widget.locator('label:has(input[type="radio"])')
-            checked = options.evaluate_all("(ls) => ls.findIndex((l) => l.querySelector('input').checked)")
-            options.nth((checked + 1) % options.count()).click()
-        else:
-            button = widget.locator(
-                '[data-testid="stNumberInputStepUp"]' if up else '[data-testid="stNumberInputStepDown"]'
-            )
-            if button.is_disabled():
-                up = not up
-                continue
-            button.click()
-        t0 = page.evaluate("() => window.__lens.lastInput")
-        settled = wait_settled(page, mark, t0, timeout=120)
-        total.append(max(settled["finished"], settled["last_paint"] or 0) - t0)
-        server.append(settled["finished"] - t0)
-    label = widget.evaluate(
-        "(e) => (e.closest('[data-testid=stSlider], [data-testid=stNumberInput], [data-testid=stRadio]')"
-        "?.querySelector('[data-testid=stWidgetLabel]')?.innerText || '').trim()"
-    )
-    return {"widget": f"{kind} '{label}'", "total_ms": total, "server_ms": server}
 
 
 SCRUB_JS = """
@@ -274,16 +184,27 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--app", default="app.py")
     ap.add_argument("--bare", default="bench/bare_app.py")
+    ap.add_argument("--changes", type=int, default=6, help="changes per widget")
     ap.add_argument(
-        "--changes",
-        type=int,
-        default=24,
-        help="widget changes per page (p95 of a dozen is nearly the maximum)",
+        "--bare-changes", type=int, default=12, help="bare slider changes per block (one block per page)"
     )
+    ap.add_argument("--pages", default="", help="comma-separated url paths (default: every routed page)")
+    ap.add_argument(
+        "--against",
+        default="",
+        help="an earlier tree (a folder with its app.py, e.g. from git archive), measured interleaved",
+    )
+    ap.add_argument("--widgets", default="", help="comma-separated label substrings: only those widgets")
     ap.add_argument("--steps", type=int, default=60, help="scrub steps per play slider")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "app.json"))
     ap.add_argument("--shots", default=str(ROOT / "bench" / "results" / "screenshots"))
     args = ap.parse_args()
+    routed = [url for url, _title in NAV]
+    chosen = [u.strip() for u in args.pages.split(",") if u.strip()] or routed
+    if unknown := [u for u in chosen if u not in routed]:
+        print(f"unknown pages {unknown}; routed: {', '.join(routed)}", file=sys.stderr)
+        return 2
+    only = [w.strip() for w in args.widgets.split(",") if w.strip()] or None
     chromium = find_chromium()
     if chromium is None:
         print(
@@ -313,39 +234,54 @@ def main() -> int:
                 warm = load_page(context, bare_server.url)
                 bare_page = warm.pop("page")
                 screenshot_whole(bare_page, str(shots / "bare.png"))
+                bare_slider = inventory(bare_page)[0]
                 # The baseline is measured in blocks, one just before each app page's changes,
                 # so that both see the same machine: one block before the whole app drifted by
                 # up to 1.5x in p95 from run to run on this 2-core machine (noise, not the app).
-                bare_blocks = []
 
-                # -- the app ---------------------------------------------------------------
-                cold_app = cold_start(context, args.app)
-                server = cold_app.pop("server")
-                pages = {}
+                # -- the app, and the tree it is compared with (page by page, interleaved) ----
+                runs = {"app": args.app}
+                if args.against:
+                    runs["against"] = str(Path(args.against) / "app.py")
+                servers, results = {}, {}
                 try:
-                    for url, _title in PAGES:
-                        bare_page.bring_to_front()
-                        bare_blocks.append(widget_changes(bare_page, args.changes))
-                        r = load_page(context, f"{server.url}/{url}", want_chart=True)
-                        page = r.pop("page")
-                        page.bring_to_front()
-                        screenshot_whole(page, str(shots / f"{shot_name(url)}.png"))
-                        r["widget_change"] = widget_changes(page, args.changes)
-                        r["scrub"] = scrub(page, args.steps)
-                        page.close()
-                        pages[url] = r
+                    for tag, script in runs.items():
+                        cold_app = cold_start(context, script)
+                        servers[tag] = cold_app.pop("server")
+                        results[tag] = {"script": script, "cold": cold_app, "pages": {}, "bare_blocks": []}
+                    charted = {url for url, _title in PAGES}  # Claims and the labs may draw none at first
+                    for i, url in enumerate(chosen):
+                        # alternate which tree goes first, so neither always follows the other
+                        for tag in list(runs)[:: 1 if i % 2 == 0 else -1]:
+                            bare_page.bring_to_front()
+                            block = drive(bare_page, bare_slider, args.bare_changes)
+                            results[tag]["bare_blocks"].append(block)
+                            r = load_page(context, f"{servers[tag].url}/{url}", want_chart=url in charted)
+                            page = r.pop("page")
+                            page.bring_to_front()
+                            if tag == "app":
+                                screenshot_whole(page, str(shots / f"{shot_name(url)}.png"))
+                            r["widgets"] = drive_all(page, args.changes, only)
+                            r["scrub"] = scrub(page, args.steps)
+                            page.close()
+                            results[tag]["pages"][url] = r
                 finally:
-                    server.stop()
+                    for server in servers.values():
+                        server.stop()
                 bare_page.close()
             finally:
                 bare_server.stop()
             result["bare"] = {
                 "cold": cold,
+                "first_chart_ms": warm["first_chart_ms"],
                 "last_chart_ms": warm["last_chart_ms"],
-                "widget_change": _pooled(bare_blocks),
-                "widget_change_blocks": bare_blocks,
+                "widget_change": _pooled(results["app"]["bare_blocks"]),
+                "widget_change_blocks": results["app"].pop("bare_blocks"),
             }
-            result["app"] = {"cold": cold_app, "pages": pages}
+            result["app"] = results["app"]
+            if "against" in results:
+                result["against"] = results["against"]
+                result["against"]["widget_change"] = _pooled(result["against"]["bare_blocks"])
         finally:
             close_chromium(context, profile)
 
@@ -365,7 +301,7 @@ def _pooled(blocks: list[dict | None]) -> dict | None:
     if not blocks:
         return None
     return {
-        "widget": blocks[0]["widget"],
+        "widget": f"{blocks[0]['kind']} '{blocks[0]['label']}'",
         "total_ms": [t for b in blocks for t in b["total_ms"]],
         "server_ms": [t for b in blocks for t in b["server_ms"]],
     }
@@ -385,14 +321,14 @@ def report(r: dict) -> None:
     ok = (
         None
         if None in (ac["first_chart_ms"], bc["first_chart_ms"])
-        else ac["first_chart_ms"] <= 1.5 * bc["first_chart_ms"]
+        else ac["first_chart_ms"] <= TARGET * bc["first_chart_ms"]
     )
     rows.append(
         (
             "cold start -> first chart",
             fmt(ac["first_chart_ms"]),
             fmt(bc["first_chart_ms"]),
-            f"<= 1.5x bare ({fmt(bc['first_chart_ms'] and 1.5 * bc['first_chart_ms'])}): {verdict(ok)}",
+            f"<= {TARGET}x bare ({fmt(bc['first_chart_ms'] and TARGET * bc['first_chart_ms'])}): {verdict(ok)}",
         )
     )
     prose_first = (
@@ -412,32 +348,18 @@ def report(r: dict) -> None:
     for url, p in app["pages"].items():
         rows.append(
             (
-                f"/{url}: last chart, warm ({p['charts']} charts)",
-                fmt(p["last_chart_ms"]),
-                fmt(bare["last_chart_ms"]),
-                "",
+                f"/{url}: first / last chart, warm ({p['charts']} charts)",
+                f"{fmt(p['first_chart_ms'])} / {fmt(p['last_chart_ms'])}",
+                f"{fmt(bare.get('first_chart_ms'))} / {fmt(bare['last_chart_ms'])}",
+                ratio(p["first_chart_ms"], bare.get("first_chart_ms")),
             )
         )
 
     bw = bare["widget_change"] or {"total_ms": [], "server_ms": []}
     b95 = pct(bw["total_ms"], 0.95)
-    all_total, all_server = [], []
-    for url, p in app["pages"].items():
-        w = p["widget_change"]
-        if not w or not w["total_ms"]:
-            rows.append((f"/{url}: widget change", "no slider / number input / radio", "", ""))
-            continue
-        all_total += w["total_ms"]
-        all_server += w["server_ms"]
-        p95 = pct(w["total_ms"], 0.95)
-        rows.append(
-            (
-                f"/{url}: widget change p50 / p95 ({w['widget']})",
-                p50_p95(w["total_ms"]),
-                p50_p95(bw["total_ms"]),
-                f"p95 <= 1.5x bare: {verdict(p95 <= 1.5 * b95) if b95 else '—'}",
-            )
-        )
+    wrows = widget_rows(app["pages"], b95)
+    all_total = [t for p in app["pages"].values() for w in p.get("widgets", []) for t in w["total_ms"]]
+    all_server = [t for p in app["pages"].values() for w in p.get("widgets", []) for t in w["server_ms"]]
     blocks = [b for b in bare.get("widget_change_blocks", []) if b and b["total_ms"]]
     if len(blocks) > 1:
         rows.append(
@@ -450,16 +372,26 @@ def report(r: dict) -> None:
         )
     if all_total and b95:
         p95 = pct(all_total, 0.95)
+        worst = max(
+            (
+                pct(w["total_ms"], 0.95)
+                for p in app["pages"].values()
+                for w in p.get("widgets", [])
+                if w["total_ms"]
+            )
+        )
+        n_ok = sum(1 for row in wrows if row[-1] == "PASS")
         rows.append(
             (
-                "all pages: widget change p50 / p95",
+                f"all widgets pooled ({len(all_total)} changes): p50 / p95",
                 p50_p95(all_total),
                 p50_p95(bw["total_ms"]),
-                f"p95 <= 1.5x bare ({fmt(1.5 * b95)}): {verdict(p95 <= 1.5 * b95)}",
+                f"p95 {p95 / b95:.2f}x bare; worst widget {worst / b95:.2f}x; "
+                f"{n_ok}/{len(wrows)} widgets <= {TARGET}x bare: {verdict(n_ok == len(wrows))}",
             )
         )
         rows.append(
-            ("all pages: of which server run p50 / p95", p50_p95(all_server), p50_p95(bw["server_ms"]), "")
+            ("all widgets: of which server run p50 / p95", p50_p95(all_server), p50_p95(bw["server_ms"]), "")
         )
 
     all_draw = []
@@ -492,17 +424,91 @@ def report(r: dict) -> None:
         )
 
     head = ("measure", "app", "bare", "target")
-    widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(4)]
-    line = lambda x: "| " + " | ".join(str(c).ljust(w) for c, w in zip(x, widths, strict=True)) + " |"  # noqa: E731
     print(
         f"{r['when']}, {r['cpus']} CPUs, load average {r['loadavg_start'][0]:.1f} at start, "
         f"{r['loadavg_end'][0]:.1f} at end; checkpoint {r['checkpoint']}"
     )
+    print_table(head, rows)
+    whead = ("page", "widget", "kind", "changes", "p50", "p95", "p95 / bare p95", f"<= {TARGET}x")
+    print(f"\nEvery widget (bare slider p95 {fmt(b95)}, pooled over {len(blocks)} blocks):")
+    print_table(whead, wrows)
+    r["table"] = [dict(zip(head, row, strict=True)) for row in rows]
+    r["widget_table"] = [dict(zip(whead, row, strict=True)) for row in wrows]
+    if "against" in r:
+        compare(r, b95)
+
+
+def compare(r: dict, b95: float | None) -> None:
+    """Before (``--against``) and after, widget by widget, each against its own bare blocks."""
+    before, after = r["against"], r["app"]
+    a95 = pct((before.get("widget_change") or {"total_ms": []})["total_ms"], 0.95)
+    bc, ac = before["cold"]["first_chart_ms"], after["cold"]["first_chart_ms"]
+    print(
+        f"\nBefore ({before['script']}) and after ({after['script']}), interleaved page by page; "
+        f"bare slider p95 {fmt(a95)} beside the before pages, {fmt(b95)} beside the after pages. "
+        f"Cold start to first chart: before {fmt(bc)}, after {fmt(ac)}, "
+        f"bare {fmt(r['bare']['cold']['first_chart_ms'])}."
+    )
+
+    def key(url, w):
+        return (url, w["kind"], w["label"], w["nth"])
+
+    def cells(w_ms: list[float] | None, base: float | None) -> list[str]:
+        p95 = pct(w_ms, 0.95) if w_ms else None
+        return [fmt(p95), "—" if p95 is None or not base else f"{p95 / base:.2f}"]
+
+    old = {key(u, w): w for u, p in before["pages"].items() for w in p.get("widgets", [])}
+    new = {key(u, w): w for u, p in after["pages"].items() for w in p.get("widgets", [])}
+    rows = []
+    for k in list(old) + [k for k in new if k not in old]:
+        label = k[2] + (f" #{k[3] + 1}" if k[3] else "")
+        o, n = old.get(k), new.get(k)
+        rows.append((k[0], label, k[1], *cells(o and o["total_ms"], a95), *cells(n and n["total_ms"], b95)))
+    pooled = [
+        [t for p in res["pages"].values() for w in p.get("widgets", []) for t in w["total_ms"]]
+        for res in (before, after)
+    ]
+    rows.append(("all", "every widget, pooled", "", *cells(pooled[0], a95), *cells(pooled[1], b95)))
+    print_table(("page", "widget", "kind", "before p95", "x bare", "after p95", "x bare"), rows)
+
+
+def ratio(app_ms: float | None, bare_ms: float | None) -> str:
+    if app_ms is None or not bare_ms:
+        return "—"
+    return f"{app_ms / bare_ms:.2f}x bare: {'PASS' if app_ms <= TARGET * bare_ms else 'FAIL'}"
+
+
+def widget_rows(pages: dict, b95: float | None) -> list[tuple]:
+    """One row per widget: page, label, kind, changes timed, p50, p95, ratio, verdict."""
+    rows = []
+    for url, p in pages.items():
+        for w in p.get("widgets", []):
+            n = len(w["total_ms"])
+            note = f"{n}" + (f" (+{w['no_rerun']} no rerun)" if w.get("no_rerun") else "")
+            note += f" (error: {w['error'][:60]})" if w.get("error") else ""
+            p95 = pct(w["total_ms"], 0.95)
+            rows.append(
+                (
+                    url,
+                    w["label"] + (f" #{w['nth'] + 1}" if w["nth"] else ""),
+                    w["kind"],
+                    note,
+                    fmt(pct(w["total_ms"], 0.5)),
+                    fmt(p95),
+                    "—" if p95 is None or not b95 else f"{p95 / b95:.2f}",
+                    "—" if p95 is None or not b95 else ("PASS" if p95 <= TARGET * b95 else "FAIL"),
+                )
+            )
+    return rows
+
+
+def print_table(head: tuple, rows: list[tuple]) -> None:
+    widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
+    line = lambda x: "| " + " | ".join(str(c).ljust(w) for c, w in zip(x, widths, strict=True)) + " |"  # noqa: E731
     print(line(head))
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print(line(row))
-    r["table"] = [dict(zip(head, row, strict=True)) for row in rows]
 
 
 if __name__ == "__main__":

@@ -19,11 +19,13 @@ def neuron_frequency_energy(pre_ab: Float[np.ndarray, "neuron a b"]) -> Float[np
     # (about twice as fast as an rfft here), then square in float64. For the orthonormal
     # basis, p * (sin_f^2 + cos_f^2) equals |FFT_f|^2 + |FFT_{p-f}|^2, so the numbers are
     # those of :func:`lens.fourier.frequency_energy` (to float32 rounding, ~1e-7 relative).
-    rows = np.ascontiguousarray(pre_ab, dtype=np.float32).reshape(-1, p)
-    coeffs = (rows @ basis(p).T.astype(np.float32)).reshape(n, -1, p)
-    power = (coeffs.astype(np.float64) ** 2).sum(axis=1)  # [neuron, basis row]
+    # With the neuron axis last: a run's ``by_ab`` view of [N, neuron] activations is then
+    # contiguous, and no transposed copy of all of them is made (it cost more than the product).
+    x = np.moveaxis(pre_ab, 0, -1).astype(np.float32, copy=False)  # [a, b, neuron]
+    coeffs = basis(p).astype(np.float32) @ x  # [a, basis row, neuron]
+    power = (coeffs.astype(np.float64) ** 2).sum(axis=0)  # [basis row, neuron]
     out = np.zeros((n, p // 2 + 1))
-    np.add.at(out.T, basis_freqs(p), power.T)
+    np.add.at(out.T, basis_freqs(p), power)
     return out * p
 
 

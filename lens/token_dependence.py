@@ -30,30 +30,74 @@ def token_dependence(x: Float[np.ndarray, "... a b"], axes: Sequence[int] = (-2,
     Footgun: the constant over (a, b) (bin (0, 0)) is excluded from the total, so a large
     bias does not dilute the shares. Both token axes must have the same length p.
     """
+    energy, total, everything = _line_energies(x, axes)
+    energy = {k: v.sum() for k, v in energy.items()}
+    total, everything = total.sum(), everything.sum()
+    if total <= 1e-24 * everything or total <= 0:  # constant up to rounding
+        return dict.fromkeys(PARTS, 0.0)
+    out = {name: float(max(0.0, e) / total) for name, e in energy.items()}
+    out["other"] = max(0.0, 1.0 - sum(out.values()))
+    return out
+
+
+def token_dependence_each(x: Float[np.ndarray, "n a b"]) -> dict[str, Float[np.ndarray, " n"]]:
+    """:func:`token_dependence` of each ``x[i]`` (token axes last), as one array per part:
+    ``[token_dependence(x[i])[k] for i in range(n)]`` for each key k, in one pass."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3:
+        raise ValueError(f"expected [n, a, b], found shape {x.shape}")
+    energy, total, everything = _line_energies(x, (-2, -1))
+    constant = (total <= 1e-24 * everything) | (total <= 0)
+    safe = np.where(constant, 1.0, total)
+    out = {k: np.where(constant, 0.0, np.maximum(e, 0.0) / safe) for k, e in energy.items()}
+    out["other"] = np.where(constant, 0.0, np.maximum(0.0, 1.0 - sum(out.values())))
+    return out
+
+
+def _line_energies(
+    x: np.ndarray, axes: Sequence[int]
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Per slice over the token axes (every other axis flattened): the energy of the 2-D
+    Fourier bins of each part, the non-constant energy, and the whole energy.
+
+    Without an FFT (p is often prime, 113, where it is slow): each part's bins lie on one line
+    through the origin, and by Parseval the energy on a line is p times the squared norm of
+    the signal summed along the other direction. Bins (k, 0) are the FFT of the sums over b,
+    (0, k) of those over a, (k, k) of the sums over a + b = c (mod p), (k, -k) over
+    a - b = c. Each line holds bin (0, 0), the squared sum, which is taken out. Equal to
+    the FFT's shares to rounding (tests/test_token_dependence.py)."""
     x = np.moveaxis(np.asarray(x, dtype=np.float64), tuple(axes), (-2, -1))
     p, q = x.shape[-2:]
     if p != q:
         raise ValueError(f"token axes must have the same length, found {p} and {q}")
-    power = np.abs(np.fft.fft2(x, axes=(-2, -1))) ** 2
-    power = power.reshape(-1, p, p).sum(axis=0)
-    everything = power.sum()
-    power[0, 0] = 0.0
-    total = power.sum()
-    if total <= 1e-24 * everything or total == 0:  # constant up to rounding
-        return dict.fromkeys(PARTS, 0.0)
-    ka = np.arange(p)[:, None]
-    kb = np.arange(p)[None, :]
-    masks = {
-        "a": (kb == 0) & (ka != 0),
-        "b": (ka == 0) & (kb != 0),
-        "a + b": (ka == kb) & (ka != 0),
-        "a - b": ((ka + kb) % p == 0) & (ka != 0),
+    x = x.reshape(-1, p, p)
+    a = np.arange(p)
+    const = x.sum(axis=(-2, -1)) ** 2  # |F(0, 0)|^2 per slice
+    line = lambda sums: p * (sums**2).sum(axis=-1) - const  # noqa: E731
+    energy = {
+        "a": line(x.sum(axis=-1)),
+        "b": line(x.sum(axis=-2)),
+        "a + b": line(_sums_along_a_plus_b(x)),
+        # b -> -b turns a - b into a + b
+        "a - b": line(_sums_along_a_plus_b(np.roll(x[..., ::-1], 1, axis=-1))),
     }
     if p % 2 == 0:  # k = p/2 is on both diagonals: count it once, as a + b
-        masks["a - b"] &= ~masks["a + b"]
-    out = {name: float(power[m].sum() / total) for name, m in masks.items()}
-    out["other"] = max(0.0, 1.0 - sum(out.values()))
-    return out
+        sign = (-1.0) ** (a[:, None] + a[None, :])
+        energy["a - b"] = energy["a - b"] - (x * sign).sum(axis=(-2, -1)) ** 2
+    everything = p * p * (x**2).sum(axis=(-2, -1))
+    return energy, everything - const, everything
+
+
+def _sums_along_a_plus_b(x: Float[np.ndarray, "n a b"]) -> Float[np.ndarray, "n c"]:
+    """``out[i, c] = sum over a of x[i, a, (c - a) mod p]``: through a strided view of x
+    written twice side by side, where row a starting at column p - a holds x[i, a, c - a]."""
+    n, p = x.shape[0], x.shape[-1]
+    y = np.ascontiguousarray(np.concatenate([x, x], axis=-1))  # [n, p, 2p], C order
+    it = y.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        y[:, :, p:], shape=(n, p, p), strides=(2 * p * p * it, (2 * p - 1) * it, it), writeable=False
+    )
+    return view.sum(axis=1)
 
 
 def sum_share(x: Float[np.ndarray, "... a b"], axes: Sequence[int] = (-2, -1)) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import streamlit as st
 
 from ui.data import route_through_app
@@ -86,8 +87,8 @@ def _loss_and_accuracy(h: History, f: GrokkingFacts, whose: str) -> fig.Scale:
     )
     links.keep("axis", axis or fig.AXES[0], fig.AXES[0], key="grokking.step_axis")
     scale = (axis or fig.AXES[0], f.last_step)
-    charts.show(charts.spec(fig.loss_chart(h, f, scale)), key="grokking.loss")
-    charts.show(charts.spec(fig.accuracy_chart(h, f, scale)), key="grokking.accuracy")
+    charts.show(data.history_spec(fig.loss_chart, str(h.run_dir), scale), key="grokking.loss")
+    charts.show(data.history_spec(fig.accuracy_chart, str(h.run_dir), scale), key="grokking.accuracy")
     return scale
 
 
@@ -210,7 +211,7 @@ simpler quantities beside them:
         )
     if sentences:
         st.markdown(" ".join(sentences))
-    charts.show(charts.spec(fig.progress_chart(h, f, scale)), key="grokking.progress")
+    charts.show(data.history_spec(fig.progress_chart, str(h.run_dir), scale), key="grokking.progress")
 
 
 def _weight_norm_and_gini(h: History, f: GrokkingFacts, scale: fig.Scale) -> None:
@@ -226,9 +227,9 @@ def _weight_norm_and_gini(h: History, f: GrokkingFacts, scale: fig.Scale) -> Non
     st.markdown(f"{text} The Gini coefficient is {gini}.")
     left, right = st.columns(2)
     with left:
-        charts.show(charts.spec(fig.norm_chart(h, f, scale)), key="grokking.norm")
+        charts.show(data.history_spec(fig.norm_chart, str(h.run_dir), scale), key="grokking.norm")
     with right:
-        charts.show(charts.spec(fig.gini_chart(h, f, scale)), key="grokking.gini")
+        charts.show(data.history_spec(fig.gini_chart, str(h.run_dir), scale), key="grokking.gini")
 
 
 def _spectrum(h: History, f: GrokkingFacts) -> None:
@@ -246,7 +247,7 @@ initialisation the energy is spread over all of them. The share held by the key 
 {pct(f.neuron_key_share_chance or 0.0, 0)}.
 """
     )
-    charts.show(charts.spec(fig.spectrum_heatmap(h, f)), key="grokking.heatmap")
+    charts.show(data.history_spec(fig.spectrum_heatmap, str(h.run_dir)), key="grokking.heatmap")
     st.markdown(
         "Press **play** (or drag the slider) to step through the checkpoints and "
         "watch the key frequencies (marked) rise out of the noise."
@@ -289,9 +290,10 @@ frequency is {shares}; an even spread would
 give {pct(f.neuron_key_share_chance, 0)}.
 """
     )
-    charts.show(charts.spec(fig.neuron_chart(h, f, scale)), key="grokking.neurons")
+    charts.show(data.history_spec(fig.neuron_chart, str(h.run_dir), scale), key="grokking.neurons")
 
 
+@st.fragment  # a new snapshot reruns this section only
 def _snapshots(h: History, f: GrokkingFacts) -> None:
     """Pick a kept snapshot; run it and the final model on all pairs; compare their spectra."""
     st.header("Snapshots")
@@ -348,10 +350,14 @@ pairs and compare its embedding's spectrum with the final model's.
         f"of this snapshot's embedding energy, against {pct(final.key_share(f.key_freqs), 0)} in the "
         "final model."
     )
-    chart = fig.snapshot_chart(
-        snap, final, f"step {chosen:,}", f"final model (step {final_step:,})", f.key_freqs
+    chart = data.summaries_spec(
+        fig.snapshot_chart,
+        (snapshot_dir(h.run_dir, chosen), h.run_dir),
+        f"step {chosen:,}",
+        f"final model (step {final_step:,})",
+        list(f.key_freqs),
     )
-    charts.show(charts.spec(chart), key="grokking.snapshot_chart")
+    charts.show(chart, key="grokking.snapshot_chart")
 
 
 def _lottery(h: History, f: GrokkingFacts) -> None:
@@ -388,7 +394,10 @@ is so, a neuron's final frequency should be its strongest key-frequency componen
 more often than chance.
 """
     )
-    rows = tuple((int(i), *(int(x) for x in lot.dominant[i])) for i in lot.order)
+    # One int array (neuron, then its frequency at each step), not a tuple of tuples: the
+    # cache hashes an array's bytes at once, and thousands of small ints one by one.
+    order = np.asarray(lot.order, dtype=np.int64)
+    rows = np.column_stack([order, np.asarray(lot.dominant, dtype=np.int64)[order]])
     charts.show(data.of_args(lfig.heatmap_spec, lot.steps, keys, rows), key="grokking.lottery_heatmap")
     st.caption(
         f"{len(steps)} columns, one per snapshot this run kept (steps {listing(f'{s:,}' for s in steps)}), "

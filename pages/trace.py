@@ -81,10 +81,39 @@ def _pick(p: int, default_a: int, default_b: int) -> tuple[int, int]:
     return a, b
 
 
+@st.fragment  # the group select reruns this scope only, not the page
+def _group_scope(t, source: str, a: int, b: int, nf) -> None:
+    from lens import trace as lt
+    from ui import data as state
+    from ui import links
+    from ui.figures import trace as fig
+
+    why = "it is not a key frequency with neurons in this model"
+    group0 = links.choice_param("group", t.groups, t.loudest_group, key="trace.group", why=why)
+    freq = st.selectbox(
+        "group (key frequency)",
+        t.groups,
+        index=t.groups.index(group0),
+        key="trace.group",
+    )
+    links.keep("group", freq, t.loudest_group, key="trace.group")
+    _scope(
+        state.shared_of_run(lt.group_along_a, source, b, int(freq), nf),
+        ("member", "a"),  # the group's neurons, ascending: the caption names each one
+        key=f"trace.group.f{freq}",
+        link="group",  # group.view, whichever group
+        play="member",
+        markers=fig.at_a(a, t.key_frequencies),
+        caption=fig.neuron_caption(t, int(freq)),
+        title=f"One frequency-{freq} neuron before and after its ReLU, for b = {b}, as a function of a",
+        y_title="activation",
+    )
+
+
 def show() -> None:
     from lens import trace as lt
     from lens.story.basics import embedding_by_dim, task
-    from ui import charts, links
+    from ui import charts
     from ui import data as state
     from ui.figures import trace as fig
     from ui.theme import listing, num, pct
@@ -111,7 +140,8 @@ def show() -> None:
         "The residual stream at each stage, one row per stage over its residual dimensions: "
         "the two embeddings, then what `=` holds before attention, what attention adds, and so on."
     )
-    charts.show(state.of_run(fig.stages_spec, source, a, b, nf), key="trace.stages")
+    specs = state.of_run(fig.trace_specs, source, a, b, nf)  # the four charts, one trace
+    charts.show(specs["stages"], key="trace.stages")
 
     # -- the embeddings
     st.header("1. The embeddings of a and b")
@@ -147,7 +177,7 @@ puts {pct(on_a)} on a, {pct(on_b)} on b and {pct(on_eq)} on itself. The scope sh
 head's weights move as a runs over every token with b = {b} fixed.
 """
     )
-    charts.show(state.of_run(fig.attention_spec, source, a, b, nf), key="trace.attention")
+    charts.show(specs["attention"], key="trace.attention")
     _scope(
         fig.along_lines(along, ("on a", "on b", "on =")),
         ("head", "a"),
@@ -189,28 +219,9 @@ Along a, {pct(t.key_share["pre"])} of the pre-activations' energy is at the key 
 {pct(t.key_share["post"])} after the ReLU, which makes harmonics and mixes frequencies.
 """
     )
-    charts.show(state.of_run(fig.neurons_spec, source, a, b, nf), key="trace.neurons")
+    charts.show(specs["neurons"], key="trace.neurons")
     if t.groups:
-        why = "it is not a key frequency with neurons in this model"
-        group0 = links.choice_param("group", t.groups, t.loudest_group, key="trace.group", why=why)
-        freq = st.selectbox(
-            "group (key frequency)",
-            t.groups,
-            index=t.groups.index(group0),
-            key="trace.group",
-        )
-        links.keep("group", freq, t.loudest_group, key="trace.group")
-        _scope(
-            state.shared_of_run(lt.group_along_a, source, b, int(freq), nf),
-            ("member", "a"),  # the group's neurons, ascending: the caption names each one
-            key=f"trace.group.f{freq}",
-            link="group",  # group.view, whichever group
-            play="member",
-            markers=fig.at_a(a, kf),
-            caption=fig.neuron_caption(t, int(freq)),
-            title=f"One frequency-{freq} neuron before and after its ReLU, for b = {b}, as a function of a",
-            y_title="activation",
-        )
+        _group_scope(t, source, a, b, nf)
 
     # -- mlp_out and resid_post
     to = t.to_answer
@@ -244,7 +255,7 @@ largest are {top}: {verdict}. The ghost positions 2a = {g1} and 2b = {g2} rank
 the key frequencies: the logits are a sum of waves in c.
 """
     )
-    charts.show(state.of_run(fig.logits_spec, source, a, b, nf), key="trace.logits")
+    charts.show(specs["logits"], key="trace.logits")
     _scope(
         t.logits,
         ("c",),

@@ -297,3 +297,12 @@ def test_reference_pull_out_frequency_isolates_it(ref_run):
     keep = np.zeros(s.shape[-2:], dtype=bool)
     keep[np.ix_([0, f], [0, f])] = True
     assert (s[..., ~keep] < 1e-6 * s.max()).all()
+
+
+@pytest.mark.parametrize("p, f", [(13, 4), (13, 0), (12, 6), (12, 5), (113, 14)])
+def test_pull_out_frequency_equals_the_fft_filter(p, f):
+    """Through the rank-3 span (no FFT): the same numbers as masking FFTs along both axes."""
+    x = np.random.default_rng(p + f).normal(size=(3, p, p))
+    want = fourier.filter_frequencies(x, [0, f], axes=(-2, -1), keep=True)
+    np.testing.assert_allclose(A.pull_out_frequency(x, f), want, atol=1e-12)
+    np.testing.assert_allclose(A.pull_out_frequency(x[0], f), want[0], atol=1e-12)

@@ -290,3 +290,41 @@ def test_page_never_imports_torch_or_the_trainer():
         }
         bad = {m for m in names if m.split(".")[0] == "torch" or m in ("lens.train", "train")}
         assert not bad, (path.name, bad)
+
+
+@pytest.mark.skipif(not DEFAULT_HISTORY.is_file(), reason="no assets/default-run/history.json")
+def test_cached_specs_equal_the_charts_built_afresh():
+    """ui.data.history_spec / summaries_spec (the page's caches, keyed by paths and the step
+    axis) hand back what building the chart again gives, and a new axis gives a new spec."""
+    import json
+
+    import pandas as pd
+
+    from lens.history import load_history, snapshot_dir
+    from lens.story.grokking import facts, weights_summary
+    from ui import charts, data
+    from ui.figures import grokking as fig
+
+    def same(a: dict, b: dict) -> bool:
+        strip = lambda s: json.dumps({k: v for k, v in s.items() if k != "datasets"}, sort_keys=True)  # noqa: E731
+        return (
+            strip(a) == strip(b)
+            and a["datasets"].keys() == b["datasets"].keys()
+            and all(pd.DataFrame.equals(a["datasets"][k], b["datasets"][k]) for k in a["datasets"])
+        )
+
+    h = load_history(str(DEFAULT_RUN))
+    f = facts(h)
+    by_axis = {}
+    for axis in fig.AXES:
+        scale = (axis, f.last_step)
+        cached = data.history_spec(fig.loss_chart, str(DEFAULT_RUN), scale)
+        assert same(cached, charts.spec(fig.loss_chart(h, f, scale)))
+        by_axis[axis] = cached
+    first, second = (by_axis[a] for a in fig.AXES)
+    assert not same(first, second)
+    step = list(h.snapshot_steps)[0]
+    paths = (str(snapshot_dir(DEFAULT_RUN, step)), str(DEFAULT_RUN))
+    args = ("s", "final", list(f.key_freqs))
+    built = charts.spec(fig.snapshot_chart(*(weights_summary(p) for p in paths), *args))
+    assert same(data.summaries_spec(fig.snapshot_chart, paths, *args), built)

@@ -145,3 +145,20 @@ def test_link_to_this_view_names_the_pair(tiny):
     assert not at.exception
     assert dict(at.query_params) == {"a": str(a)}  # b is at its default: not written
     assert _pair(at) == (a, db)
+
+
+def test_the_group_select_redraws_its_scope_only(tiny):
+    """The group select is a fragment: the group's scope follows it, the other charts stay."""
+    at = open_page(PAGE, {"a": "2", "b": "5"})
+    t = _facts(tiny, 2, 5)
+    if len(t.groups) < 2:
+        pytest.skip("the tiny model has a single neuron group")
+    other = next(f for f in t.groups if f != t.loudest_group)
+    title = f"One frequency-{other} neuron before and after its ReLU"
+    before = {c.fingerprint for c in charts(at)}
+    assert not any(title in c.text for c in charts(at))
+    at.selectbox(key="trace.group").set_value(other).run()
+    assert not at.exception
+    after = charts(at)
+    assert any(title in c.text for c in after)
+    assert len(before - {c.fingerprint for c in after}) == 1  # only the group's scope changed

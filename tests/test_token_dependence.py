@@ -48,3 +48,49 @@ def test_constant_and_axes():
     assert sum_share(x, axes=(0, 1)) == pytest.approx(1.0)
     with pytest.raises(ValueError):
         token_dependence(np.zeros((3, 4)))
+
+
+def _by_fft(x: np.ndarray) -> dict[str, float]:
+    """The definition: shares of the 2-D FFT's non-constant power on each line of bins."""
+    p = x.shape[-1]
+    power = (np.abs(np.fft.fft2(x, axes=(-2, -1))) ** 2).reshape(-1, p, p).sum(axis=0)
+    power[0, 0] = 0.0
+    ka, kb = np.arange(p)[:, None], np.arange(p)[None, :]
+    masks = {
+        "a": (kb == 0) & (ka != 0),
+        "b": (ka == 0) & (kb != 0),
+        "a + b": (ka == kb) & (ka != 0),
+        "a - b": ((ka + kb) % p == 0) & (ka != 0),
+    }
+    if p % 2 == 0:
+        masks["a - b"] &= ~masks["a + b"]
+    out = {k: float(power[m].sum() / power.sum()) for k, m in masks.items()}
+    out["other"] = 1.0 - sum(out.values())
+    return out
+
+
+@pytest.mark.parametrize("p", [5, 12, 13, 113])
+def test_shares_equal_the_fft_definition(p):
+    """The line sums (no FFT) give the FFT's shares, for odd and even p, and per slice."""
+    from lens.token_dependence import token_dependence_each
+
+    rng = np.random.default_rng(p)
+    a, b = np.arange(p)[:, None], np.arange(p)[None, :]
+    x = rng.normal(size=(4, p, p)) + np.cos(2 * np.pi * 3 * (a + b) / p) + (-1.0) ** (a + b)
+    want = _by_fft(x)
+    got = token_dependence(x)
+    assert {k: got[k] for k in PARTS} == pytest.approx(want, abs=1e-12)
+    each = token_dependence_each(x)
+    for i in range(len(x)):
+        assert {k: float(each[k][i]) for k in PARTS} == pytest.approx(_by_fft(x[i]), abs=1e-12)
+    moved = np.moveaxis(x, 0, 1)  # token axes (0, 2): not contiguous
+    assert token_dependence(moved, axes=(0, 2)) == pytest.approx(got, abs=1e-12)
+
+
+def test_each_gives_zeros_for_a_constant_slice():
+    from lens.token_dependence import token_dependence_each
+
+    x = np.stack([np.full((P, P), 3.0), np.cos(3 * W * A) + 0 * B])
+    each = token_dependence_each(x)
+    assert [float(each[k][0]) for k in PARTS] == [0.0] * len(PARTS)
+    assert float(each["a"][1]) == pytest.approx(1.0)

@@ -35,7 +35,7 @@ import threading
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING, Any, Callable, TypeVar  # noqa: E402
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
@@ -404,6 +404,27 @@ def history_for(source: str) -> tuple:
     return h, f, "the embedded default run (`assets/default-run`)"
 
 
+@st.cache_data(max_entries=32, max_size=8 * 2**20, show_spinner=False)
+def _history_spec(name: str, run_dir: str, stamp: int, args: tuple, _fn: Callable) -> dict:
+    # ``name`` keys the cache (``_fn``, with its leading underscore, is not hashed).
+    from ui.charts import spec
+
+    h, f, why = _history(run_dir, stamp)
+    if h is None:
+        raise ValueError(why)
+    return spec(_fn(h, f, *args))
+
+
+def history_spec(builder: Callable[..., Any], run_dir: str, *args: Any) -> dict:
+    """``ui.charts.spec(builder(History, GrokkingFacts, *args))`` for the history of the run
+    directory ``run_dir``, cached by the builder's name, the file's modification time and
+    ``args`` (cheap: a step-axis choice). Building and serialising one of the Grokking page's
+    Altair charts costs about 0.1 s, and the page draws eight of them on every rerun, so a
+    change of its step axis cost about a second (issue 14); a cached spec is about 100 KB
+    and a millisecond to copy. Eight charts times two step axes fit well inside the bounds."""
+    return _history_spec(_name(builder), run_dir, _history_stamp(Path(run_dir)), args, builder)
+
+
 def current_history() -> tuple:
     """:func:`history_for` the current checkpoint, after :func:`refusal_notice`."""
     refusal_notice()
@@ -419,3 +440,19 @@ def weights_summary(path: str):
     from lens.story.grokking import weights_summary as summary
 
     return summary(path)
+
+
+@st.cache_data(max_entries=16, max_size=4 * 2**20, show_spinner=False)
+def _summaries_spec(name: str, paths: tuple[str, ...], args: tuple, _fn: Callable) -> dict:
+    # ``name`` keys the cache (``_fn``, with its leading underscore, is not hashed).
+    from ui.charts import spec
+
+    return spec(_fn(*(weights_summary(p) for p in paths), *args))
+
+
+def summaries_spec(builder: Callable[..., Any], paths: Sequence[str], *args: Any) -> dict:
+    """``ui.charts.spec(builder(*summaries, *args))`` with the :func:`weights_summary` of each
+    of ``paths``, cached by the builder's name, the paths and ``args``: the Grokking page
+    draws its snapshot chart on every rerun, and building it cost about 0.1 s. Raises
+    :class:`lens.checkpoint.CheckpointError` as :func:`weights_summary` does."""
+    return _summaries_spec(_name(builder), tuple(map(str, paths)), args, builder)

@@ -27,7 +27,7 @@ from jaxtyping import Float, Int
 
 from .. import analysis
 from ..run import Run
-from ..token_dependence import PARTS, token_dependence
+from ..token_dependence import PARTS, token_dependence, token_dependence_each
 
 WEAK_SHARE = 0.5  # a neuron with less of its energy than this at its own frequency is "weak"
 PULLED_NAMES = ("resid_post", "resid_mid")  # the residual streams filtered down to one frequency
@@ -295,8 +295,8 @@ def _weighted_facts(pre: np.ndarray, w_out: np.ndarray) -> dict:
     }
     out = {}
     for name, total in totals.items():
-        parts = [token_dependence(t) for t in total]
-        out[name] = {k: _frozen(np.array([d[k] for d in parts])) for k in PARTS}
+        each = token_dependence_each(total)  # one pass over every direction
+        out[name] = {k: _frozen(np.ascontiguousarray(each[k], dtype=np.float64)) for k in PARTS}
     if n:
         last = w_out[-1][:, None, None] * post64[-1].reshape(p, p)  # [d_model, a, b]
         open_a = _open_a(last).astype(int)
@@ -324,7 +324,7 @@ def _pulled(run: Run, freq: int) -> tuple[dict, dict]:
 
 def group(run: Run, freq: int) -> NeuronGroup:
     """The group of key frequency ``freq`` (its neurons, possibly none): its facts and the
-    arrays the page's scopes draw. About 0.9 s for the largest group of the published model."""
+    arrays the page's scopes draw. About 0.4 s for the largest group of the published model."""
     kf = analysis.key_frequencies(run)
     idx = analysis.neurons_of_frequency(run, kf, freq)
     ph = _phase_facts(run, idx, freq)

@@ -43,7 +43,7 @@ def _step_axis(alt, steps: tuple[int, ...], title: str = "kept snapshot (trainin
 
 
 def heatmap_spec(
-    steps: tuple[int, ...], key_freqs: tuple[int, ...], rows: tuple[tuple[int, ...], ...]
+    steps: tuple[int, ...], key_freqs: tuple[int, ...], rows: "tuple[tuple[int, ...], ...] | np.ndarray"
 ) -> dict:
     """``rows``: per neuron (in the order to draw them, top to bottom) its dominant frequency
     at each of ``steps``; ``rows[i]`` is ``(neuron index, f at steps[0], f at steps[1], ...)``."""

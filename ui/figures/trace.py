@@ -60,14 +60,25 @@ def stage_rows(t: TraceFacts) -> dict[str, np.ndarray]:
     }
 
 
+def trace_specs(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict[str, dict]:
+    """The page's four charts of one input, {"stages", "attention", "neurons", "logits"}: one
+    cache entry, so that a new pair runs the trace once, not once per chart."""
+    t = _trace(run, a, b, nf)
+    return {"stages": _stages(t), "attention": _attention(t), "neurons": _neurons(t), "logits": _logits(t)}
+
+
 def stages_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
     """One input's residual vectors, one row per stage, over the d_model directions (a heat
     map with a colour scale symmetric about 0)."""
+    return _stages(_trace(run, a, b, nf))
+
+
+def _stages(t: TraceFacts) -> dict:
     import altair as alt
 
     from ui.charts import spec
 
-    rows = stage_rows(_trace(run, a, b, nf))
+    rows = stage_rows(t)
     names = list(rows)
     df = pd.DataFrame(
         [(n, d, float(v)) for n, vec in rows.items() for d, v in enumerate(vec)],
@@ -98,12 +109,15 @@ def stages_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
 
 def attention_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
     """Each head's attention weights from "=" on a, b and "=" (grouped bars)."""
+    return _attention(_trace(run, a, b, nf))
+
+
+def _attention(t: TraceFacts) -> dict:
     import altair as alt
 
     from lens.trace import KEYS
     from ui.charts import spec
 
-    t = _trace(run, a, b, nf)
     df = pd.DataFrame(
         [
             (f"head {h}", key, float(t.pattern[h, k]))
@@ -136,11 +150,14 @@ def attention_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
 def neurons_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
     """Every neuron's pre-activation (pale) and post-activation (full colour) for this input,
     grouped by key frequency (x: the neurons sorted by frequency, then index)."""
+    return _neurons(_trace(run, a, b, nf))
+
+
+def _neurons(t: TraceFacts) -> dict:
     import altair as alt
 
     from ui.charts import spec
 
-    t = _trace(run, a, b, nf)
     order = t.neuron_order
     df = pd.DataFrame(
         {
@@ -172,11 +189,14 @@ def neurons_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
 def logits_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
     """The logit of every answer c, the right answer and the ghost positions 2a and 2b
     coloured and labelled, the runner-up named (He et al. 2026's logit explorer)."""
+    return _logits(_trace(run, a, b, nf))
+
+
+def _logits(t: TraceFacts) -> dict:
     import altair as alt
 
     from ui.charts import spec
 
-    t = _trace(run, a, b, nf)
     role = np.array(["other"] * t.p, dtype=object)
     # Drawn in this order, so the right answer wins where positions coincide (a = b: 2a = c).
     role[t.ghosts[1]] = "ghost 2b"
