@@ -9,6 +9,8 @@ from jaxtyping import Float, Int
 
 from .fourier import basis, basis_freqs
 
+NEURON_BLOCK_VALUES = 2**19  # values per block of neuron_frequency_energy (2 MB of float32)
+
 
 def neuron_frequency_energy(pre_ab: Float[np.ndarray, "neuron a b"]) -> Float[np.ndarray, "neuron freq"]:
     """Energy of each neuron's pre-activation at each frequency 0..p // 2 along b,
@@ -19,9 +21,15 @@ def neuron_frequency_energy(pre_ab: Float[np.ndarray, "neuron a b"]) -> Float[np
     # (about twice as fast as an rfft here), then square in float64. For the orthonormal
     # basis, p * (sin_f^2 + cos_f^2) equals |FFT_f|^2 + |FFT_{p-f}|^2, so the numbers are
     # those of :func:`lens.fourier.frequency_energy` (to float32 rounding, ~1e-7 relative).
-    rows = np.ascontiguousarray(pre_ab, dtype=np.float32).reshape(-1, p)
-    coeffs = (rows @ basis(p).T.astype(np.float32)).reshape(n, -1, p)
-    power = (coeffs.astype(np.float64) ** 2).sum(axis=1)  # [neuron, basis row]
+    # A block of neurons at a time: all 512 at once held ~100 MB of copies and products.
+    b32 = basis(p).T.astype(np.float32)
+    power = np.empty((n, p))  # [neuron, basis row]
+    step = max(1, NEURON_BLOCK_VALUES // max(1, pre_ab[0].size if n else 1))
+    for lo in range(0, n, step):
+        block = pre_ab[lo : lo + step]
+        rows = np.ascontiguousarray(block, dtype=np.float32).reshape(-1, p)
+        coeffs = (rows @ b32).reshape(len(block), -1, p)
+        power[lo : lo + len(block)] = np.square(coeffs, dtype=np.float64).sum(axis=1)
     out = np.zeros((n, p // 2 + 1))
     np.add.at(out.T, basis_freqs(p), power.T)
     return out * p

@@ -30,12 +30,38 @@ def token_dependence(x: Float[np.ndarray, "... a b"], axes: Sequence[int] = (-2,
     Footgun: the constant over (a, b) (bin (0, 0)) is excluded from the total, so a large
     bias does not dilute the shares. Both token axes must have the same length p.
     """
-    x = np.moveaxis(np.asarray(x, dtype=np.float64), tuple(axes), (-2, -1))
+    x = np.moveaxis(np.asarray(x), tuple(axes), (-2, -1))
     p, q = x.shape[-2:]
     if p != q:
         raise ValueError(f"token axes must have the same length, found {p} and {q}")
-    power = np.abs(np.fft.fft2(x, axes=(-2, -1))) ** 2
-    power = power.reshape(-1, p, p).sum(axis=0)
+    return shares_of_power(power_over_tokens(x))
+
+
+CHUNK_VALUES = 2**19  # values per FFT block of power_over_tokens: ~8 MB of complex128
+
+
+def power_over_tokens(x: Float[np.ndarray, "... a b"]) -> Float[np.ndarray, "a b"]:
+    """|FFT2|^2 over the last two axes, summed over every other axis (float64), computed a
+    block of leading rows at a time so that the complex transform never holds more than
+    :data:`CHUNK_VALUES` values (a ``[d_model, a, b]`` stream whole would be 26 MB)."""
+    x = np.asarray(x)
+    p, q = x.shape[-2:]
+    # [rows, a, b]: a 3-D view (a transposed run, say) is sliced as it is, block by block.
+    flat = x[None] if x.ndim == 2 else x if x.ndim == 3 else x.reshape(-1, p, q)
+    step = max(1, CHUNK_VALUES // max(1, p * q))
+    power = np.zeros((p, q))
+    for lo in range(0, len(flat), step):
+        block = np.fft.fft2(flat[lo : lo + step].astype(np.float64, copy=False), axes=(-2, -1))
+        power += (block.real**2 + block.imag**2).sum(axis=0)
+    return power
+
+
+def shares_of_power(power: Float[np.ndarray, "p p"]) -> dict[str, float]:
+    """:func:`token_dependence`'s shares from a power map ``[p, p]`` (|FFT2|^2 summed over
+    every other axis, unfolded: :func:`power_over_tokens`); for a caller that adds the power
+    of a tensor up block by block."""
+    power = np.array(power, dtype=np.float64)
+    p = power.shape[-1]
     everything = power.sum()
     power[0, 0] = 0.0
     total = power.sum()

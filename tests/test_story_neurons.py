@@ -195,6 +195,27 @@ def test_weighted_sums_per_direction(tiny_run):
         np.testing.assert_allclose(rs.without_relu, np.cumsum(w * pre, axis=0), rtol=1e-4, atol=1e-4)
 
 
+def test_group_weighted_sums_share_the_groups_waves(tiny_run):
+    """The page's running sums per direction: the group's own ``pre`` summed a slice at a time
+    (nothing [neuron, a, b] held per direction), kept per direction, equal to weighted_running."""
+    for _, grp in _groups(tiny_run):
+        g = grp.facts
+        if g.n == 0:
+            continue
+        d = g.strongest_direction
+        rs = grp.weighted(d)
+        assert grp.weighted(d) is rs  # kept with the group: its memoised ranges outlive a rerun
+        assert rs.with_relu.waves is grp.pre and rs.without_relu.waves is grp.pre
+        ref = story.weighted_running(tiny_run, tuple(g.neurons), d)
+        for name in ("with_relu", "one_neuron", "without_relu"):
+            np.testing.assert_allclose(
+                np.asarray(getattr(rs, name)), np.asarray(getattr(ref, name)), atol=1e-6
+            )
+        assert rs.scale == pytest.approx(ref.scale)
+        with pytest.raises(IndexError):
+            grp.weighted(g.d_model)
+
+
 def test_residual_and_pulled_streams(tiny_run):
     post_all = np.asarray(tiny_run.acts["post"], dtype=np.float64)  # [N, neuron]
     p = tiny_run.p

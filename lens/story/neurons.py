@@ -6,8 +6,10 @@ widget: :func:`group` computes that group's facts (:class:`GroupFacts`) together
 arrays its scopes draw, once, because the filtered residual streams behind both cost most
 of the time (about 0.5 s per group on the published model, against 0.26 s for the whole
 neuron table and about 0.9 s for a group in all). The UI caches it per path string and
-frequency (``ui.data.shared_of_run``); :func:`weighted_running` is the one array that also
-depends on a residual direction (a server slider).
+frequency (``ui.data.shared_of_run``). The running sums that also depend on a residual
+direction (a server slider) are :meth:`NeuronGroup.weighted`'s, computed a slice at a time
+over the group's own arrays (:mod:`lens.stacks`), so a reader sweeping the direction adds
+nothing to what the process holds.
 
 Conventions (see :mod:`lens.run`): every figure is over all p * p inputs (train and test
 together), taken at the "=" position; ``[..., a, b]`` puts the token axes last. A neuron's
@@ -19,7 +21,7 @@ dicts keyed by :data:`lens.token_dependence.PARTS` (``"a"``, ``"b"``, ``"a + b"`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -27,7 +29,8 @@ from jaxtyping import Float, Int
 
 from .. import analysis
 from ..run import Run
-from ..token_dependence import PARTS, token_dependence
+from ..stacks import RunningStack
+from ..token_dependence import PARTS, power_over_tokens, shares_of_power, token_dependence
 
 WEAK_SHARE = 0.5  # a neuron with less of its energy than this at its own frequency is "weak"
 PULLED_NAMES = ("resid_post", "resid_mid")  # the residual streams filtered down to one frequency
@@ -148,14 +151,17 @@ class GroupFacts:
 
 @dataclass(frozen=True)
 class RunningSums:
-    """Running sums over a group's neuron axis (:func:`lens.analysis.running_sums`), float32,
-    each ``[neuron, a, b]``: slice k sums the neurons 0..k, the last slice is the total."""
+    """Running sums over a group's neuron axis (:func:`lens.analysis.running_sums`), each
+    ``[neuron, a, b]``: slice k sums the neurons 0..k, the last slice is the total. Each is a
+    :class:`lens.stacks.RunningStack` over the group's own read-only waves: a slice is
+    computed when it is asked for (float32 values, float64 sums), so a chart that shows one
+    slice holds none of the ``[neuron, a, b]`` stacks (``np.asarray`` gives the whole one)."""
 
-    with_relu: Float[np.ndarray, "neuron a b"]
+    with_relu: RunningStack
     """The running sum of the (weighted) clipped waves."""
-    one_neuron: Float[np.ndarray, "neuron a b"]
+    one_neuron: RunningStack
     """Each (weighted) clipped wave alone, times ``scale``."""
-    without_relu: Float[np.ndarray, "neuron a b"]
+    without_relu: RunningStack
     """The running sum of the (weighted) waves without the ReLU."""
     scale: float
     """What ``one_neuron`` is multiplied by so that its peak matches the full clipped sum's
@@ -173,10 +179,27 @@ class NeuronGroup:
     """n ideal neurons of frequency f (:func:`lens.analysis.mock_neurons`)."""
     ideal_sums: RunningSums
     """Their running sums, equal weights."""
+    w_out: Float[np.ndarray, "neuron d_model"]
+    """The group's rows of W_out (float64), in phase order: the weights of :meth:`weighted`."""
     residual: Float[np.ndarray, "d_model a b"]
     """What the group adds to the residual stream (see ``GroupFacts.residual``)."""
     pulled: dict[str, Float[np.ndarray, "d_model a b"]]
     """``resid_post`` and ``resid_mid`` with only f (and the constant) kept along a and b."""
+
+    _weighted: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def weighted(self, direction: int) -> RunningSums:
+        """The running sums of the group's neurons, each weighted by its output weight
+        W_out[neuron, direction] (:func:`weighted_running`), over the group's own ``pre``:
+        nothing ``[neuron, a, b]`` is allocated until a slice is asked for. Kept per
+        direction with the group (a few KB each), so what a chart memoises about one (its
+        value range) outlives the script run."""
+        d = int(direction)
+        if not 0 <= d < self.w_out.shape[1]:
+            raise IndexError(f"direction {d} out of range for d_model {self.w_out.shape[1]}")
+        if d not in self._weighted:  # two sessions at once: both compute, one is kept
+            self._weighted.setdefault(d, running(self.pre, self.w_out[:, d]))
+        return self._weighted[d]
 
 
 # ---------------------------------------------------------------- the model as a whole
@@ -229,8 +252,8 @@ def _swapped(run: Run, neurons: np.ndarray) -> Run:
 
 def _strongest(x: Float[np.ndarray, "d a b"]) -> int:
     """The direction along the first axis where ``x`` varies most over (a, b)."""
-    centred = x - x.mean(axis=(-2, -1), keepdims=True)
-    return int(np.argmax((centred**2).sum(axis=(-2, -1))))
+    spread = [float(((d - d.mean()) ** 2).sum()) for d in x]  # one direction at a time: no copy of x
+    return int(np.argmax(spread)) if spread else 0
 
 
 def _frozen(x: np.ndarray) -> np.ndarray:
@@ -239,18 +262,26 @@ def _frozen(x: np.ndarray) -> np.ndarray:
 
 
 def running(
-    pre: Float[np.ndarray, "neuron a b"], weights: Float[np.ndarray, " neuron"] | None
+    pre: Float[np.ndarray, "neuron a b"],
+    weights: Float[np.ndarray, " neuron"] | None,
+    exact: Float[np.ndarray, "neuron a b"] | None = None,
 ) -> RunningSums:
-    """The running sums the page draws for ``pre`` (neurons in phase order) weighted by
-    ``weights`` (equal when None), float32 and read-only."""
-    rs = analysis.running_sums(pre, weights)
-    peak = np.abs(rs["post_relu"][-1]).max() if len(pre) else 0.0
-    one = np.abs(rs["post_relu_waves"]).max() if len(pre) else 0.0
+    """The running sums the page draws for ``pre`` (neurons in phase order, read-only: the
+    stacks hold it) weighted by ``weights`` (equal when None). ``scale`` is computed in
+    float64 from ``exact`` when given (the float64 waves ``pre`` was rounded from), else from
+    ``pre``."""
+    w = np.ones(len(pre)) if weights is None else np.asarray(weights, dtype=np.float64)
+    src = pre if exact is None else exact
+    peak = float(np.abs(RunningStack(src, w, relu=True, cumulative=True).total()).max()) if len(pre) else 0.0
+    if len(pre):  # |w_k relu(x_k)| peaks where x_k does: relu(x) >= 0
+        one = float((np.abs(w) * np.maximum(src.reshape(len(src), -1).max(axis=1), 0.0)).max())
+    else:
+        one = 0.0
     scale = float(peak / one) if one > 0 else 1.0
     return RunningSums(
-        with_relu=_frozen(rs["post_relu"].astype(np.float32)),
-        one_neuron=_frozen((rs["post_relu_waves"] * scale).astype(np.float32)),
-        without_relu=_frozen(rs["pre_relu"].astype(np.float32)),
+        with_relu=RunningStack(pre, w, relu=True, cumulative=True),
+        one_neuron=RunningStack(pre, w, relu=True, cumulative=False, scale=scale),
+        without_relu=RunningStack(pre, w, relu=False, cumulative=True),
         scale=scale,
     )
 
@@ -285,40 +316,55 @@ def _phase_facts(run: Run, idx: np.ndarray, freq: int) -> dict:
 
 def _weighted_facts(pre: np.ndarray, w_out: np.ndarray) -> dict:
     """Token dependence of the group's sums weighted by each column of ``w_out`` ([neuron,
-    d_model]), with and without the ReLU; the same totals as :func:`running`'s last slices."""
+    d_model]), with and without the ReLU; the same totals as :func:`running`'s last slices.
+    Float64, a block of (a, b) columns at a time (the whole group in float64 would be two
+    more copies of ``pre``, twice its size each)."""
     n, p = pre.shape[0], pre.shape[-1]
-    pre64 = pre.astype(np.float64).reshape(n, p * p)
-    post64 = np.maximum(pre64, 0.0)
-    totals = {
-        "pre": (w_out.T @ pre64).reshape(-1, p, p),  # [d_model, a, b]
-        "post": (w_out.T @ post64).reshape(-1, p, p),
-    }
+    flat = pre.reshape(n, p * p)
+    totals = {"pre": np.empty((w_out.shape[1], p * p)), "post": np.empty((w_out.shape[1], p * p))}
+    equal = np.empty(p * p)
+    step = 4096
+    for lo in range(0, p * p, step):
+        cols = flat[:, lo : lo + step].astype(np.float64)
+        totals["pre"][:, lo : lo + step] = w_out.T @ cols
+        np.maximum(cols, 0.0, out=cols)
+        totals["post"][:, lo : lo + step] = w_out.T @ cols
+        equal[lo : lo + step] = cols.sum(axis=0)
     out = {}
     for name, total in totals.items():
-        parts = [token_dependence(t) for t in total]
+        parts = [token_dependence(t.reshape(p, p)) for t in total]
         out[name] = {k: _frozen(np.array([d[k] for d in parts])) for k in PARTS}
     if n:
-        last = w_out[-1][:, None, None] * post64[-1].reshape(p, p)  # [d_model, a, b]
-        open_a = _open_a(last).astype(int)
+        last = np.maximum(flat[-1].astype(np.float64), 0.0).reshape(p, p)
+        open_a = np.array([int(_open_a(w * last)) for w in w_out[-1]], dtype=int)
     else:
         open_a = np.zeros(w_out.shape[1], dtype=int)
     return {
         "pre": out["pre"],
         "post": out["post"],
         "open_a": open_a,
-        "equal": token_dependence(post64.sum(0).reshape(p, p)),
+        "equal": token_dependence(equal.reshape(p, p)),
     }
 
 
 def _pulled(run: Run, freq: int) -> tuple[dict, dict]:
-    """``resid_post`` and ``resid_mid`` with only ``freq`` kept (float32), and their facts."""
+    """``resid_post`` and ``resid_mid`` with only ``freq`` kept (float32), and their facts,
+    computed in float64 a block of residual directions at a time."""
     var = lambda y: float(((y - y.mean(axis=(-2, -1), keepdims=True)) ** 2).sum())  # noqa: E731
     lines, out = {}, {}
     for name in PULLED_NAMES:
-        x = run.by_ab(name).astype(np.float64)  # [d_model, a, b]
-        kept = analysis.pull_out_frequency(x, freq)
-        lines[name] = _frozen(kept.astype(np.float32))
-        out[name] = (token_dependence(kept), var(kept) / var(x) if var(x) > 0 else 0.0)
+        x_all = run.by_ab(name)  # [d_model, a, b], a view of the run
+        kept32 = np.empty(x_all.shape, dtype=np.float32)
+        power = np.zeros(x_all.shape[-2:])
+        v_kept = v_x = 0.0
+        for lo in range(0, len(x_all), 16):
+            x = x_all[lo : lo + 16].astype(np.float64)
+            kept = analysis.pull_out_frequency(x, freq)
+            kept32[lo : lo + 16] = kept
+            power += power_over_tokens(kept)
+            v_kept, v_x = v_kept + var(kept), v_x + var(x)
+        lines[name] = _frozen(kept32)
+        out[name] = (shares_of_power(power), v_kept / v_x if v_x > 0 else 0.0)
     return lines, out
 
 
@@ -333,8 +379,9 @@ def group(run: Run, freq: int) -> NeuronGroup:
     w_out = run.weights["W_out"][idx].astype(np.float64)  # [neuron, d_model]
     d_model = int(run.weights["W_out"].shape[1])
 
-    ideal = analysis.mock_neurons(run.p, freq, len(idx))
-    ideal_sums = running(ideal, None)
+    ideal = analysis.mock_neurons(run.p, freq, len(idx))  # float64: the facts below
+    ideal32 = _frozen(ideal.astype(np.float32))  # what the scopes draw, and sum
+    ideal_sums = running(ideal32, None, exact=ideal)
     ideal_pre_total = ideal.sum(axis=0)  # the running sum's last slice, without the ReLU
     ideal_post_total = np.maximum(ideal, 0.0).sum(axis=0)
     weighted = _weighted_facts(pre, w_out)
@@ -368,8 +415,9 @@ def group(run: Run, freq: int) -> NeuronGroup:
     return NeuronGroup(
         facts=gf,
         pre=pre,
-        ideal=_frozen(ideal.astype(np.float32)),
+        ideal=ideal32,
         ideal_sums=ideal_sums,
+        w_out=_frozen(w_out),
         residual=_frozen(out.astype(np.float32)),
         pulled=lines,
     )
@@ -382,7 +430,8 @@ def group_facts(run: Run, freq: int) -> GroupFacts:
 
 def weighted_running(run: Run, neurons: Sequence[int], direction: int) -> RunningSums:
     """The running sums of ``neurons`` (in the order given: phase order, ``GroupFacts.neurons``)
-    each weighted by its output weight W_out[neuron, direction]."""
+    each weighted by its output weight W_out[neuron, direction] (the page uses
+    :meth:`NeuronGroup.weighted`, which sums the group's own ``pre``)."""
     idx = np.asarray(neurons, dtype=int)
-    pre = run.by_ab("pre")[idx].astype(np.float32)  # as the group's ``pre``
+    pre = _frozen(run.by_ab("pre")[idx].astype(np.float32))  # as the group's ``pre``
     return running(pre, run.weights["W_out"][idx, direction])
