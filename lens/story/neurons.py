@@ -379,14 +379,21 @@ def group(run: Run, freq: int) -> NeuronGroup:
     w_out = run.weights["W_out"][idx].astype(np.float64)  # [neuron, d_model]
     d_model = int(run.weights["W_out"].shape[1])
 
+    # Each float64 intermediate is dropped once its facts are read: they are the transient
+    # part of a group's memory (the float32 arrays kept are the held part).
     ideal = analysis.mock_neurons(run.p, freq, len(idx))  # float64: the facts below
     ideal32 = _frozen(ideal.astype(np.float32))  # what the scopes draw, and sum
     ideal_sums = running(ideal32, None, exact=ideal)
-    ideal_pre_total = ideal.sum(axis=0)  # the running sum's last slice, without the ReLU
-    ideal_post_total = np.maximum(ideal, 0.0).sum(axis=0)
+    ideal_pre_max = float(np.abs(ideal.sum(axis=0)).max())  # the plain sum's last slice
+    ideal_post = token_dependence(np.maximum(ideal, 0.0).sum(axis=0))
+    ideal_open_a = int(_open_a(np.maximum(ideal[-1], 0.0))) if len(idx) else 0
+    del ideal
     weighted = _weighted_facts(pre, w_out)
 
-    out = analysis.neurons_to_residual(run, idx)  # [d_model, a, b]
+    out = analysis.neurons_to_residual(run, idx)  # [d_model, a, b], float64
+    residual, residual_strongest = token_dependence(out), _strongest(out)
+    residual32 = _frozen(out.astype(np.float32))
+    del out
     lines, pulled = _pulled(run, freq)
     gf = GroupFacts(
         freq=int(freq),
@@ -397,15 +404,15 @@ def group(run: Run, freq: int) -> NeuronGroup:
         a_b_phase_gap_deg=ph["a_b_phase_gap_deg"],
         d_model=d_model,
         strongest_direction=int(np.argmax(np.linalg.norm(w_out, axis=0))) if len(idx) else 0,
-        ideal_pre_max=float(np.abs(ideal_pre_total).max()),
-        ideal_post=token_dependence(ideal_post_total),
-        ideal_open_a=int(_open_a(np.maximum(ideal[-1], 0.0))) if len(idx) else 0,
+        ideal_pre_max=ideal_pre_max,
+        ideal_post=ideal_post,
+        ideal_open_a=ideal_open_a,
         weighted_pre=weighted["pre"],
         weighted_post=weighted["post"],
         weighted_open_a=_frozen(weighted["open_a"]),
         equal=weighted["equal"],
-        residual=token_dependence(out),
-        residual_strongest=_strongest(out),
+        residual=residual,
+        residual_strongest=residual_strongest,
         mid_share=pulled["resid_mid"][1],
         post_share=pulled["resid_post"][1],
         mid_parts=pulled["resid_mid"][0],
@@ -418,7 +425,7 @@ def group(run: Run, freq: int) -> NeuronGroup:
         ideal=ideal32,
         ideal_sums=ideal_sums,
         w_out=_frozen(w_out),
-        residual=_frozen(out.astype(np.float32)),
+        residual=residual32,
         pulled=lines,
     )
 
