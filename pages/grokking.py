@@ -86,8 +86,8 @@ def _loss_and_accuracy(h: History, f: GrokkingFacts, whose: str) -> fig.Scale:
     )
     links.keep("axis", axis or fig.AXES[0], fig.AXES[0])
     scale = (axis or fig.AXES[0], f.last_step)
-    charts.show(charts.spec(fig.loss_chart(h, f, scale)), key="grokking.loss")
-    charts.show(charts.spec(fig.accuracy_chart(h, f, scale)), key="grokking.accuracy")
+    charts.show(data.of_history(fig.loss_chart, h, scale), key="grokking.loss")
+    charts.show(data.of_history(fig.accuracy_chart, h, scale), key="grokking.accuracy")
     return scale
 
 
@@ -210,7 +210,7 @@ simpler quantities beside them:
         )
     if sentences:
         st.markdown(" ".join(sentences))
-    charts.show(charts.spec(fig.progress_chart(h, f, scale)), key="grokking.progress")
+    charts.show(data.of_history(fig.progress_chart, h, scale), key="grokking.progress")
 
 
 def _weight_norm_and_gini(h: History, f: GrokkingFacts, scale: fig.Scale) -> None:
@@ -226,9 +226,9 @@ def _weight_norm_and_gini(h: History, f: GrokkingFacts, scale: fig.Scale) -> Non
     st.markdown(f"{text} The Gini coefficient is {gini}.")
     left, right = st.columns(2)
     with left:
-        charts.show(charts.spec(fig.norm_chart(h, f, scale)), key="grokking.norm")
+        charts.show(data.of_history(fig.norm_chart, h, scale), key="grokking.norm")
     with right:
-        charts.show(charts.spec(fig.gini_chart(h, f, scale)), key="grokking.gini")
+        charts.show(data.of_history(fig.gini_chart, h, scale), key="grokking.gini")
 
 
 def _spectrum(h: History, f: GrokkingFacts) -> None:
@@ -246,7 +246,7 @@ initialisation the energy is spread over all of them. The share held by the key 
 {pct(f.neuron_key_share_chance or 0.0, 0)}.
 """
     )
-    charts.show(charts.spec(fig.spectrum_heatmap(h, f)), key="grokking.heatmap")
+    charts.show(data.of_history(fig.spectrum_heatmap, h), key="grokking.heatmap")
     st.markdown(
         "Press **play** (or drag the slider) to step through the checkpoints in your browser and "
         "watch the key frequencies (marked) rise out of the noise."
@@ -289,7 +289,7 @@ frequency is {shares}; an even spread would
 give {pct(f.neuron_key_share_chance, 0)}.
 """
     )
-    charts.show(charts.spec(fig.neuron_chart(h, f, scale)), key="grokking.neurons")
+    charts.show(data.of_history(fig.neuron_chart, h, scale), key="grokking.neurons")
 
 
 def _snapshots(h: History, f: GrokkingFacts) -> None:

@@ -355,6 +355,31 @@ def _history(run_dir: str, stamp: int) -> tuple:
         return None, None, f"{Path(run_dir) / HISTORY_FILE}: could not be summarised: {_first_line(err)}"
 
 
+def _history_figure(run_dir: str, stamp: int, fn: Callable, *args: Any) -> dict:
+    from ui import charts
+
+    h, f, why = _history(run_dir, stamp)
+    if h is None:
+        raise ValueError(why)
+    return charts.spec(fn(h, f, *args))
+
+
+def of_history(fn: Callable[..., Any], h, *args: Any) -> dict:
+    """``ui.charts.spec(fn(h, facts, *args))`` for the training history ``h`` (one that
+    :func:`history` read) and its facts, cached like :func:`of_run`, keyed by ``h``'s run
+    directory, its ``history.json``'s modification time and ``args``. A history's charts
+    hold every evaluation step: building them through Altair on every rerun cost the
+    Grokking page ~2.5 s of server CPU per run under load (bench/load.py, profiled)."""
+    run_dir = str(h.run_dir)
+    stamp = _history_stamp(Path(run_dir))
+    return _derived(
+        _name(fn) + "@history",
+        None,
+        (run_dir, stamp, *args),
+        lambda *a: _history_figure(a[0], a[1], fn, *a[2:]),
+    )
+
+
 def history(run_dir: str) -> tuple:
     """The training history of the run directory ``run_dir`` and its facts, cached:
     ``(History, GrokkingFacts, None)``, or ``(None, None, why it could not be read, one
