@@ -17,7 +17,7 @@ without holding the stack.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from jaxtyping import Float
@@ -123,3 +123,65 @@ class RunningStack:
     def __repr__(self) -> str:
         kind = ("running sum" if self.cumulative else "each") + (" after the ReLU" if self.relu else "")
         return f"RunningStack({kind}, shape={self.shape})"
+
+
+class BlockStack:
+    """``[k, *rest]`` float32 whose rows ``lo:hi`` are ``block(lo, hi)`` (any float dtype,
+    computed when asked for): for a tensor a chart shows one row of at a time (a residual
+    direction picked by a slider) and that is cheap to compute a row at a time.
+
+    ``block`` must be a pure function of its arguments over read-only inputs (it is shared
+    by every reader). Indexing, ``np.asarray`` and :meth:`blocks` as for
+    :class:`RunningStack`."""
+
+    def __init__(self, shape: tuple[int, ...], block: Callable[[int, int], np.ndarray]):
+        self._shape = tuple(int(n) for n in shape)
+        self.block = block
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    dtype = np.dtype(np.float32)
+
+    def __len__(self) -> int:
+        return self._shape[0]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        if any(k is Ellipsis or k is None for k in key):
+            raise IndexError("a BlockStack takes ints and slices only")
+        first, rest = (key[0], key[1:]) if key else (slice(None), ())
+        n = len(self)
+        if isinstance(first, slice):
+            lo, hi, step = first.indices(n)
+            if step != 1:
+                return np.asarray(self)[(first, *rest)]
+            return self._rows(lo, max(lo, hi))[(slice(None), *rest)]
+        k = int(first)
+        if not -n <= k < n:
+            raise IndexError(f"index {k} out of range for {n} rows")
+        k %= n
+        return self._rows(k, k + 1)[0][rest]
+
+    def _rows(self, lo: int, hi: int) -> np.ndarray:
+        out = np.asarray(self.block(lo, hi)).astype(np.float32, copy=False)
+        if out.shape != (hi - lo, *self._shape[1:]):
+            raise ValueError(f"block({lo}, {hi}) gave shape {out.shape}")
+        return out
+
+    def blocks(self, rows: int = CHUNK) -> Iterator[np.ndarray]:
+        """The stack as consecutive float32 blocks of ``rows`` rows, first to last."""
+        for lo in range(0, len(self), rows):
+            yield self._rows(lo, min(lo + rows, len(self)))
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self._rows(0, len(self))
+        return out if dtype is None else out.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"BlockStack(shape={self.shape})"

@@ -114,3 +114,32 @@ def test_the_scope_memoises_ranges_only_of_what_cannot_change():
     mutable[0, 0] = 5.0
     assert scope_widget._range(mutable, "space") == (0.0, 5.0)  # recomputed: it may change
     assert id(mutable) not in scope_widget._RANGES
+
+
+def test_a_block_stack_is_its_dense_array_by_index_block_and_range():
+    from lens.stacks import BlockStack
+    from ui.scope_tables import value_range
+
+    dense = np.random.default_rng(4).normal(size=(9, 5, 7))
+    calls = []
+
+    def rows(lo, hi):
+        calls.append((lo, hi))
+        return dense[lo:hi]
+
+    s = BlockStack(dense.shape, rows)
+    assert s.shape == dense.shape and len(s) == 9 and s.ndim == 3
+    np.testing.assert_array_equal(s[3], dense[3].astype(np.float32))
+    assert calls[-1] == (3, 4)  # one row computed for one row asked
+    np.testing.assert_array_equal(s[-1, 2], dense[-1, 2].astype(np.float32))
+    np.testing.assert_array_equal(s[2:6, :, 1], dense[2:6, :, 1].astype(np.float32))
+    np.testing.assert_array_equal(s[::2], dense[::2].astype(np.float32))
+    np.testing.assert_array_equal(np.concatenate(list(s.blocks(4))), dense.astype(np.float32))
+    np.testing.assert_array_equal(np.asarray(s), dense.astype(np.float32))
+    for view in ("space", "fourier", "magnitude"):
+        assert value_range(s, view) == pytest.approx(value_range(dense.astype(np.float32), view))
+    for bad in (9, -10):
+        with pytest.raises(IndexError):
+            s[bad]
+    with pytest.raises(ValueError):
+        BlockStack((9, 5, 7), lambda lo, hi: dense[lo:hi, :4])[0]  # a block of the wrong shape

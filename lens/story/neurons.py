@@ -29,7 +29,7 @@ from jaxtyping import Float, Int
 
 from .. import analysis
 from ..run import Run
-from ..stacks import RunningStack
+from ..stacks import CHUNK, BlockStack, RunningStack
 from ..token_dependence import PARTS, power_over_tokens, shares_of_power, token_dependence
 
 WEAK_SHARE = 0.5  # a neuron with less of its energy than this at its own frequency is "weak"
@@ -181,10 +181,12 @@ class NeuronGroup:
     """Their running sums, equal weights."""
     w_out: Float[np.ndarray, "neuron d_model"]
     """The group's rows of W_out (float64), in phase order: the weights of :meth:`weighted`."""
-    residual: Float[np.ndarray, "d_model a b"]
-    """What the group adds to the residual stream (see ``GroupFacts.residual``)."""
-    pulled: dict[str, Float[np.ndarray, "d_model a b"]]
-    """``resid_post`` and ``resid_mid`` with only f (and the constant) kept along a and b."""
+    residual: BlockStack
+    """What the group adds to the residual stream (see ``GroupFacts.residual``),
+    ``[d_model, a, b]``, computed a block of directions at a time from ``pre``."""
+    pulled: dict[str, BlockStack]
+    """``resid_post`` and ``resid_mid`` with only f (and the constant) kept along a and b,
+    ``[d_model, a, b]``, filtered a block of directions at a time from the run's own arrays."""
 
     _weighted: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -250,9 +252,13 @@ def _swapped(run: Run, neurons: np.ndarray) -> Run:
     return replace(run, acts={"pre": run.acts["pre"][:, neurons][swap]})
 
 
+def _spread(x: Float[np.ndarray, "a b"]) -> float:
+    return float(((x - x.mean()) ** 2).sum())
+
+
 def _strongest(x: Float[np.ndarray, "d a b"]) -> int:
     """The direction along the first axis where ``x`` varies most over (a, b)."""
-    spread = [float(((d - d.mean()) ** 2).sum()) for d in x]  # one direction at a time: no copy of x
+    spread = [_spread(d) for d in x]  # one direction at a time: no copy of x
     return int(np.argmax(spread)) if spread else 0
 
 
@@ -347,25 +353,47 @@ def _weighted_facts(pre: np.ndarray, w_out: np.ndarray) -> dict:
     }
 
 
-def _pulled(run: Run, freq: int) -> tuple[dict, dict]:
-    """``resid_post`` and ``resid_mid`` with only ``freq`` kept (float32), and their facts,
-    computed in float64 a block of residual directions at a time."""
+def _pulled(run: Run, freq: int) -> tuple[dict, dict, int]:
+    """``resid_post`` and ``resid_mid`` with only ``freq`` kept, as stacks computed a
+    direction at a time (:class:`lens.stacks.BlockStack` over the run's own read-only
+    activations: two filtered FFTs per slice), their facts, computed here in float64 a block
+    of residual directions at a time, and the direction where the filtered ``resid_post``
+    varies most."""
     var = lambda y: float(((y - y.mean(axis=(-2, -1), keepdims=True)) ** 2).sum())  # noqa: E731
-    lines, out = {}, {}
+    lines, out, spread = {}, {}, []
     for name in PULLED_NAMES:
         x_all = run.by_ab(name)  # [d_model, a, b], a view of the run
-        kept32 = np.empty(x_all.shape, dtype=np.float32)
+
+        def kept_rows(lo: int, hi: int, x_all=x_all) -> np.ndarray:
+            return analysis.pull_out_frequency(x_all[lo:hi].astype(np.float64), freq)
+
         power = np.zeros(x_all.shape[-2:])
         v_kept = v_x = 0.0
         for lo in range(0, len(x_all), 16):
-            x = x_all[lo : lo + 16].astype(np.float64)
-            kept = analysis.pull_out_frequency(x, freq)
-            kept32[lo : lo + 16] = kept
+            kept = kept_rows(lo, lo + 16)
             power += power_over_tokens(kept)
-            v_kept, v_x = v_kept + var(kept), v_x + var(x)
-        lines[name] = _frozen(kept32)
+            v_kept, v_x = v_kept + var(kept), v_x + var(x_all[lo : lo + 16].astype(np.float64))
+            if name == "resid_post":  # as the chart draws it: float32
+                spread += [_spread(d) for d in kept.astype(np.float32)]
+        lines[name] = BlockStack(x_all.shape, kept_rows)
         out[name] = (shares_of_power(power), v_kept / v_x if v_x > 0 else 0.0)
-    return lines, out
+    return lines, out, int(np.argmax(spread)) if spread else 0
+
+
+def _residual_stack(pre: np.ndarray, w_out: np.ndarray, b_out: np.ndarray) -> BlockStack:
+    """``relu(pre) @ w_out + b_out`` viewed ``[d_model, a, b]``, a block of directions at a
+    time from the group's own read-only ``pre`` ([neuron, a, b], whose ReLU is the run's
+    ``post``), summed in float64 (:func:`lens.analysis.neurons_to_residual`'s numbers)."""
+    n, p = pre.shape[0], pre.shape[-1]
+    flat = pre.reshape(n, p * p)
+
+    def rows(lo: int, hi: int) -> np.ndarray:
+        acc = np.zeros((hi - lo, p * p))
+        for c in range(0, n, CHUNK):
+            acc += w_out[c : c + CHUNK, lo:hi].T @ np.maximum(flat[c : c + CHUNK], 0, dtype=np.float64)
+        return (acc + b_out[lo:hi, None]).reshape(hi - lo, p, p)
+
+    return BlockStack((w_out.shape[1], p, p), rows)
 
 
 def group(run: Run, freq: int) -> NeuronGroup:
@@ -390,11 +418,10 @@ def group(run: Run, freq: int) -> NeuronGroup:
     del ideal
     weighted = _weighted_facts(pre, w_out)
 
-    out = analysis.neurons_to_residual(run, idx)  # [d_model, a, b], float64
+    out = analysis.neurons_to_residual(run, idx)  # [d_model, a, b], float64: the facts
     residual, residual_strongest = token_dependence(out), _strongest(out)
-    residual32 = _frozen(out.astype(np.float32))
     del out
-    lines, pulled = _pulled(run, freq)
+    lines, pulled, pulled_strongest = _pulled(run, freq)
     gf = GroupFacts(
         freq=int(freq),
         neurons=_frozen(np.asarray(idx, dtype=int)),
@@ -417,7 +444,7 @@ def group(run: Run, freq: int) -> NeuronGroup:
         post_share=pulled["resid_post"][1],
         mid_parts=pulled["resid_mid"][0],
         post_parts=pulled["resid_post"][0],
-        pulled_strongest=_strongest(lines["resid_post"]),
+        pulled_strongest=pulled_strongest,
     )
     return NeuronGroup(
         facts=gf,
@@ -425,7 +452,7 @@ def group(run: Run, freq: int) -> NeuronGroup:
         ideal=ideal32,
         ideal_sums=ideal_sums,
         w_out=_frozen(w_out),
-        residual=residual32,
+        residual=_residual_stack(pre, _frozen(w_out), np.asarray(run.weights["b_out"], dtype=np.float64)),
         pulled=lines,
     )
 
