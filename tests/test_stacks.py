@@ -143,3 +143,23 @@ def test_a_block_stack_is_its_dense_array_by_index_block_and_range():
             s[bad]
     with pytest.raises(ValueError):
         BlockStack((9, 5, 7), lambda lo, hi: dense[lo:hi, :4])[0]  # a block of the wrong shape
+
+
+@pytest.mark.parametrize("view", ["space", "fourier", "magnitude"])
+def test_what_the_scope_ships_of_a_stack_is_the_float64_sum_to_display_precision(view):
+    """A slice of a running sum is float32 (summed in float64); through a scope's view and the
+    base-36 codes it decodes to the float64 dense computation within a millionth of the range,
+    far below a pixel of a chart."""
+    from ui.scope import decoded, scope_chart
+    from ui.scope_tables import view_values
+
+    x = _waves(n=40, p=13)
+    w = np.random.default_rng(5).normal(size=len(x))
+    s = RunningStack(x, w, relu=True, cumulative=True)
+    k = 33
+    exact = view_values(_dense(x, w, relu=True, cumulative=True)[k], view)  # [a, b'] float64
+    chart = scope_chart({"sum": s[k]}, play="a", x_axis="b", view=view)
+    rows = decoded(chart.datasets["values"])
+    got = np.stack([rows[i] for i in range(len(x[0]))])
+    span = float(exact.max() - exact.min())
+    np.testing.assert_allclose(got, exact, rtol=0, atol=1e-6 * span)
