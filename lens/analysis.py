@@ -181,8 +181,12 @@ def neurons_to_residual(run: Run, neurons: Sequence[int]) -> Float[np.ndarray, "
     Footgun: ``b_out`` is added once whatever the subset, so an empty subset gives b_out.
     """
     neurons = np.asarray(neurons, dtype=int)
-    post = run.acts["post"][:, neurons].astype(np.float64)  # [N, k]
-    out = post @ run.weights["W_out"][neurons].astype(np.float64) + run.weights["b_out"]
+    w = run.weights["W_out"][neurons].astype(np.float64)  # [k, d_model]
+    post_all = run.acts["post"]
+    out = np.empty((len(post_all), w.shape[1]))
+    for lo in range(0, len(post_all), 2048):  # float64 a block of inputs at a time, not [N, k]
+        out[lo : lo + 2048] = post_all[lo : lo + 2048, neurons].astype(np.float64) @ w
+    out += run.weights["b_out"]
     return run.by_ab(out)
 
 

@@ -89,9 +89,9 @@ def snapshot_neurons_at(path: str, key_freqs: tuple[int, ...]) -> SnapshotNeuron
     """:func:`snapshot_neurons` of the checkpoint at ``path`` (a kept snapshot), run with
     lens's numpy engine. Raises :class:`lens.checkpoint.CheckpointError` if it is refused."""
     from .checkpoint import load
-    from .run import run_model
+    from .run import logits_run
 
-    return snapshot_neurons(run_model(load(path), engine="numpy", all_positions=False), key_freqs)
+    return snapshot_neurons(logits_run(load(path), keep=("pre",)), key_freqs)  # all it reads
 
 
 # ---------------------------------------------------------------- over the snapshots

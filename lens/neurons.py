@@ -9,6 +9,8 @@ from jaxtyping import Float, Int
 
 from .fourier import basis, basis_freqs
 
+NEURON_BLOCK_VALUES = 2**19  # values per block of neuron_frequency_energy (2 MB of float32)
+
 
 def neuron_frequency_energy(pre_ab: Float[np.ndarray, "neuron a b"]) -> Float[np.ndarray, "neuron freq"]:
     """Energy of each neuron's pre-activation at each frequency 0..p // 2 along b,
@@ -21,9 +23,14 @@ def neuron_frequency_energy(pre_ab: Float[np.ndarray, "neuron a b"]) -> Float[np
     # those of :func:`lens.fourier.frequency_energy` (to float32 rounding, ~1e-7 relative).
     # With the neuron axis last: a run's ``by_ab`` view of [N, neuron] activations is then
     # contiguous, and no transposed copy of all of them is made (it cost more than the product).
-    x = np.moveaxis(pre_ab, 0, -1).astype(np.float32, copy=False)  # [a, b, neuron]
-    coeffs = basis(p).astype(np.float32) @ x  # [a, basis row, neuron]
-    power = (coeffs.astype(np.float64) ** 2).sum(axis=0)  # [basis row, neuron]
+    # A block of a at a time: the products of all 113 rows at once held ~100 MB.
+    x = np.moveaxis(pre_ab, 0, -1)  # [a, b, neuron]
+    b32 = basis(p).astype(np.float32)
+    power = np.zeros((p, n))  # [basis row, neuron]
+    step = max(1, NEURON_BLOCK_VALUES // max(1, p * n))
+    for lo in range(0, x.shape[0], step):
+        coeffs = b32 @ x[lo : lo + step].astype(np.float32, copy=False)  # [a, basis row, neuron]
+        power += np.square(coeffs, dtype=np.float64).sum(axis=0)
     out = np.zeros((n, p // 2 + 1))
     np.add.at(out.T, basis_freqs(p), power)
     return out * p

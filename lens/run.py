@@ -158,6 +158,35 @@ def _numpy_forward(ck: Checkpoint) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return logits.astype(np.float32), acts
 
 
+def logits_run(ck: Checkpoint, keep: tuple[str, ...] = (), rows: int = 2048) -> Run:
+    """A :class:`Run` with the logits and only the activations named in ``keep`` (at "=":
+    ``pattern``, ``z``, ``attn_out``, ``resid_mid``, ``pre``, ``post``, ``mlp_out``,
+    ``resid_post``), by the numpy engine's forward pass over ``rows`` inputs at a time: for a
+    snapshot that is analysed once and dropped (its losses, its neurons, its diagnostics).
+    The whole pass at p = 113 peaks at ~130 MB of activations; this one at what it keeps
+    plus a block's worth (~20 MB), for the same numbers bit for bit (each input's row is
+    computed by the same operations)."""
+    unknown = set(keep) - (set(HOOKS.values()) - ALL_POSITIONS)
+    if unknown:
+        raise ValueError(f"logits_run keeps activations at '=' only; not {sorted(unknown)}")
+    w = ck.weights
+    tokens = task.dataset(ck.p)
+    n = len(tokens)
+    out: dict[str, np.ndarray] = {}
+    for lo in range(0, n, rows):
+        t = tokens[lo : lo + rows]
+        resid_eq = w["W_E"][t[:, -1]] + w["W_pos"][-1]
+        acts = attention(ck, t, w["W_E"][None])
+        acts.update(_after_attention(w, resid_eq, acts["attn_out"]))
+        for name in ("logits", *keep):
+            x = acts[name]
+            if name not in out:
+                out[name] = np.empty((n, *x.shape[1:]), dtype=np.float32)
+            out[name][lo : lo + len(t)] = x
+    logits = out.pop("logits")
+    return Run(ck=ck, logits=logits, acts=out)
+
+
 def attention(
     ck: Checkpoint, tokens, embed_tables, scores=None, pattern=None, exact: bool = True
 ) -> dict[str, np.ndarray]:

@@ -100,6 +100,51 @@ def _sums_along_a_plus_b(x: Float[np.ndarray, "n a b"]) -> Float[np.ndarray, "n 
     return view.sum(axis=1)
 
 
+CHUNK_VALUES = 2**19  # values per FFT block of power_over_tokens: ~8 MB of complex128
+
+
+def power_over_tokens(x: Float[np.ndarray, "... a b"]) -> Float[np.ndarray, "a b"]:
+    """|FFT2|^2 over the last two axes, summed over every other axis (float64), computed a
+    block of leading rows at a time so that the complex transform never holds more than
+    :data:`CHUNK_VALUES` values (a ``[d_model, a, b]`` stream whole would be 26 MB)."""
+    x = np.asarray(x)
+    p, q = x.shape[-2:]
+    # [rows, a, b]: a 3-D view (a transposed run, say) is sliced as it is, block by block.
+    flat = x[None] if x.ndim == 2 else x if x.ndim == 3 else x.reshape(-1, p, q)
+    step = max(1, CHUNK_VALUES // max(1, p * q))
+    power = np.zeros((p, q))
+    for lo in range(0, len(flat), step):
+        block = np.fft.fft2(flat[lo : lo + step].astype(np.float64, copy=False), axes=(-2, -1))
+        power += (block.real**2 + block.imag**2).sum(axis=0)
+    return power
+
+
+def shares_of_power(power: Float[np.ndarray, "p p"]) -> dict[str, float]:
+    """:func:`token_dependence`'s shares from a power map ``[p, p]`` (|FFT2|^2 summed over
+    every other axis, unfolded: :func:`power_over_tokens`); for a caller that adds the power
+    of a tensor up block by block."""
+    power = np.array(power, dtype=np.float64)
+    p = power.shape[-1]
+    everything = power.sum()
+    power[0, 0] = 0.0
+    total = power.sum()
+    if total <= 1e-24 * everything or total == 0:  # constant up to rounding
+        return dict.fromkeys(PARTS, 0.0)
+    ka = np.arange(p)[:, None]
+    kb = np.arange(p)[None, :]
+    masks = {
+        "a": (kb == 0) & (ka != 0),
+        "b": (ka == 0) & (kb != 0),
+        "a + b": (ka == kb) & (ka != 0),
+        "a - b": ((ka + kb) % p == 0) & (ka != 0),
+    }
+    if p % 2 == 0:  # k = p/2 is on both diagonals: count it once, as a + b
+        masks["a - b"] &= ~masks["a + b"]
+    out = {name: float(power[m].sum() / total) for name, m in masks.items()}
+    out["other"] = max(0.0, 1.0 - sum(out.values()))
+    return out
+
+
 def sum_share(x: Float[np.ndarray, "... a b"], axes: Sequence[int] = (-2, -1)) -> float:
     """Share of the non-constant energy of ``x`` that is a function of (a + b) mod p alone."""
     return token_dependence(x, axes)["a + b"]

@@ -476,10 +476,10 @@ def weights_summary(path: str) -> WeightsSummary:
     (no torch). Raises :class:`lens.checkpoint.CheckpointError` for a refused checkpoint."""
     from . import analysis, fourier
     from .checkpoint import load
-    from .run import run_model
+    from .run import logits_run
 
     ck = load(path)
-    run = run_model(ck, engine="numpy")
+    run = logits_run(ck)  # the logits alone: a snapshot's activations are never read here
     p = ck.p
     energy = fourier.frequency_energy(np.asarray(ck.weights["W_E"][:p], dtype=np.float64), axis=0)
     prov = ck.meta.get("provenance", {}) if isinstance(ck.meta, dict) else {}

@@ -87,8 +87,8 @@ def _loss_and_accuracy(h: History, f: GrokkingFacts, whose: str) -> fig.Scale:
     )
     links.keep("axis", axis or fig.AXES[0], fig.AXES[0], key="grokking.step_axis")
     scale = (axis or fig.AXES[0], f.last_step)
-    charts.show(data.history_spec(fig.loss_chart, str(h.run_dir), scale), key="grokking.loss")
-    charts.show(data.history_spec(fig.accuracy_chart, str(h.run_dir), scale), key="grokking.accuracy")
+    charts.show(data.of_history(fig.loss_chart, h, scale), key="grokking.loss")
+    charts.show(data.of_history(fig.accuracy_chart, h, scale), key="grokking.accuracy")
     return scale
 
 
@@ -211,7 +211,7 @@ simpler quantities beside them:
         )
     if sentences:
         st.markdown(" ".join(sentences))
-    charts.show(data.history_spec(fig.progress_chart, str(h.run_dir), scale), key="grokking.progress")
+    charts.show(data.of_history(fig.progress_chart, h, scale), key="grokking.progress")
 
 
 def _weight_norm_and_gini(h: History, f: GrokkingFacts, scale: fig.Scale) -> None:
@@ -227,9 +227,9 @@ def _weight_norm_and_gini(h: History, f: GrokkingFacts, scale: fig.Scale) -> Non
     st.markdown(f"{text} The Gini coefficient is {gini}.")
     left, right = st.columns(2)
     with left:
-        charts.show(data.history_spec(fig.norm_chart, str(h.run_dir), scale), key="grokking.norm")
+        charts.show(data.of_history(fig.norm_chart, h, scale), key="grokking.norm")
     with right:
-        charts.show(data.history_spec(fig.gini_chart, str(h.run_dir), scale), key="grokking.gini")
+        charts.show(data.of_history(fig.gini_chart, h, scale), key="grokking.gini")
 
 
 def _spectrum(h: History, f: GrokkingFacts) -> None:
@@ -247,7 +247,7 @@ initialisation the energy is spread over all of them. The share held by the key 
 {pct(f.neuron_key_share_chance or 0.0, 0)}.
 """
     )
-    charts.show(data.history_spec(fig.spectrum_heatmap, str(h.run_dir)), key="grokking.heatmap")
+    charts.show(data.of_history(fig.spectrum_heatmap, h), key="grokking.heatmap")
     st.markdown(
         "Press **play** (or drag the slider) to step through the checkpoints and "
         "watch the key frequencies (marked) rise out of the noise."
@@ -290,7 +290,7 @@ frequency is {shares}; an even spread would
 give {pct(f.neuron_key_share_chance, 0)}.
 """
     )
-    charts.show(data.history_spec(fig.neuron_chart, str(h.run_dir), scale), key="grokking.neurons")
+    charts.show(data.of_history(fig.neuron_chart, h, scale), key="grokking.neurons")
 
 
 @st.fragment  # a new snapshot reruns this section only

@@ -239,7 +239,7 @@ def _mock_scope(p: int, grp) -> None:
     )
 
 
-def _running_section(source: str, grp) -> None:
+def _running_section(grp) -> None:
     from ui.theme import num, pct
 
     g = grp.facts
@@ -260,13 +260,11 @@ ReLU, scaled up to the sum's size. At many values of a, one clipped neuron is ze
 b; the chart opens at a = {g.ideal_open_a}, where this one fires most.
 """
     )
-    _running_scopes(source, grp)
+    _running_scopes(grp)
 
 
 @st.fragment  # its sliders and d rerun these two scopes only, not the whole page
-def _running_scopes(source: str, grp) -> None:
-    from lens.story import neurons as story
-    from ui import data as state
+def _running_scopes(grp) -> None:
     from ui import links
     from ui.figures import neurons as fig
     from ui.scope_widget import show_scope
@@ -307,9 +305,9 @@ strongly.
         )
     )
     links.keep("d", d, d0, key=d_key)
-    # One entry per direction a reader picks: the copy-per-call cache, bounded in bytes (a
-    # few MB to copy, about 2 ms), rather than the shared one, which a sweep of d would fill.
-    real = state.shared_of_run(story.weighted_running, source, tuple(map(int, g.neurons)), d)
+    # Computed a slice at a time over the group's own pre-activations (lens.stacks): a sweep
+    # of d adds no [neuron, a, b] array to what the process holds.
+    real = grp.weighted(d)
     pre, post, equal = g.weighted_pre, g.weighted_post, g.equal
     open_a = int(g.weighted_open_a[d])
     st.markdown(
@@ -446,7 +444,7 @@ def show() -> None:
         return
     _heatmap_section(grp)
     _mock_section(f.p, grp)
-    _running_section(source, grp)
+    _running_section(grp)
     _residual_section(grp)
     _pulled_section(grp)
 

@@ -294,7 +294,7 @@ def test_page_never_imports_torch_or_the_trainer():
 
 @pytest.mark.skipif(not DEFAULT_HISTORY.is_file(), reason="no assets/default-run/history.json")
 def test_cached_specs_equal_the_charts_built_afresh():
-    """ui.data.history_spec / summaries_spec (the page's caches, keyed by paths and the step
+    """ui.data.of_history / summaries_spec (the page's caches, keyed by paths and the step
     axis) hand back what building the chart again gives, and a new axis gives a new spec."""
     import json
 
@@ -318,7 +318,7 @@ def test_cached_specs_equal_the_charts_built_afresh():
     by_axis = {}
     for axis in fig.AXES:
         scale = (axis, f.last_step)
-        cached = data.history_spec(fig.loss_chart, str(DEFAULT_RUN), scale)
+        cached = data.of_history(fig.loss_chart, h, scale)
         assert same(cached, charts.spec(fig.loss_chart(h, f, scale)))
         by_axis[axis] = cached
     first, second = (by_axis[a] for a in fig.AXES)

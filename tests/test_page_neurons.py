@@ -223,3 +223,28 @@ def test_neuron_claims_fail_on_a_hand_built_model(tmp_path, monkeypatch):
     at = open_page("pages/neurons.py")
     _check_claims(at, app_run(path), holds=False)
     assert ":orange-badge[fails]" in _captions(at)
+
+
+def test_every_group_and_direction_stays_within_the_shared_bound(env, run):
+    """One reader through every key frequency, sweeping the residual direction in each: the
+    shared read-only cache stays within its byte bound, the direction adds no entry of its
+    own (the running sums are computed a slice at a time), and the groups do not evict one
+    another (they evicted each other on every rerun when a group and a direction's running
+    sums did not fit together)."""
+    from ui import data
+
+    at = open_page("pages/neurons.py")
+    freqs = [int(label.split()[0]) for label in at.selectbox(key="neurons.freq").options]
+    for freq in freqs:
+        at.selectbox(key="neurons.freq").set_value(freq).run()
+        assert not at.exception
+        (direction,) = [s for s in at.slider if s.key.startswith("neurons.direction.")]
+        for d in (0, 64, 127):
+            at.slider(key=direction.key).set_value(d).run()
+            assert not at.exception
+        assert data._SHARED.held <= data.SHARED_BYTES
+    source = str(Path(env).resolve())
+    ours = [k for k in data._SHARED._items if k[1] == source]
+    assert not any("weighted_running" in k[0] for k in ours)
+    groups = [k for k in ours if k[0].endswith(".group")]
+    assert len(groups) == len(freqs)  # every group still held: none evicted another

@@ -119,6 +119,4 @@ def test_every_page_ends_with_a_link_to_the_next_section_and_every_chart_has_its
         main = at.main.children
         assert main[max(main)].proto.label == f"Next: {title}"  # the page's last element
     csv = [b for b in at.get("download_button") if b.proto.label == "Data (CSV)"]
-    # Every chart but the maps drawn straight with st.vega_lite_chart (Trace's clickable map).
-    direct = 1 if SECTIONS[index][3] == "trace" else 0
-    assert len(csv) == len(charts(at)) - direct
+    assert len(csv) == len(charts(at))  # every chart, the clickable maps of pairs included

@@ -10,7 +10,7 @@ import pytest
 
 from lens import metrics
 from lens.checkpoint import load
-from lens.run import HOOKS, run_model
+from lens.run import HOOKS, logits_run, run_model
 from tests.tiny_models import make_checkpoint
 
 
@@ -39,6 +39,25 @@ def test_engines_agree_on_the_reference(reference_path):
         a = metrics.by_split(metrics.cross_entropy, fast.logits, fast.labels, fast.train_mask)[split]
         b = metrics.by_split(metrics.cross_entropy, ref.logits, ref.labels, ref.train_mask)[split]
         assert a == pytest.approx(b, rel=1e-4)
+
+
+@pytest.mark.parametrize("p", [7, 13, 31])
+def test_the_blocked_logits_are_the_runs_bit_for_bit(p):
+    """logits_run (a snapshot's losses on the Grokking page) computes block by block, a few
+    rows here so that blocks and their edges are crossed, what the whole numpy pass does."""
+    ck = make_checkpoint(p)
+    full = run_model(ck, engine="numpy", all_positions=False)
+    for rows in (5, 2048):
+        blocked = logits_run(ck, rows=rows)
+        assert blocked.acts == {} and blocked.logits.dtype == np.float32
+        np.testing.assert_array_equal(blocked.logits, full.logits)
+    kept = logits_run(ck, keep=("pre", "pattern", "z"), rows=5)
+    assert set(kept.acts) == {"pre", "pattern", "z"}
+    for name, x in kept.acts.items():
+        assert x.dtype == np.float32, name
+        np.testing.assert_array_equal(x, full.acts[name])
+    with pytest.raises(ValueError):
+        logits_run(ck, keep=("embed",))  # kept at every position: not what this pass holds
 
 
 def test_numpy_engine_imports_neither_torch_nor_transformer_lens(tmp_path):

@@ -195,6 +195,38 @@ def test_weighted_sums_per_direction(tiny_run):
         np.testing.assert_allclose(rs.without_relu, np.cumsum(w * pre, axis=0), rtol=1e-4, atol=1e-4)
 
 
+def test_group_weighted_sums_share_the_groups_waves(tiny_run):
+    """The page's running sums per direction: the group's own ``pre`` summed a slice at a time
+    (nothing [neuron, a, b] held per direction), kept per direction, equal to weighted_running."""
+    for _, grp in _groups(tiny_run):
+        g = grp.facts
+        if g.n == 0:
+            continue
+        d = g.strongest_direction
+        rs = grp.weighted(d)
+        assert grp.weighted(d) is rs  # kept with the group: its memoised ranges outlive a rerun
+        assert rs.with_relu.waves is grp.pre and rs.without_relu.waves is grp.pre
+        ref = story.weighted_running(tiny_run, tuple(g.neurons), d)
+        for name in ("with_relu", "one_neuron", "without_relu"):
+            np.testing.assert_allclose(
+                np.asarray(getattr(rs, name)), np.asarray(getattr(ref, name)), atol=1e-6
+            )
+        assert rs.scale == pytest.approx(ref.scale)
+        with pytest.raises(IndexError):
+            grp.weighted(g.d_model)
+
+
+def test_a_group_holds_only_its_waves_and_weights(tiny_run):
+    """What the shared cache counts for a group (ui.bounded.nbytes) is all it holds: its
+    pre-activations and ideal neurons ([neuron, a, b] float32 each), W_out's rows and the
+    facts; the running sums, the residual output and the filtered streams are stacks
+    computed a slice at a time."""
+    from ui.bounded import nbytes
+
+    for _, grp in _groups(tiny_run):
+        assert nbytes(grp) == grp.pre.nbytes + grp.ideal.nbytes + grp.w_out.nbytes + nbytes(grp.facts)
+
+
 def test_residual_and_pulled_streams(tiny_run):
     post_all = np.asarray(tiny_run.acts["post"], dtype=np.float64)  # [N, neuron]
     p = tiny_run.p
@@ -216,7 +248,8 @@ def test_residual_and_pulled_streams(tiny_run):
             np.testing.assert_allclose(grp.pulled[name], kept, rtol=1e-4, atol=1e-4)
             assert share == pytest.approx(_var(kept) / _var(x), rel=1e-6)
             _close(parts, _parts(kept), atol=1e-6)
-        centred = grp.pulled["resid_post"] - grp.pulled["resid_post"].mean(axis=(-2, -1), keepdims=True)
+        drawn = np.asarray(grp.pulled["resid_post"])  # a stack computed a block at a time
+        centred = drawn - drawn.mean(axis=(-2, -1), keepdims=True)
         assert g.pulled_strongest == int(np.argmax((centred**2).sum(axis=(-2, -1))))
 
 

@@ -355,6 +355,31 @@ def _history(run_dir: str, stamp: int) -> tuple:
         return None, None, f"{Path(run_dir) / HISTORY_FILE}: could not be summarised: {_first_line(err)}"
 
 
+def _history_figure(run_dir: str, stamp: int, fn: Callable, *args: Any) -> dict:
+    from ui import charts
+
+    h, f, why = _history(run_dir, stamp)
+    if h is None:
+        raise ValueError(why)
+    return charts.spec(fn(h, f, *args))
+
+
+def of_history(fn: Callable[..., Any], h, *args: Any) -> dict:
+    """``ui.charts.spec(fn(h, facts, *args))`` for the training history ``h`` (one that
+    :func:`history` read) and its facts, cached like :func:`of_run`, keyed by ``h``'s run
+    directory, its ``history.json``'s modification time and ``args``. A history's charts
+    hold every evaluation step: building them through Altair on every rerun cost the
+    Grokking page ~2.5 s of server CPU per run under load (bench/load.py, profiled)."""
+    run_dir = str(h.run_dir)
+    stamp = _history_stamp(Path(run_dir))
+    return _derived(
+        _name(fn) + "@history",
+        None,
+        (run_dir, stamp, *args),
+        lambda *a: _history_figure(a[0], a[1], fn, *a[2:]),
+    )
+
+
 def history(run_dir: str) -> tuple:
     """The training history of the run directory ``run_dir`` and its facts, cached:
     ``(History, GrokkingFacts, None)``, or ``(None, None, why it could not be read, one
@@ -402,27 +427,6 @@ def history_for(source: str) -> tuple:
             st.error(f"The default run's training history could not be read. {why}")
         st.stop()
     return h, f, "the embedded default run (`assets/default-run`)"
-
-
-@st.cache_data(max_entries=32, max_size=8 * 2**20, show_spinner=False)
-def _history_spec(name: str, run_dir: str, stamp: int, args: tuple, _fn: Callable) -> dict:
-    # ``name`` keys the cache (``_fn``, with its leading underscore, is not hashed).
-    from ui.charts import spec
-
-    h, f, why = _history(run_dir, stamp)
-    if h is None:
-        raise ValueError(why)
-    return spec(_fn(h, f, *args))
-
-
-def history_spec(builder: Callable[..., Any], run_dir: str, *args: Any) -> dict:
-    """``ui.charts.spec(builder(History, GrokkingFacts, *args))`` for the history of the run
-    directory ``run_dir``, cached by the builder's name, the file's modification time and
-    ``args`` (cheap: a step-axis choice). Building and serialising one of the Grokking page's
-    Altair charts costs about 0.1 s, and the page draws eight of them on every rerun, so a
-    change of its step axis cost about a second (issue 14); a cached spec is about 100 KB
-    and a millisecond to copy. Eight charts times two step axes fit well inside the bounds."""
-    return _history_spec(_name(builder), run_dir, _history_stamp(Path(run_dir)), args, builder)
 
 
 def current_history() -> tuple:

@@ -92,20 +92,33 @@ def _frequency_of_row(p: int) -> np.ndarray:
     return out
 
 
-def value_range(x: np.ndarray, view: str) -> tuple[float, float]:
-    """Global (min, max) of what ``view`` draws over all of ``x``: a fixed y domain."""
-    x = np.asarray(x)
-    if view in FOURIER_VIEWS:
-        # One 2-D matmul: numpy's batched matmul over [..., p, p] stacks is ~10x slower.
-        p = x.shape[-1]
-        v = x.reshape(-1, p) @ basis(p).T
-        if view == "magnitude":
-            v = _magnitude(v)
-    else:
-        v = x
-    # Over the finite values only: a NaN or an infinity is drawn as a gap, not as the range.
-    finite = v[np.isfinite(v)] if not np.isfinite(v).all() else v
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+RANGE_ROWS = 4096  # rows of p values per block of value_range: ~4 MB of float64 at p = 113
+
+
+def value_range(x: Any, view: str) -> tuple[float, float]:
+    """Global (min, max) of what ``view`` draws over all of ``x``: a fixed y domain.
+
+    ``x`` is an array, or a stack computed a block at a time (anything with ``shape`` and
+    ``blocks()``, e.g. :class:`lens.stacks.RunningStack`). Either way it is read in blocks of
+    :data:`RANGE_ROWS` rows of the last axis, so what this allocates is bounded by a block
+    (float64 there: the Fourier amplitudes of float32 values), not by the whole tensor."""
+    lo, hi = np.inf, -np.inf
+    for block in _row_blocks(x):
+        if view in FOURIER_VIEWS:
+            # One 2-D matmul: numpy's batched matmul over [..., p, p] stacks is ~10x slower.
+            v = block @ basis(block.shape[-1]).T
+            if view == "magnitude":
+                v = _magnitude(v)
+        else:
+            v = block
+        # Over the finite values only: a NaN or an infinity is drawn as a gap, not as the range.
+        finite = np.isfinite(v)
+        if not finite.all():
+            v = v[finite]
+        if v.size:
+            lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+    if lo > hi:  # nothing finite
+        lo, hi = 0.0, 0.0
     if view == "magnitude":
         lo = 0.0
     if view == "fourier":  # stems grow from 0: keep it in range
@@ -113,6 +126,31 @@ def value_range(x: np.ndarray, view: str) -> tuple[float, float]:
     if hi <= lo:
         lo, hi = lo - 1.0, hi + 1.0
     return lo, hi
+
+
+def _row_blocks(x: Any):
+    """``x`` as 2-D blocks ``[rows, last axis]`` of at most :data:`RANGE_ROWS` rows."""
+    if hasattr(x, "blocks") and not isinstance(x, np.ndarray):
+        n_last = x.shape[-1]
+        per = max(1, RANGE_ROWS // max(1, int(np.prod(x.shape[1:-1], dtype=np.int64))))
+        for block in x.blocks(per):
+            yield block.reshape(-1, n_last)
+        return
+    x = np.asarray(x)
+    if x.ndim < 2 or x.flags.c_contiguous:  # rows of a view: nothing copied
+        flat = x.reshape(-1, x.shape[-1]) if x.ndim else x.reshape(1, 1)
+        for lo in range(0, len(flat), RANGE_ROWS):
+            yield flat[lo : lo + RANGE_ROWS]
+        return
+    # A strided view (a transposed run, say): a whole reshape would copy all of it.
+    per = int(np.prod(x.shape[1:-1], dtype=np.int64))
+    if per > RANGE_ROWS:
+        for sub in x:
+            yield from _row_blocks(sub)
+        return
+    step = max(1, RANGE_ROWS // max(1, per))
+    for lo in range(0, len(x), step):
+        yield x[lo : lo + step].reshape(-1, x.shape[-1])
 
 
 # ----------------------------------------------------------------------------- tables

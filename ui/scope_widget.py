@@ -22,8 +22,9 @@ the browser's play slider nor a server slider makes the axis jump.
 
 from __future__ import annotations
 
+import weakref
 from contextlib import nullcontext
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import streamlit as st
@@ -50,7 +51,7 @@ VIEW_LABELS = {"space": "space", "fourier": "Fourier", "magnitude": "magnitude",
 
 
 def show_scope(
-    data: np.ndarray | Mapping[str, np.ndarray],
+    data: Any,
     axes: Sequence[str],
     *,
     key: str,
@@ -73,8 +74,8 @@ def show_scope(
 ) -> None:
     """Draw ``data`` with a slider per axis, a browser-side play axis and a view toggle.
 
-    ``data``: one array or ``{legend name: array}`` of one shape, axes named by ``axes`` (the
-    last is x; with ``heatmap`` the last two are the heatmap's rows and columns). ``play``
+    ``data``: one array or ``{legend name: array}`` of one shape (an array, or a stack computed
+    a slice at a time, :class:`lens.stacks.RunningStack`), axes named by ``axes`` (the last is x; with ``heatmap`` the last two are the heatmap's rows and columns). ``play``
     names an axis scrubbed in the browser (not the drawn ones). ``start`` gives opening
     indices. ``markers`` and ``caption`` are called with the full index dict of every
     browser-side slice (play axis included). ``fourier`` allows the Fourier views (default:
@@ -222,21 +223,47 @@ def show_scope(
     )
 
 
-def _as_lines(data: np.ndarray | Mapping[str, np.ndarray], y_title: str | None) -> dict[str, np.ndarray]:
-    if isinstance(data, Mapping):
-        lines = {str(k): np.asarray(v) for k, v in data.items()}
-    else:
-        lines = {y_title or "value": np.asarray(data)}
-    shapes = {v.shape for v in lines.values()}
+def _as_lines(data: Any, y_title: str | None) -> dict[str, Any]:
+    """``{legend name: array}``. An array stays as given, and so does a stack computed a slice
+    at a time (``shape``, indexing and ``blocks()``: :class:`lens.stacks.RunningStack`):
+    only the slices the chart shows are ever computed."""
+    items = data.items() if isinstance(data, Mapping) else [(y_title or "value", data)]
+    lines = {str(k): v if _is_stack(v) else np.asarray(v) for k, v in items}
+    shapes = {tuple(v.shape) for v in lines.values()}
     if len(shapes) != 1:
         raise ValueError(f"all arrays must have one shape, got {sorted(shapes)}")
     return lines
 
 
-def _global_range(lines: dict[str, np.ndarray], view: str) -> tuple[float, float]:
+def _is_stack(v: Any) -> bool:
+    return not isinstance(v, np.ndarray) and hasattr(v, "blocks") and hasattr(v, "shape")
+
+
+# Value ranges already computed, per object and view: a pass over a whole tensor (in a
+# Fourier view, a matrix product over every row of it) on every rerun cost tens of ms of
+# server CPU per scope for a number that cannot change. Only for what cannot change: a
+# read-only array (the shared ones, ``ui.data.shared_of_run``) or a stack; an entry goes
+# when its object does (``weakref.finalize``), so this holds a few floats per live tensor.
+_RANGES: dict[int, dict[str, tuple[float, float]]] = {}
+
+
+def _range(arr: Any, view: str) -> tuple[float, float]:
+    if isinstance(arr, np.ndarray) and arr.flags.writeable:
+        return value_range(arr, view)
+    key = id(arr)
+    memo = _RANGES.get(key)
+    if memo is None:
+        memo = _RANGES.setdefault(key, {})
+        weakref.finalize(arr, _RANGES.pop, key, None)
+    if view not in memo:
+        memo[view] = value_range(arr, view)
+    return memo[view]
+
+
+def _global_range(lines: dict[str, Any], view: str) -> tuple[float, float]:
     lo, hi = np.inf, -np.inf
     for arr in lines.values():
-        a, b = value_range(arr, view)
+        a, b = _range(arr, view)
         lo, hi = min(lo, a), max(hi, b)
     return float(lo), float(hi)
 

@@ -6,8 +6,10 @@ widget: :func:`group` computes that group's facts (:class:`GroupFacts`) together
 arrays its scopes draw, once, because the filtered residual streams behind both cost most
 of the time (about 0.5 s per group on the published model, against 0.26 s for the whole
 neuron table and about 0.9 s for a group in all). The UI caches it per path string and
-frequency (``ui.data.shared_of_run``); :func:`weighted_running` is the one array that also
-depends on a residual direction (a server slider).
+frequency (``ui.data.shared_of_run``). The running sums that also depend on a residual
+direction (a server slider) are :meth:`NeuronGroup.weighted`'s, computed a slice at a time
+over the group's own arrays (:mod:`lens.stacks`), so a reader sweeping the direction adds
+nothing to what the process holds.
 
 Conventions (see :mod:`lens.run`): every figure is over all p * p inputs (train and test
 together), taken at the "=" position; ``[..., a, b]`` puts the token axes last. A neuron's
@@ -19,7 +21,7 @@ dicts keyed by :data:`lens.token_dependence.PARTS` (``"a"``, ``"b"``, ``"a + b"`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -27,7 +29,14 @@ from jaxtyping import Float, Int
 
 from .. import analysis
 from ..run import Run
-from ..token_dependence import PARTS, token_dependence, token_dependence_each
+from ..stacks import CHUNK, BlockStack, RunningStack
+from ..token_dependence import (
+    PARTS,
+    power_over_tokens,
+    shares_of_power,
+    token_dependence,
+    token_dependence_each,
+)
 
 WEAK_SHARE = 0.5  # a neuron with less of its energy than this at its own frequency is "weak"
 PULLED_NAMES = ("resid_post", "resid_mid")  # the residual streams filtered down to one frequency
@@ -148,14 +157,17 @@ class GroupFacts:
 
 @dataclass(frozen=True)
 class RunningSums:
-    """Running sums over a group's neuron axis (:func:`lens.analysis.running_sums`), float32,
-    each ``[neuron, a, b]``: slice k sums the neurons 0..k, the last slice is the total."""
+    """Running sums over a group's neuron axis (:func:`lens.analysis.running_sums`), each
+    ``[neuron, a, b]``: slice k sums the neurons 0..k, the last slice is the total. Each is a
+    :class:`lens.stacks.RunningStack` over the group's own read-only waves: a slice is
+    computed when it is asked for (float32 values, float64 sums), so a chart that shows one
+    slice holds none of the ``[neuron, a, b]`` stacks (``np.asarray`` gives the whole one)."""
 
-    with_relu: Float[np.ndarray, "neuron a b"]
+    with_relu: RunningStack
     """The running sum of the (weighted) clipped waves."""
-    one_neuron: Float[np.ndarray, "neuron a b"]
+    one_neuron: RunningStack
     """Each (weighted) clipped wave alone, times ``scale``."""
-    without_relu: Float[np.ndarray, "neuron a b"]
+    without_relu: RunningStack
     """The running sum of the (weighted) waves without the ReLU."""
     scale: float
     """What ``one_neuron`` is multiplied by so that its peak matches the full clipped sum's
@@ -173,10 +185,29 @@ class NeuronGroup:
     """n ideal neurons of frequency f (:func:`lens.analysis.mock_neurons`)."""
     ideal_sums: RunningSums
     """Their running sums, equal weights."""
-    residual: Float[np.ndarray, "d_model a b"]
-    """What the group adds to the residual stream (see ``GroupFacts.residual``)."""
-    pulled: dict[str, Float[np.ndarray, "d_model a b"]]
-    """``resid_post`` and ``resid_mid`` with only f (and the constant) kept along a and b."""
+    w_out: Float[np.ndarray, "neuron d_model"]
+    """The group's rows of W_out (float64), in phase order: the weights of :meth:`weighted`."""
+    residual: BlockStack
+    """What the group adds to the residual stream (see ``GroupFacts.residual``),
+    ``[d_model, a, b]``, computed a block of directions at a time from ``pre``."""
+    pulled: dict[str, BlockStack]
+    """``resid_post`` and ``resid_mid`` with only f (and the constant) kept along a and b,
+    ``[d_model, a, b]``, filtered a block of directions at a time from the run's own arrays."""
+
+    _weighted: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def weighted(self, direction: int) -> RunningSums:
+        """The running sums of the group's neurons, each weighted by its output weight
+        W_out[neuron, direction] (:func:`weighted_running`), over the group's own ``pre``:
+        nothing ``[neuron, a, b]`` is allocated until a slice is asked for. Kept per
+        direction with the group (a few KB each), so what a chart memoises about one (its
+        value range) outlives the script run."""
+        d = int(direction)
+        if not 0 <= d < self.w_out.shape[1]:
+            raise IndexError(f"direction {d} out of range for d_model {self.w_out.shape[1]}")
+        if d not in self._weighted:  # two sessions at once: both compute, one is kept
+            self._weighted.setdefault(d, running(self.pre, self.w_out[:, d]))
+        return self._weighted[d]
 
 
 # ---------------------------------------------------------------- the model as a whole
@@ -227,10 +258,14 @@ def _swapped(run: Run, neurons: np.ndarray) -> Run:
     return replace(run, acts={"pre": run.acts["pre"][:, neurons][swap]})
 
 
+def _spread(x: Float[np.ndarray, "a b"]) -> float:
+    return float(((x - x.mean()) ** 2).sum())
+
+
 def _strongest(x: Float[np.ndarray, "d a b"]) -> int:
     """The direction along the first axis where ``x`` varies most over (a, b)."""
-    centred = x - x.mean(axis=(-2, -1), keepdims=True)
-    return int(np.argmax((centred**2).sum(axis=(-2, -1))))
+    spread = [_spread(d) for d in x]  # one direction at a time: no copy of x
+    return int(np.argmax(spread)) if spread else 0
 
 
 def _frozen(x: np.ndarray) -> np.ndarray:
@@ -239,18 +274,26 @@ def _frozen(x: np.ndarray) -> np.ndarray:
 
 
 def running(
-    pre: Float[np.ndarray, "neuron a b"], weights: Float[np.ndarray, " neuron"] | None
+    pre: Float[np.ndarray, "neuron a b"],
+    weights: Float[np.ndarray, " neuron"] | None,
+    exact: Float[np.ndarray, "neuron a b"] | None = None,
 ) -> RunningSums:
-    """The running sums the page draws for ``pre`` (neurons in phase order) weighted by
-    ``weights`` (equal when None), float32 and read-only."""
-    rs = analysis.running_sums(pre, weights)
-    peak = np.abs(rs["post_relu"][-1]).max() if len(pre) else 0.0
-    one = np.abs(rs["post_relu_waves"]).max() if len(pre) else 0.0
+    """The running sums the page draws for ``pre`` (neurons in phase order, read-only: the
+    stacks hold it) weighted by ``weights`` (equal when None). ``scale`` is computed in
+    float64 from ``exact`` when given (the float64 waves ``pre`` was rounded from), else from
+    ``pre``."""
+    w = np.ones(len(pre)) if weights is None else np.asarray(weights, dtype=np.float64)
+    src = pre if exact is None else exact
+    peak = float(np.abs(RunningStack(src, w, relu=True, cumulative=True).total()).max()) if len(pre) else 0.0
+    if len(pre):  # |w_k relu(x_k)| peaks where x_k does: relu(x) >= 0
+        one = float((np.abs(w) * np.maximum(src.reshape(len(src), -1).max(axis=1), 0.0)).max())
+    else:
+        one = 0.0
     scale = float(peak / one) if one > 0 else 1.0
     return RunningSums(
-        with_relu=_frozen(rs["post_relu"].astype(np.float32)),
-        one_neuron=_frozen((rs["post_relu_waves"] * scale).astype(np.float32)),
-        without_relu=_frozen(rs["pre_relu"].astype(np.float32)),
+        with_relu=RunningStack(pre, w, relu=True, cumulative=True),
+        one_neuron=RunningStack(pre, w, relu=True, cumulative=False, scale=scale),
+        without_relu=RunningStack(pre, w, relu=False, cumulative=True),
         scale=scale,
     )
 
@@ -285,41 +328,78 @@ def _phase_facts(run: Run, idx: np.ndarray, freq: int) -> dict:
 
 def _weighted_facts(pre: np.ndarray, w_out: np.ndarray) -> dict:
     """Token dependence of the group's sums weighted by each column of ``w_out`` ([neuron,
-    d_model]), with and without the ReLU; the same totals as :func:`running`'s last slices."""
+    d_model]), with and without the ReLU; the same totals as :func:`running`'s last slices.
+    Float64, a block of (a, b) columns at a time (the whole group in float64 would be two
+    more copies of ``pre``, twice its size each)."""
     n, p = pre.shape[0], pre.shape[-1]
-    pre64 = pre.astype(np.float64).reshape(n, p * p)
-    post64 = np.maximum(pre64, 0.0)
-    totals = {
-        "pre": (w_out.T @ pre64).reshape(-1, p, p),  # [d_model, a, b]
-        "post": (w_out.T @ post64).reshape(-1, p, p),
-    }
+    flat = pre.reshape(n, p * p)
+    totals = {"pre": np.empty((w_out.shape[1], p * p)), "post": np.empty((w_out.shape[1], p * p))}
+    equal = np.empty(p * p)
+    step = 4096
+    for lo in range(0, p * p, step):
+        cols = flat[:, lo : lo + step].astype(np.float64)
+        totals["pre"][:, lo : lo + step] = w_out.T @ cols
+        np.maximum(cols, 0.0, out=cols)
+        totals["post"][:, lo : lo + step] = w_out.T @ cols
+        equal[lo : lo + step] = cols.sum(axis=0)
     out = {}
     for name, total in totals.items():
-        each = token_dependence_each(total)  # one pass over every direction
+        each = token_dependence_each(total.reshape(-1, p, p))  # one pass over every direction
         out[name] = {k: _frozen(np.ascontiguousarray(each[k], dtype=np.float64)) for k in PARTS}
     if n:
-        last = w_out[-1][:, None, None] * post64[-1].reshape(p, p)  # [d_model, a, b]
-        open_a = _open_a(last).astype(int)
+        last = np.maximum(flat[-1].astype(np.float64), 0.0).reshape(p, p)
+        open_a = np.array([int(_open_a(w * last)) for w in w_out[-1]], dtype=int)
     else:
         open_a = np.zeros(w_out.shape[1], dtype=int)
     return {
         "pre": out["pre"],
         "post": out["post"],
         "open_a": open_a,
-        "equal": token_dependence(post64.sum(0).reshape(p, p)),
+        "equal": token_dependence(equal.reshape(p, p)),
     }
 
 
-def _pulled(run: Run, freq: int) -> tuple[dict, dict]:
-    """``resid_post`` and ``resid_mid`` with only ``freq`` kept (float32), and their facts."""
+def _pulled(run: Run, freq: int) -> tuple[dict, dict, int]:
+    """``resid_post`` and ``resid_mid`` with only ``freq`` kept, as stacks computed a
+    direction at a time (:class:`lens.stacks.BlockStack` over the run's own read-only
+    activations: two filtered FFTs per slice), their facts, computed here in float64 a block
+    of residual directions at a time, and the direction where the filtered ``resid_post``
+    varies most."""
     var = lambda y: float(((y - y.mean(axis=(-2, -1), keepdims=True)) ** 2).sum())  # noqa: E731
-    lines, out = {}, {}
+    lines, out, spread = {}, {}, []
     for name in PULLED_NAMES:
-        x = run.by_ab(name).astype(np.float64)  # [d_model, a, b]
-        kept = analysis.pull_out_frequency(x, freq)
-        lines[name] = _frozen(kept.astype(np.float32))
-        out[name] = (token_dependence(kept), var(kept) / var(x) if var(x) > 0 else 0.0)
-    return lines, out
+        x_all = run.by_ab(name)  # [d_model, a, b], a view of the run
+
+        def kept_rows(lo: int, hi: int, x_all=x_all) -> np.ndarray:
+            return analysis.pull_out_frequency(x_all[lo:hi].astype(np.float64), freq)
+
+        power = np.zeros(x_all.shape[-2:])
+        v_kept = v_x = 0.0
+        for lo in range(0, len(x_all), 16):
+            kept = kept_rows(lo, lo + 16)
+            power += power_over_tokens(kept)
+            v_kept, v_x = v_kept + var(kept), v_x + var(x_all[lo : lo + 16].astype(np.float64))
+            if name == "resid_post":  # as the chart draws it: float32
+                spread += [_spread(d) for d in kept.astype(np.float32)]
+        lines[name] = BlockStack(x_all.shape, kept_rows)
+        out[name] = (shares_of_power(power), v_kept / v_x if v_x > 0 else 0.0)
+    return lines, out, int(np.argmax(spread)) if spread else 0
+
+
+def _residual_stack(pre: np.ndarray, w_out: np.ndarray, b_out: np.ndarray) -> BlockStack:
+    """``relu(pre) @ w_out + b_out`` viewed ``[d_model, a, b]``, a block of directions at a
+    time from the group's own read-only ``pre`` ([neuron, a, b], whose ReLU is the run's
+    ``post``), summed in float64 (:func:`lens.analysis.neurons_to_residual`'s numbers)."""
+    n, p = pre.shape[0], pre.shape[-1]
+    flat = pre.reshape(n, p * p)
+
+    def rows(lo: int, hi: int) -> np.ndarray:
+        acc = np.zeros((hi - lo, p * p))
+        for c in range(0, n, CHUNK):
+            acc += w_out[c : c + CHUNK, lo:hi].T @ np.maximum(flat[c : c + CHUNK], 0, dtype=np.float64)
+        return (acc + b_out[lo:hi, None]).reshape(hi - lo, p, p)
+
+    return BlockStack((w_out.shape[1], p, p), rows)
 
 
 def group(run: Run, freq: int) -> NeuronGroup:
@@ -333,14 +413,21 @@ def group(run: Run, freq: int) -> NeuronGroup:
     w_out = run.weights["W_out"][idx].astype(np.float64)  # [neuron, d_model]
     d_model = int(run.weights["W_out"].shape[1])
 
-    ideal = analysis.mock_neurons(run.p, freq, len(idx))
-    ideal_sums = running(ideal, None)
-    ideal_pre_total = ideal.sum(axis=0)  # the running sum's last slice, without the ReLU
-    ideal_post_total = np.maximum(ideal, 0.0).sum(axis=0)
+    # Each float64 intermediate is dropped once its facts are read: they are the transient
+    # part of a group's memory (the float32 arrays kept are the held part).
+    ideal = analysis.mock_neurons(run.p, freq, len(idx))  # float64: the facts below
+    ideal32 = _frozen(ideal.astype(np.float32))  # what the scopes draw, and sum
+    ideal_sums = running(ideal32, None, exact=ideal)
+    ideal_pre_max = float(np.abs(ideal.sum(axis=0)).max())  # the plain sum's last slice
+    ideal_post = token_dependence(np.maximum(ideal, 0.0).sum(axis=0))
+    ideal_open_a = int(_open_a(np.maximum(ideal[-1], 0.0))) if len(idx) else 0
+    del ideal
     weighted = _weighted_facts(pre, w_out)
 
-    out = analysis.neurons_to_residual(run, idx)  # [d_model, a, b]
-    lines, pulled = _pulled(run, freq)
+    out = analysis.neurons_to_residual(run, idx)  # [d_model, a, b], float64: the facts
+    residual, residual_strongest = token_dependence(out), _strongest(out)
+    del out
+    lines, pulled, pulled_strongest = _pulled(run, freq)
     gf = GroupFacts(
         freq=int(freq),
         neurons=_frozen(np.asarray(idx, dtype=int)),
@@ -350,27 +437,28 @@ def group(run: Run, freq: int) -> NeuronGroup:
         a_b_phase_gap_deg=ph["a_b_phase_gap_deg"],
         d_model=d_model,
         strongest_direction=int(np.argmax(np.linalg.norm(w_out, axis=0))) if len(idx) else 0,
-        ideal_pre_max=float(np.abs(ideal_pre_total).max()),
-        ideal_post=token_dependence(ideal_post_total),
-        ideal_open_a=int(_open_a(np.maximum(ideal[-1], 0.0))) if len(idx) else 0,
+        ideal_pre_max=ideal_pre_max,
+        ideal_post=ideal_post,
+        ideal_open_a=ideal_open_a,
         weighted_pre=weighted["pre"],
         weighted_post=weighted["post"],
         weighted_open_a=_frozen(weighted["open_a"]),
         equal=weighted["equal"],
-        residual=token_dependence(out),
-        residual_strongest=_strongest(out),
+        residual=residual,
+        residual_strongest=residual_strongest,
         mid_share=pulled["resid_mid"][1],
         post_share=pulled["resid_post"][1],
         mid_parts=pulled["resid_mid"][0],
         post_parts=pulled["resid_post"][0],
-        pulled_strongest=_strongest(lines["resid_post"]),
+        pulled_strongest=pulled_strongest,
     )
     return NeuronGroup(
         facts=gf,
         pre=pre,
-        ideal=_frozen(ideal.astype(np.float32)),
+        ideal=ideal32,
         ideal_sums=ideal_sums,
-        residual=_frozen(out.astype(np.float32)),
+        w_out=_frozen(w_out),
+        residual=_residual_stack(pre, _frozen(w_out), np.asarray(run.weights["b_out"], dtype=np.float64)),
         pulled=lines,
     )
 
@@ -382,7 +470,8 @@ def group_facts(run: Run, freq: int) -> GroupFacts:
 
 def weighted_running(run: Run, neurons: Sequence[int], direction: int) -> RunningSums:
     """The running sums of ``neurons`` (in the order given: phase order, ``GroupFacts.neurons``)
-    each weighted by its output weight W_out[neuron, direction]."""
+    each weighted by its output weight W_out[neuron, direction] (the page uses
+    :meth:`NeuronGroup.weighted`, which sums the group's own ``pre``)."""
     idx = np.asarray(neurons, dtype=int)
-    pre = run.by_ab("pre")[idx].astype(np.float32)  # as the group's ``pre``
+    pre = _frozen(run.by_ab("pre")[idx].astype(np.float32))  # as the group's ``pre``
     return running(pre, run.weights["W_out"][idx, direction])

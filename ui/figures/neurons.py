@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from lens.stacks import RunningStack
 from lens.story.neurons import GroupFacts, NeuronsFacts, RunningSums
 from ui.theme import PALETTE, num, pct
 
@@ -58,9 +59,10 @@ def groups_table(f: NeuronsFacts) -> pd.DataFrame:
     )
 
 
-def running_lines(rs: RunningSums) -> dict[str, np.ndarray]:
+def running_lines(rs: RunningSums) -> dict[str, RunningStack]:
     """The three running-sum curves by legend name, drawn in this order: the sum without the
-    ReLU last, on top (for ideal neurons it is a flat 0)."""
+    ReLU last, on top (for ideal neurons it is a flat 0). Stacks computed a slice at a time
+    (:mod:`lens.stacks`): the scope asks for the neuron slice it shows."""
     return {
         "running sum, with ReLU": rs.with_relu,
         f"this neuron (× {num(rs.scale, '.0f')})": rs.one_neuron,

@@ -1,0 +1,62 @@
+"""Every page on a phone and on a projector, in a real browser.
+
+- At 390 x 844 (a phone) no page scrolls sideways: the document is no wider than the screen.
+- At 1280 x 720 (a projector) every chart that has a browser-side slider fits on one screen
+  with its slider: from the chart's top to the bottom of its slider and play control is at
+  most the window's height less Streamlit's header.
+
+Run with ``pytest -m browser tests/browser/test_screens_browser.py`` (see conftest.py for the
+skip policy).
+"""
+
+from __future__ import annotations
+
+import pytest
+from browser_harness import CHART, NAV, WsWatch, wait_idle
+
+pytestmark = pytest.mark.browser
+
+HEADER_PX = 60  # Streamlit's header bar, which covers the top of the page
+SCOPE_HEIGHTS = f"""() => [...document.querySelectorAll('{CHART}')]
+    .filter((c) => c.querySelector('.vega-bindings input[type=range]'))
+    .map((c) => c.querySelector('.vega-bindings').getBoundingClientRect().bottom
+                - c.getBoundingClientRect().top)"""
+
+
+def _open(chromium, url: str, width: int, height: int):
+    page = chromium.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    ws = WsWatch().attach(page)
+    page.goto(url, wait_until="domcontentloaded", timeout=60_000)
+    wait_idle(page, ws, since=0, timeout=240)
+    try:  # pages with charts: wait until each is drawn (Claims and the Glossary have none)
+        page.wait_for_function(
+            "(sel) => [...document.querySelectorAll(sel)].every((c) => c.querySelector('canvas, svg.marks'))",
+            arg=CHART,
+            timeout=30_000,
+        )
+    except Exception:  # noqa: BLE001 - a page without charts
+        pass
+    return page
+
+
+@pytest.mark.parametrize("path", [p for p, _ in NAV])
+def test_no_page_scrolls_sideways_on_a_phone(app_server, chromium, path):
+    page = _open(chromium, f"{app_server.url}/{path}", 390, 844)
+    try:
+        wide = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert wide[0] <= wide[1] + 1, f"/{path} is {wide[0]} px wide on a {wide[1]} px screen"
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("path", [p for p, _ in NAV])
+def test_a_chart_and_its_slider_fit_on_a_projector(app_server, chromium, path):
+    page = _open(chromium, f"{app_server.url}/{path}", 1280, 720)
+    try:
+        heights = page.evaluate(SCOPE_HEIGHTS)
+        assert all(h <= 720 - HEADER_PX for h in heights), f"/{path}: {[round(h) for h in heights]} px"
+    finally:
+        page.close()
