@@ -144,12 +144,11 @@ curves are drawn apart: w(n) 3 higher, the sum 4 lower.)
     )
 
 
-@st.fragment  # its c and frequency rerun this section only
 def _peak_section(source: str, p: int, kf: list[int], c0: int) -> None:
+    """Where each row peaks: the prose, which no widget changes, around one fragment with the
+    widgets and their two charts (a widget change re-sends only those, not the typeset math)."""
     from lens.story import attention as story
-    from ui import claims, data, links
-    from ui.figures import attention as fig
-    from ui.scope_widget import show_scope
+    from ui import claims, data
     from ui.theme import listing, pct
 
     st.header("Where each row peaks")
@@ -169,42 +168,8 @@ cosine beside the model's row (scaled so that the largest amplitude reads 1), th
 shows A(c) over every answer.
 """
     )
-    i1, i2 = st.columns(2)
-    # The page's one server-side c: the link's ?c= (where every c-order chart opens) follows it.
-    ideal_c = int(i1.slider("answer c", 0, p - 1, c0, key="attention.c"))
-    links.keep("c", ideal_c, story.default_c(p), key="attention.c")
-    why = "it is not a key frequency of this model"
-    first = kf[0] if kf else None
-    freq0 = links.choice_param("freq", kf, first, key="attention.ideal_freq", why=why)
-    freq = i2.selectbox("key frequency", kf, index=kf.index(freq0) if kf else 0, key="attention.ideal_freq")
-    links.keep("freq", freq, first, key="attention.ideal_freq")
-    ideal = data.of_args(story.ideal, p, tuple(kf), ideal_c)
+    _peak_charts(source, p, kf, c0)
     rows = data.shared_of_run(story.rows_at_key_frequencies, source)
-    show_scope(
-        fig.ideal_lines(ideal, kf, freq, rows, ideal_c),
-        ("a", "n"),
-        key="attention.ideal",
-        play="a",
-        start={"a": story.default_a(p, ideal_c)},
-        markers=fig.ideal_markers(p, ideal_c),
-        caption=fig.ideal_caption(p, ideal_c),
-        fourier=True,
-        title=f"Idealised residual stream for c = {ideal_c}, and the model's row",
-        x_title="token index n",
-        y_title="value",
-    )
-    show_scope(
-        fig.amplitude_lines(rows, freq),
-        ("c",),
-        key="attention.amplitude",
-        markers=fig.amplitude_markers(ideal_c),
-        caption=fig.amplitude_caption(p, rows, freq, ideal_c),
-        fourier=False,
-        title=f"The amplitude A(c) of each row at f = {freq}, over the answers",
-        x_title="answer c",
-        y_title="A(c) ÷ largest |A|",
-        height=260,
-    )
     peaks = claims.say(source, "attention-peaks-at-c-half")
     swap = claims.claim(source, "swap-symmetry")
     st.markdown(
@@ -256,6 +221,51 @@ a − b: a wave of the key frequency in the answer c, with phase 2φ. That squar
 second-order term, the mixer of the ReLU page, and 2φ is the phase alignment ψ = 2φ of
 He et al. (2026) that the Neurons page measures.
 """
+    )
+
+
+@st.fragment  # its c and frequency rerun these two charts only
+def _peak_charts(source: str, p: int, kf: list[int], c0: int) -> None:
+    from lens.story import attention as story
+    from ui import data, links
+    from ui.figures import attention as fig
+    from ui.scope_widget import show_scope
+
+    i1, i2 = st.columns(2)
+    # The page's one server-side c: the link's ?c= (where every c-order chart opens) follows it.
+    ideal_c = int(i1.slider("answer c", 0, p - 1, c0, key="attention.c"))
+    links.keep("c", ideal_c, story.default_c(p), key="attention.c")
+    why = "it is not a key frequency of this model"
+    first = kf[0] if kf else None
+    freq0 = links.choice_param("freq", kf, first, key="attention.ideal_freq", why=why)
+    freq = i2.selectbox("key frequency", kf, index=kf.index(freq0) if kf else 0, key="attention.ideal_freq")
+    links.keep("freq", freq, first, key="attention.ideal_freq")
+    ideal = data.of_args(story.ideal, p, tuple(kf), ideal_c)
+    rows = data.shared_of_run(story.rows_at_key_frequencies, source)
+    show_scope(
+        fig.ideal_lines(ideal, kf, freq, rows, ideal_c),
+        ("a", "n"),
+        key="attention.ideal",
+        play="a",
+        start={"a": story.default_a(p, ideal_c)},
+        markers=fig.ideal_markers(p, ideal_c),
+        caption=fig.ideal_caption(p, ideal_c),
+        fourier=True,
+        title=f"Idealised residual stream for c = {ideal_c}, and the model's row",
+        x_title="token index n",
+        y_title="value",
+    )
+    show_scope(
+        fig.amplitude_lines(rows, freq),
+        ("c",),
+        key="attention.amplitude",
+        markers=fig.amplitude_markers(ideal_c),
+        caption=fig.amplitude_caption(p, rows, freq, ideal_c),
+        fourier=False,
+        title=f"The amplitude A(c) of each row at f = {freq}, over the answers",
+        x_title="answer c",
+        y_title="A(c) ÷ largest |A|",
+        height=260,
     )
 
 
