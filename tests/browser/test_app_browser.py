@@ -250,6 +250,12 @@ def test_widget_changes_leave_the_address_and_history_alone_until_a_link_is_aske
     checked = lambda: options.evaluate_all(  # noqa: E731
         "(ls) => ls.findIndex((l) => l.querySelector('input').checked)"
     )
+    # The radio is drawn checked once the page's run has settled (a full CI run once read it
+    # mid-redraw, with no option checked): wait for that, then read which one.
+    page.wait_for_function(
+        "() => !!document.querySelector('[data-testid=\"stRadio\"] input[type=radio]:checked')",
+        timeout=30_000,
+    )
     assert checked() == 0 and "signal=wave" in page.url  # the link opened its view
 
     def choose(i: int) -> None:
