@@ -154,11 +154,7 @@ def _step(page, el, kind: str, up: bool) -> tuple[bool, bool]:
         n = options.count()
         if n < 2:
             return False, up
-        i = options.evaluate_all(js)
-        j = i + 1 if up else i - 1
-        if not 0 <= j < n:
-            up = not up
-            j = i + 1 if up else i - 1
+        j, up = _neighbour(options.evaluate_all(js), n, up)
         options.nth(j).click()
         return True, up
     if kind == "select":
@@ -170,16 +166,22 @@ def _step(page, el, kind: str, up: bool) -> tuple[bool, bool]:
         if n < 2 or i < 0:
             page.keyboard.press("Escape")
             return False, up
-        j = i + 1 if up else i - 1
-        if not 0 <= j < n:
-            up = not up
-            j = i + 1 if up else i - 1
+        j, up = _neighbour(i, n, up)
         options.nth(j).click()
         return True, up
     if kind == "toggle":
         el.locator("label").first.click()
         return True, up
     raise ValueError(f"unknown widget kind {kind!r}")
+
+
+def _neighbour(i: int, n: int, up: bool) -> tuple[int, bool]:
+    """The option next to ``i`` of ``n`` in the direction ``up``, turning back at either end."""
+    j = i + 1 if up else i - 1
+    if not 0 <= j < n:
+        up = not up
+        j = i + 1 if up else i - 1
+    return j, up
 
 
 def _rerun_sent(page, mark: int, within_s: float) -> bool:
