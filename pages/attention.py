@@ -120,10 +120,10 @@ c/2, and, since the index wraps at p, about c/2 + p/2 too. Sweep the shift c. (T
 curves are drawn apart: w(n) 3 higher, the sum 4 lower.)
 """
     )
-    seed0 = links.int_param("seed", 0, 10_000, 0, key="attention.wave_seed")
-    seed = st.number_input("hand-made wave: random seed", 0, 10_000, seed0, key="attention.wave_seed")
-    links.keep("seed", int(seed), 0, key="attention.wave_seed")
-    demo = data.of_args(story.wave_demo, p, int(seed))
+    seed = links.number_input(
+        st, "hand-made wave: random seed", "seed", 0, 10_000, 0, key="attention.wave_seed"
+    )
+    demo = data.of_args(story.wave_demo, p, seed)
     st.markdown(
         f"The wave has little sinusoidal content (its strongest frequency holds only "
         f"{pct(demo.top_share, 0)} of its energy), yet over all {p} shifts the sum's largest "

@@ -189,12 +189,8 @@ def _product_demo(facts: "WaveTransformsFacts") -> None:
     p, k = facts.p, facts.highest_frequency
     d1, d2, d3 = st.columns([1, 1, 2])
     default1, default2 = facts.product_pair
-    open1 = links.int_param("f1", 1, k, default1, key="wave_transforms.f1")
-    open2 = links.int_param("f2", 1, k, default2, key="wave_transforms.f2")
-    f1 = int(d1.number_input("f1", 1, k, open1, key="wave_transforms.f1"))
-    f2 = int(d2.number_input("f2", 1, k, open2, key="wave_transforms.f2"))
-    links.keep("f1", f1, default1, key="wave_transforms.f1")
-    links.keep("f2", f2, default2, key="wave_transforms.f2")
+    f1 = links.number_input(d1, "f1", "f1", 1, k, default1, key="wave_transforms.f1")
+    f2 = links.number_input(d2, "f2", "f2", 1, k, default2, key="wave_transforms.f2")
     products = {"product": "cos f1 · cos f2", "square": "(cos f1 + cos f2)²"}  # the link's word: label
     product0 = links.choice_param("product", list(products), "product", key="wave_transforms.product")
     mode = d3.radio(
@@ -272,12 +268,8 @@ def _alias_demo(facts: "WaveTransformsFacts") -> None:
     p, k, half = facts.p, facts.highest_frequency, facts.nyquist
     a0, b0 = facts.alias_pair
     g1, g2 = st.columns(2)
-    open1 = links.int_param("alias1", 1, k, a0, key="wave_transforms.alias_f1")
-    open2 = links.int_param("alias2", 1, k, b0, key="wave_transforms.alias_f2")
-    h1 = int(g1.number_input("first frequency", 1, k, open1, key="wave_transforms.alias_f1"))
-    h2 = int(g2.number_input("second frequency", 1, k, open2, key="wave_transforms.alias_f2"))
-    links.keep("alias1", h1, a0, key="wave_transforms.alias_f1")
-    links.keep("alias2", h2, b0, key="wave_transforms.alias_f2")
+    h1 = links.number_input(g1, "first frequency", "alias1", 1, k, a0, key="wave_transforms.alias_f1")
+    h2 = links.number_input(g2, "second frequency", "alias2", 1, k, b0, key="wave_transforms.alias_f2")
     demo = state.of_args(story.aliasing, p, h1, h2)
     s, folded, diff = demo.sum, demo.folded, demo.difference
     if demo.above_nyquist:

@@ -155,6 +155,16 @@ def choice_param(
     return param(name, lambda vs: parse_choice(vs, choices), default, key=key, why=why)
 
 
+def number_input(where, label: str, name: str, lo: int, hi: int, default: int, *, key: str) -> int:
+    """A whole-number input in ``where`` (``st`` or a column) that opens on the link's
+    ``name`` (:func:`int_param`) and is kept for the link (:func:`keep`): the three steps
+    every linked number input takes."""
+    opening = int_param(name, lo, hi, default, key=key)
+    value = int(where.number_input(label, lo, hi, opening, key=key))
+    keep(name, value, default, key=key)
+    return value
+
+
 def new_page() -> None:
     """Forget the last page's choices, names and notices: call before a page's full run,
     which keeps all of its own (and leaves another page's parameters alone)."""

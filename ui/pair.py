@@ -32,11 +32,6 @@ def inputs(prefix: str, p: int, default_a: int, default_b: int) -> tuple[int, in
     from ui import links
 
     c1, c2 = st.columns(2)
-    chosen = []
-    for name, default, column in (("a", default_a, c1), ("b", default_b, c2)):
-        key = f"{prefix}.{name}"
-        opening = links.int_param(name, 0, p - 1, default, key=key)
-        value = column.number_input(name, 0, p - 1, opening, key=key)
-        links.keep(name, value, default, key=key)
-        chosen.append(int(value))
-    return chosen[0], chosen[1]
+    a = links.number_input(c1, "a", "a", 0, p - 1, default_a, key=f"{prefix}.a")
+    b = links.number_input(c2, "b", "b", 0, p - 1, default_b, key=f"{prefix}.b")
+    return a, b
