@@ -164,7 +164,7 @@ def _sweep_section(p: int, kf: list[int]) -> None:
         f"input; the strongest are {top}. With $f_1 = {f1}$ and $f_2 = {f2}$, the sum $f_1 + f_2$ and "
         f"the difference $|f_1 - f_2|$ fall on frequencies {sw.sum_freq} and {sw.diff_freq}, the "
         f"harmonics $2f_1$ and $3f_1$ on {sw.harmonic2} and {sw.harmonic3} (every frequency folded "
-        f"into 0..{p // 2}: $k$ and $p - k$ are one frequency). Move the slider under the chart and "
+        f"into 0..{k}: $k$ and $p - k$ are one frequency). Move the slider under the chart and "
         "its caption gives the cut and the new energy of the slice shown."
     )
     st.markdown(_sweep_reading(sw))
