@@ -44,8 +44,8 @@ def _freqs(fs) -> str:
 @st.fragment  # a new pair reruns this section only
 def _pair_section(source: str, t) -> None:
     from lens.story.basics import prediction
-    from ui import charts, pair
     from ui import data as state
+    from ui import pair
     from ui.figures import basics as fig
     from ui.theme import num
 
@@ -56,12 +56,10 @@ def _pair_section(source: str, t) -> None:
     g1, g2 = st.columns(2)
     with g1:
         answers = fig.picked(state.of_args(fig.answer_grid_spec, p), a, b)
-        charts.show(answers, key="basics.grid_c", on_select=pair.on_click("basics.grid_c", "basics", p))
+        pair.show_map(answers, "basics.grid_c", "basics", p)
     with g2:
         splits = fig.picked(state.of_run(fig.split_grid_spec, source), a, b)
-        charts.show(
-            splits, key="basics.grid_split", on_select=pair.on_click("basics.grid_split", "basics", p)
-        )
+        pair.show_map(splits, "basics.grid_split", "basics", p)
     pred = prediction(state.run(source), a, b)
     right = "correct" if pred.pred == pred.c else "wrong"
     verdict.markdown(

@@ -67,17 +67,15 @@ def _residual_pair(t, along, names: tuple[str, str], stage: str, a: int, b: int,
 
 def _pick(p: int, default_a: int, default_b: int) -> tuple[int, int]:
     """The pair: number inputs (deep-linked), which a click on the map sets first."""
-    from ui import charts, pair
     from ui import data as state
+    from ui import pair
     from ui.figures import basics as basics_fig
     from ui.figures import trace as fig
 
     a, b = pair.inputs("trace", p, default_a, default_b)
     st.caption("Or click a cell of the map: each pair (a, b) coloured by its answer c = (a + b) mod p.")
     base = state.of_args(basics_fig.answer_grid_spec, p)
-    charts.show(
-        fig.pick_map(base, p, a, b), key="trace.map", on_select=pair.on_click("trace.map", "trace", p)
-    )
+    pair.show_map(fig.pick_map(base, p, a, b), "trace.map", "trace", p)
     return a, b
 
 

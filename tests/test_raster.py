@@ -79,3 +79,28 @@ def test_basics_maps_colour_every_pair_by_its_answer_and_its_split(env):
         n = a * p + b
         name = "model wrong" if wrong[n] else ("train" if run.train_mask[n] else "test")
         np.testing.assert_array_equal(split[a * k + 1, b * k + 1], hex_rgb(legend[name]))
+
+
+@pytest.mark.parametrize("p", [7, 31])
+def test_the_split_maps_hover_values_decode_to_every_pairs_split_and_answer(p):
+    """What the tooltip reads, decoded the way its Vega expressions do: the split from the
+    base-32 bits and the model's answer from the sparse object of its misses (a tiny
+    untrained model misses many pairs, so both branches are read)."""
+    from tiny_models import make_checkpoint
+
+    from lens.run import run_model
+    from ui.figures.basics import bits_base32, split_grid_spec
+
+    run = run_model(make_checkpoint(p, seed=3), engine="numpy")
+    params = {q["name"]: q["value"] for q in split_grid_spec(run)["params"]}
+    bits, misses = params["train_bits"], params["model_wrong"]
+    assert bits == bits_base32(run.train_mask) and len(bits) == -(-p * p // 5)
+    answers = run.logits.argmax(axis=1)
+    assert 0 < len(misses) < p * p
+    for n in range(p * p):
+        a, b = divmod(n, p)
+        train = (int(bits[n // 5], 32) >> (n % 5)) & 1
+        assert train == run.train_mask[n]
+        says = misses.get(str(n), (a + b) % p)
+        assert says == answers[n]
+        assert (str(n) in misses) == (answers[n] != (a + b) % p)

@@ -110,7 +110,9 @@ def with_layer(base: dict, layer: dict, data: pd.DataFrame | None = None) -> dic
     return out
 
 
-def show(chart_spec: dict, *, key: str | None = None, on_select: Any = "ignore") -> None:
+def show(
+    chart_spec: dict, *, key: str | None = None, on_select: Any = "ignore", selection: list[str] | None = None
+) -> None:
     """Draw a spec from :func:`spec` across the page width.
 
     Its datasets go to Streamlit as Arrow IPC bytes, which it ships as they are. A dataset
@@ -122,7 +124,8 @@ def show(chart_spec: dict, *, key: str | None = None, on_select: Any = "ignore")
     (:mod:`ui.export`, built only when pressed); its toolbar has Streamlit's PNG download.
 
     ``on_select``: Streamlit's (a callback, or "rerun"), for a chart whose selection the page
-    reads back from ``st.session_state[key]``."""
+    reads back from ``st.session_state[key]``; ``selection``: the names of the selections that
+    report to it (default: all of the chart's)."""
     datasets = chart_spec.get("datasets")
     shipped = chart_spec
     if datasets:
@@ -132,7 +135,7 @@ def show(chart_spec: dict, *, key: str | None = None, on_select: Any = "ignore")
                 k: arrow_bytes(v, k) if isinstance(v, pd.DataFrame) else v for k, v in datasets.items()
             },
         }
-    st.vega_lite_chart(shipped, width="stretch", key=key, on_select=on_select)
+    st.vega_lite_chart(shipped, width="stretch", key=key, on_select=on_select, selection_mode=selection)
     # Its data as CSV and its picture as SVG (ui/export.py), from the spec as shipped: its
     # content-named datasets are the Arrow bytes every session shares (arrow_bytes), so the
     # buttons' deferred callables, which a session holds until its next run, copy nothing.

@@ -13,6 +13,16 @@ from typing import Callable
 import streamlit as st
 
 
+def show_map(chart_spec: dict, chart_key: str, prefix: str, p: int) -> None:
+    """Draw a map of pairs whose click picks the pair of the inputs keyed ``<prefix>.a`` and
+    ``<prefix>.b``; only its click selection reports to the server (hovering stays in the
+    browser)."""
+    from ui import charts
+    from ui.figures.basics import SELECTION
+
+    charts.show(chart_spec, key=chart_key, on_select=on_click(chart_key, prefix, p), selection=[SELECTION])
+
+
 def on_click(chart_key: str, prefix: str, p: int) -> Callable[[], None]:
     """The ``on_select`` callback of the map drawn under ``chart_key``: a valid clicked cell
     becomes the pair of the inputs keyed ``<prefix>.a`` and ``<prefix>.b``."""

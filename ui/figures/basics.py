@@ -48,20 +48,28 @@ def _legend_layer(field: str, values: list, scale: dict, kind: str, title: str) 
 
 
 SELECTION = "cell"  # the maps' click selection: Streamlit reports the clicked (a, b) under this name
+# Set by the pointer's first pass over a map's image: until then its p² hover cells are
+# filtered out, so a map opens as one image (the cells cost ~0.2 s to lay out, measured with
+# vl-convert on p = 113, and Basics opens with two maps). Never reported to Streamlit
+# (``ui.charts.show`` passes ``selection_mode=[SELECTION]``).
+ARMED = "armed"
 
 
-def _hover_layer(p: int, fields: list[tuple[str, str]], strings: dict[str, str]) -> dict:
+def _hover_layer(p: int, fields: list[tuple[str, str]], strings: dict[str, object]) -> dict:
     """An invisible cell over every pair, for the tooltip and the click that picks a pair.
 
     Why cells: the map is one image (``ui/raster.py``), which tells neither a tooltip nor a
     click which pair is under the pointer. The p² rects are generated in the browser (a
     ``sequence``: a = i // p, b = i % p), so no rows travel; per-pair facts are read out of
-    strings passed as parameters (``strings``: one character or fixed-width number per pair,
-    a-major), a few tens of kilobytes instead of p² rows. They are invisible (opacity 0, but
-    filled, which is what Vega's hit test looks at) and drawn last, so every click lands on
-    one. ``fields``: (tooltip title, Vega expression of ``datum.i``, ``datum.a``,
+    values passed as parameters (``strings``: packed text, or an object keyed by the pair's
+    index a * p + b for the few pairs that need one), a few kilobytes instead of p² rows.
+    They are invisible (opacity 0, but filled, which is what Vega's hit test looks at) and
+    drawn last, so every click lands on one. ``fields``: (tooltip title, Vega expression of ``datum.i``, ``datum.a``,
     ``datum.b``), in tooltip order."""
     calc = [
+        # No cells until the pointer has been over the image (ARMED): Vega re-runs this
+        # filter when that selection's store fills.
+        {"filter": f"length(data('{ARMED}_store')) > 0"},
         {"calculate": f"floor(datum.i / {p})", "as": "a"},
         {"calculate": f"datum.i % {p}", "as": "b"},
         {"calculate": "datum.b - 0.5", "as": "x0"},
@@ -112,6 +120,8 @@ def _grid_spec(p: int, url: str, legend: dict, hover: dict) -> dict:
     cells = grid_layer(url, p, p, "b", "a", list(range(0, p, 10)))
     # The image says nothing under the pointer: the hover layer does.
     cells["mark"]["tooltip"] = None
+    # Any pointer (mouse or touch) over the image arms the hover cells (see ARMED).
+    cells["params"] = [{"name": ARMED, "select": {"type": "point", "on": "pointerover", "clear": False}}]
     # The strings are variable parameters, which Vega-Lite takes at the top level only.
     strings = [q for q in hover["params"] if "select" not in q]
     hover = {**hover, "params": [q for q in hover["params"] if "select" in q]}
@@ -137,6 +147,15 @@ def answer_grid_spec(p: int) -> dict:
     return _grid_spec(p, cells_data_url(sinebow(c / p)), legend, _hover_layer(p, [_answer_field(p)], {}))
 
 
+def bits_base32(bits: np.ndarray) -> str:
+    """Booleans as base-32 text, 5 per character, the first in the lowest bit (the browser
+    reads bit i as ``floor(parseInt(char i // 5, 32) / 2^(i % 5)) % 2``)."""
+    padded = np.zeros(-(-len(bits) // 5) * 5, dtype=np.int64)
+    padded[: len(bits)] = np.asarray(bits, dtype=bool)
+    values = (padded.reshape(-1, 5) << np.arange(5)).sum(axis=1)
+    return "".join("0123456789abcdefghijklmnopqrstuv"[v] for v in values)
+
+
 def split_grid_spec(run: Run) -> dict:
     """Every pair coloured by its split, and the pairs the model gets wrong in a third colour
     (the legend names only what is drawn)."""
@@ -146,17 +165,21 @@ def split_grid_spec(run: Run) -> dict:
     p = run.p
     kind = np.where(run.train_mask, 0, 1)
     wrong = wrong_answers(run)
-    width = len(str(p - 1))
-    answers = "".join(f"{int(c):0{width}d}" for c in model_answers(run))
-    read = f"toNumber(substring(model_answers, datum.i * {width}, datum.i * {width} + {width}))"
+    answers = model_answers(run)
+    # The model's answer travels only where it is wrong (none for a grokked model), and the
+    # split as 5 bits per base-32 character: ~2.6 kB for p = 113 instead of ~51 kB, re-sent
+    # with every pick of a pair (the outline changes the spec's data).
+    misses = {str(int(i)): int(answers[i]) for i in np.flatnonzero(wrong)}
+    says = f"(isValid(model_wrong[datum.i]) ? model_wrong[datum.i] : (datum.a + datum.b) % {p})"
+    bit = "floor(parseInt(substring(train_bits, floor(datum.i / 5), floor(datum.i / 5) + 1), 32) / pow(2, datum.i % 5)) % 2"
     hover = _hover_layer(
         p,
         [
             _answer_field(p),
-            ("split", "substring(train_bits, datum.i, datum.i + 1) == '1' ? 'train' : 'test'"),
-            ("model says", f"{read} + ({read} == (datum.a + datum.b) % {p} ? ' (right)' : ' (wrong)')"),
+            ("split", f"{bit} == 1 ? 'train' : 'test'"),
+            ("model says", f"{says} + (isValid(model_wrong[datum.i]) ? ' (wrong)' : ' (right)')"),
         ],
-        {"train_bits": "".join("1" if t else "0" for t in run.train_mask), "model_answers": answers},
+        {"train_bits": bits_base32(run.train_mask), "model_wrong": misses},
     )
     kind[wrong] = 2
     names = list(SPLIT_COLOURS)[: 3 if wrong.any() else 2]
