@@ -439,6 +439,8 @@ def show() -> None:
     if freq is None:  # no key frequency has a neuron: nothing to follow
         return
     grp = state.shared_of_run(story.group, source, int(freq))
+    # The other groups, computed while the reader reads this one: picking one is then quick.
+    state.prefetch_of_run(story.group, source, [(int(k),) for k in groups if k != freq])
     _phase_section(source, f.p, grp)
     if grp.facts.n == 0:
         return

@@ -75,3 +75,44 @@ def test_glibc_is_told_to_return_freed_big_buffers():
         assert took
     else:
         assert took is False
+
+
+def test_sessions_asking_at_once_compute_a_key_once_and_share_it():
+    import threading
+    import time
+
+    cache = BytesLRU(budget=10**6)
+    started = threading.Event()
+
+    def slow():
+        started.set()
+        time.sleep(0.3)
+        return np.ones(8)
+
+    got = []
+    first = threading.Thread(target=lambda: got.append(cache.get("k", slow)))
+    first.start()
+    started.wait()
+    others = [threading.Thread(target=lambda: got.append(cache.get("k", slow))) for _ in range(4)]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join()
+    assert cache.computed == 1 and len(got) == 5 and all(v is got[0] for v in got)
+
+
+def test_a_failed_computation_lets_the_next_asker_try_again():
+    cache = BytesLRU(budget=10**6)
+    with pytest.raises(RuntimeError):
+        cache.get("k", lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert not cache.has("k")
+    assert cache.get("k", lambda: np.ones(2))[0] == 1
+
+
+def test_a_prefetch_never_pushes_an_entry_out():
+    cache = BytesLRU(budget=2000)
+    cache.get("a", lambda: np.zeros(125))  # 1000 bytes
+    cache.get("b", lambda: np.zeros(125), evict=False)  # fits: kept
+    v = cache.get("c", lambda: np.zeros(125), evict=False)  # would evict a: returned, not kept
+    assert v.shape == (125,) and not cache.has("c") and cache.has("a") and cache.has("b")
+    assert cache.held == 2000

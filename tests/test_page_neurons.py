@@ -248,3 +248,27 @@ def test_every_group_and_direction_stays_within_the_shared_bound(env, run):
     assert not any("weighted_running" in k[0] for k in ours)
     groups = [k for k in ours if k[0].endswith(".group")]
     assert len(groups) == len(freqs)  # every group still held: none evicted another
+
+
+def test_the_other_groups_are_computed_in_the_background_so_a_pick_costs_no_group(env):
+    """Opening the page queues the other key frequencies' groups (ui.data.prefetch_of_run):
+    once the worker is done, picking another frequency computes nothing new."""
+    import time
+
+    from ui import data
+
+    source = str(Path(env).resolve())
+    data._SHARED.drop(lambda k: k[1] == source and k[0].endswith(".group"))
+    at = open_page("pages/neurons.py")
+    freqs = [int(label.split()[0]) for label in at.selectbox(key="neurons.freq").options]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        held = {k[2][0] for k in data._SHARED._items if k[1] == source and k[0].endswith(".group")}
+        if held == set(freqs):
+            break
+        time.sleep(0.2)
+    assert held == set(freqs)
+    before = data._SHARED.computed
+    at.selectbox(key="neurons.freq").set_value(freqs[-1]).run()
+    assert not at.exception
+    assert data._SHARED.computed == before

@@ -82,32 +82,52 @@ def read_only(obj: Any) -> Any:
 
 class BytesLRU:
     """Least-recently-used entries, evicted past ``budget`` bytes of arrays (the newest entry
-    is always kept, even alone over the budget). Thread-safe; two sessions asking for the same
-    missing key at once may both compute it, and the first stored wins."""
+    is always kept, even alone over the budget). Thread-safe, and one computation per key:
+    a session that asks for a key another is computing waits for that result instead of
+    computing it again (a class opening the same page at once computes it once)."""
 
     def __init__(self, budget: int):
         self.budget = budget
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Event] = {}
         self.held = 0
+        self.computed = 0  # how many values ``make`` produced (tests: one per key)
 
-    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+    def get(self, key: Hashable, make: Callable[[], Any], *, evict: bool = True) -> Any:
+        """The value under ``key``, made by ``make`` if missing. ``evict=False`` (a prefetch):
+        a value that would push older entries out is returned but not kept."""
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key][0]
+                done = self._computing.get(key)
+                if done is None:
+                    done = self._computing[key] = threading.Event()
+                    break
+            done.wait()  # another session makes it; if that failed, the loop makes it here
+        try:
+            value = read_only(make())
+            self.computed += 1
+            size = nbytes(value)
+            with self._lock:
+                if not evict and self._items and self.held + size > self.budget:
+                    return value
+                self._items[key] = (value, size)
+                self.held += size
+                while self.held > self.budget and len(self._items) > 1:
+                    _, (_, old) = self._items.popitem(last=False)
+                    self.held -= old
+            return value
+        finally:
+            with self._lock:
+                self._computing.pop(key, None)
+            done.set()
+
+    def has(self, key: Hashable) -> bool:
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key][0]
-        value = read_only(make())
-        size = nbytes(value)
-        with self._lock:
-            if key in self._items:  # another session stored it meanwhile
-                self._items.move_to_end(key)
-                return self._items[key][0]
-            self._items[key] = (value, size)
-            self.held += size
-            while self.held > self.budget and len(self._items) > 1:
-                _, (_, old) = self._items.popitem(last=False)
-                self.held -= old
-        return value
+            return key in self._items or key in self._computing
 
     def drop(self, match: Callable[[Hashable], bool]) -> int:
         """Remove every entry whose key ``match``es (a checkpoint that is gone); returns how many."""

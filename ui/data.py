@@ -22,6 +22,8 @@ reaches the browser before they finish.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import sys
 import tempfile
@@ -276,6 +278,49 @@ def shared_of_run(fn: Callable[..., T], source: str, *args: Any) -> T:
     :func:`of_run`'s copy (an unpickling of megabytes) would cost more than the change.
     Bounded by bytes (:class:`ui.bounded.BytesLRU`), not by entries."""
     return _SHARED.get((_name(fn), source, args), lambda: fn(run(source), *args))
+
+
+_PREFETCH: "list[tuple[Callable, str, Run, tuple]]" = []
+_PREFETCH_WAKE = threading.Condition()
+
+
+def prefetch_of_run(fn: Callable[..., Any], source: str, choices: Sequence[tuple]) -> None:
+    """Compute ``shared_of_run(fn, source, *args)`` for each ``args`` in ``choices`` in the
+    background, one at a time, so that the reader's next pick among a handful of choices (the
+    Neurons page's key frequencies) is a cache hit instead of seconds of work. Only for the
+    shared checkpoint (an upload is one session's, and may be forgotten meanwhile), and only
+    into room the cache has: a prefetch never evicts an entry (``BytesLRU.get(evict=False)``).
+    Returns at once."""
+    if is_upload(source):
+        return
+    model = run(source)  # here, in the script's thread: the worker makes no Streamlit call
+    with _PREFETCH_WAKE:
+        queued = {(f, s, a) for f, s, _, a in _PREFETCH}
+        for args in choices:
+            if (fn, source, args) not in queued and not _SHARED.has((_name(fn), source, args)):
+                _PREFETCH.append((fn, source, model, args))
+        _PREFETCH_WAKE.notify()
+    _prefetcher()
+
+
+@st.cache_resource(show_spinner=False)
+def _prefetcher() -> threading.Thread:
+    """The one background worker of :func:`prefetch_of_run` (started on first use)."""
+
+    def work() -> None:
+        while True:
+            with _PREFETCH_WAKE:
+                while not _PREFETCH:
+                    _PREFETCH_WAKE.wait()
+                fn, source, model, args = _PREFETCH.pop(0)
+            try:
+                _SHARED.get((_name(fn), source, args), functools.partial(fn, model, *args), evict=False)
+            except Exception:  # a reader who asks computes it again, and sees the error
+                logging.getLogger(__name__).exception("prefetch of %s%s failed", _name(fn), args)
+
+    worker = threading.Thread(target=work, name="lens-prefetch", daemon=True)
+    worker.start()
+    return worker
 
 
 def facts(section: str, source: str):
