@@ -173,10 +173,10 @@ def test_alias_chart_samples_both_waves_and_binds_a_window():
     from ui.figures import wave_transforms as figures
 
     p = 31
-    chart = figures.alias_chart(p, 20, 11).to_dict()
+    chart = figures.alias_spec(p, 20, 11)
     (param,) = chart["params"]
     assert param["name"] == "alias_from" and param["bind"]["max"] == p - 24
-    values = [pd.DataFrame(rows) for rows in chart["datasets"].values() if rows and "y" in rows[0]][0]
+    values = [df for df in chart["datasets"].values() if "y" in df.columns][0]
     on_tokens = values[values["t"] == values["t"].round()]  # the integer tokens of both curves
     first, second = on_tokens.iloc[: p + 1], on_tokens.iloc[p + 1 :]
     np.testing.assert_allclose(first["y"].to_numpy(), second["y"].to_numpy(), atol=1e-9)  # aliases agree

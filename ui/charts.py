@@ -47,7 +47,7 @@ def spec(chart: Any, *, validate: bool = False, canvas: bool = False) -> dict:
     for name, rows in out.get("datasets", {}).items():
         if rows and isinstance(rows[0], dict) and _ID in rows[0]:
             df = frames[rows[0][_ID]]
-            names[name] = _frame_name(df)
+            names[name] = frame_name(df)
     # Each frame as a pickle round trip leaves it, which is what st.cache_data hands back on
     # every later run: the first run then ships the same Arrow bytes (a frame built by
     # concatenating string columns is chunked until pickled; Arrow writes one batch per chunk).
@@ -208,7 +208,9 @@ def _rename(node: Any, names: dict[str, str]) -> None:
                 _rename(v, names)
 
 
-def _frame_name(df: pd.DataFrame) -> str:
+def frame_name(df: pd.DataFrame) -> str:
+    """A dataset name made of ``df``'s content (values, columns, dtypes): the same name means
+    the same data, so its Arrow bytes are converted once (:func:`arrow_bytes`)."""
     h = hashlib.blake2b(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes(), digest_size=8)
     h.update("\x1f".join(map(str, df.columns)).encode())
     h.update("\x1f".join(map(str, df.dtypes)).encode())  # equal values, other types: another name

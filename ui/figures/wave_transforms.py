@@ -95,14 +95,19 @@ def overview_specs(run: Run, path: str, head: int) -> tuple[dict, dict]:
     return spec(left), spec(right)
 
 
-def alias_chart(p: int, s: int, folded: int) -> alt.Chart:
+def alias_spec(p: int, s: int, folded: int) -> dict:
     """cos at the frequency s over continuous t, the folded frequency too, and the integer
-    samples they share. A browser-side slider moves a window of the token axis.
+    samples they share. A browser-side slider moves a window of the token axis. Cache with
+    ``ui.data.of_args``.
 
     Shaped like the scope for a fast slider: the browser holds the points of one window
     (``j``, their offset in it) and, on each step, computes each point's key and looks its
     value up, instead of filtering every point of both curves (Streamlit's Vega interprets
-    every expression, per point)."""
+    every expression, per point). Written as a dict, not through Altair: building and
+    serialising the Altair chart took 200-300 ms per new pair of frequencies, the dict ~1 ms."""
+    from ui.charts import frame_name, style
+    from ui.scope import SCHEMA_URL
+
     per = 8  # points per token for the continuous curves
     width = min(p, 24)
     names = [f"cos at {s} (continuous)", f"cos at {folded} (continuous)", "samples at the tokens"]
@@ -119,39 +124,55 @@ def alias_chart(p: int, s: int, folded: int) -> alt.Chart:
         {"j": np.r_[j, j], "offset": np.repeat([0, len(m)], len(j)), "wave": np.repeat(names[:2], len(j))}
     )
     samples = pd.DataFrame({"j": np.arange(width + 1), "wave": names[2]})
-    start = alt.param(
-        name="alias_from",
-        value=0,
-        bind=alt.binding_range(min=0, max=p - width, step=1, name="window starts at token "),
-    )
-    lookup = alt.LookupData(data=values, key="k", fields=["t", "y"])
-    color = alt.Color(
-        "wave:N", scale=alt.Scale(domain=names, range=["#0072B2", "#E69F00", "#000000"]), title=None
-    )
-    x = alt.X(
-        "t:Q",
-        title="token index (continuous between tokens)",
-        axis=alt.Axis(tickMinStep=1),
-        scale=alt.Scale(domain=alt.ExprRef(f"[alias_from, alias_from + {width}]"), nice=False),
-    )
-    y = alt.Y("y:Q", title="value", scale=alt.Scale(domain=[-1.1, 1.1]))
-    lines = (
-        alt.Chart(window)
-        .transform_calculate(k=f"datum.offset + alias_from * {per} + datum.j")
-        .transform_lookup(lookup="k", from_=lookup)
-        .mark_line(strokeWidth=2.5)
-        .encode(x=x, y=y, color=color)
-    )
-    dots = (
-        alt.Chart(samples)
-        .transform_calculate(k=f"(alias_from + datum.j) * {per}")
-        .transform_lookup(lookup="k", from_=lookup)
-        .mark_circle(size=110)
-        .encode(x=x, y=y, color=color, tooltip=["t:Q", alt.Tooltip("y:Q", format=".4f")])
-    )
-    return (lines + dots).add_params(start).properties(height=320).configure_legend(orient="top")
-
-
-def alias_spec(p: int, s: int, folded: int) -> dict:
-    """:func:`alias_chart` as a spec drawn on a canvas: cache with ``ui.data.of_args``."""
-    return spec(alias_chart(p, s, folded), canvas=True)
+    frames = {frame_name(df): df for df in (values, window, samples)}
+    values_name, window_name, samples_name = frames
+    lookup = {"lookup": "k", "from": {"data": {"name": values_name}, "key": "k", "fields": ["t", "y"]}}
+    color = {
+        "field": "wave",
+        "type": "nominal",
+        "title": None,
+        "scale": {"domain": names, "range": ["#0072B2", "#E69F00", "#000000"]},
+    }
+    x = {
+        "field": "t",
+        "type": "quantitative",
+        "title": "token index (continuous between tokens)",
+        "axis": {"tickMinStep": 1},
+        "scale": {"domain": {"expr": f"[alias_from, alias_from + {width}]"}, "nice": False},
+    }
+    y = {"field": "y", "type": "quantitative", "title": "value", "scale": {"domain": [-1.1, 1.1]}}
+    lines = {
+        "data": {"name": window_name},
+        "transform": [{"calculate": f"datum.offset + alias_from * {per} + datum.j", "as": "k"}, lookup],
+        "mark": {"type": "line", "strokeWidth": 2.5},
+        "encoding": {"x": x, "y": y, "color": color},
+    }
+    dots = {
+        "data": {"name": samples_name},
+        "transform": [{"calculate": f"(alias_from + datum.j) * {per}", "as": "k"}, lookup],
+        "mark": {"type": "circle", "size": 110},
+        "encoding": {
+            "x": x,
+            "y": y,
+            "color": color,
+            "tooltip": [
+                {"field": "t", "type": "quantitative"},
+                {"field": "y", "type": "quantitative", "format": ".4f"},
+            ],
+        },
+    }
+    start = {
+        "name": "alias_from",
+        "value": 0,
+        "bind": {"input": "range", "min": 0, "max": p - width, "step": 1, "name": "window starts at token "},
+    }
+    out = {
+        "$schema": SCHEMA_URL,
+        "layer": [lines, dots],
+        "params": [start],
+        "height": 320,
+        "datasets": frames,
+        "config": {"legend": {"orient": "top"}},
+        "usermeta": {"embedOptions": {"renderer": "canvas"}},
+    }
+    return style(out)
