@@ -61,6 +61,15 @@ def spec(chart: Any, *, validate: bool = False, canvas: bool = False) -> dict:
     return style(out)
 
 
+def dict_spec(body: dict, *frames: pd.DataFrame) -> dict:
+    """A Vega-Lite dict written by hand (no Altair: ~1 ms instead of 50-200 ms for a chart
+    rebuilt on every new input), styled like :func:`spec`'s. Its layers name their data with
+    :func:`frame_name` of each frame in ``frames``, which become its datasets."""
+    from ui.scope import SCHEMA_URL
+
+    return style({"$schema": SCHEMA_URL, **body, "datasets": {frame_name(df): df for df in frames}})
+
+
 def style(out: dict) -> dict:
     """Apply the shared look to a Vega-Lite dict, in place; returns it."""
     out.setdefault("usermeta", {}).setdefault("embedOptions", {}).setdefault("renderer", "canvas")

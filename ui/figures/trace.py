@@ -74,9 +74,7 @@ def stages_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
 
 
 def _stages(t: TraceFacts) -> dict:
-    import altair as alt
-
-    from ui.charts import spec
+    from ui.charts import dict_spec, frame_name
 
     rows = stage_rows(t)
     names = list(rows)
@@ -85,26 +83,38 @@ def _stages(t: TraceFacts) -> dict:
         columns=["stage", "direction", "value"],
     )
     top = float(np.abs(df["value"]).max()) or 1.0
-    chart = (
-        alt.Chart(df)
-        .mark_rect()
-        .encode(
-            x=alt.X(
-                "direction:O",
-                title="residual dimension",
-                axis=alt.Axis(values=list(range(0, len(rows[names[0]]), 16)), labelAngle=0),
-            ),
-            y=alt.Y("stage:N", sort=names, title=None, axis=alt.Axis(labelLimit=0)),
-            color=alt.Color(
-                "value:Q",
-                scale=alt.Scale(scheme="redblue", domain=[-top, top], reverse=True),
-                title="value",
-            ),
-            tooltip=["stage:N", "direction:O", alt.Tooltip("value:Q", format=".3f")],
-        )
-        .properties(height=32 * len(names))
-    )
-    return spec(chart)
+    body = {
+        "data": {"name": frame_name(df)},
+        "mark": {"type": "rect"},
+        "encoding": {
+            "x": {
+                "field": "direction",
+                "type": "ordinal",
+                "title": "residual dimension",
+                "axis": {"values": list(range(0, len(rows[names[0]]), 16)), "labelAngle": 0},
+            },
+            "y": {
+                "field": "stage",
+                "type": "nominal",
+                "sort": names,
+                "title": None,
+                "axis": {"labelLimit": 0},
+            },
+            "color": {
+                "field": "value",
+                "type": "quantitative",
+                "scale": {"scheme": "redblue", "domain": [-top, top], "reverse": True},
+                "title": "value",
+            },
+            "tooltip": [
+                {"field": "stage", "type": "nominal"},
+                {"field": "direction", "type": "ordinal"},
+                {"field": "value", "type": "quantitative", "format": ".3f"},
+            ],
+        },
+        "height": 32 * len(names),
+    }
+    return dict_spec(body, df)
 
 
 def attention_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
@@ -113,10 +123,8 @@ def attention_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
 
 
 def _attention(t: TraceFacts) -> dict:
-    import altair as alt
-
     from lens.trace import KEYS
-    from ui.charts import spec
+    from ui.charts import dict_spec, frame_name
 
     df = pd.DataFrame(
         [
@@ -126,25 +134,35 @@ def _attention(t: TraceFacts) -> dict:
         ],
         columns=["head", "key", "weight"],
     )
-    chart = (
-        alt.Chart(df)
-        .mark_bar()
-        .encode(
-            x=alt.X("head:N", title=None, axis=alt.Axis(labelAngle=0)),
-            xOffset=alt.XOffset("key:N", sort=list(KEYS)),
-            y=alt.Y("weight:Q", title="attention weight", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color(
-                "key:N",
-                sort=list(KEYS),
-                scale=alt.Scale(domain=list(KEYS), range=list(KEY_COLOURS.values())),
-                title="attends to",
-                legend=alt.Legend(orient="top"),
-            ),
-            tooltip=["head:N", "key:N", alt.Tooltip("weight:Q", format=".3f")],
-        )
-        .properties(height=260)
-    )
-    return spec(chart)
+    body = {
+        "data": {"name": frame_name(df)},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": "head", "type": "nominal", "title": None, "axis": {"labelAngle": 0}},
+            "xOffset": {"field": "key", "type": "nominal", "sort": list(KEYS)},
+            "y": {
+                "field": "weight",
+                "type": "quantitative",
+                "title": "attention weight",
+                "scale": {"domain": [0, 1]},
+            },
+            "color": {
+                "field": "key",
+                "type": "nominal",
+                "sort": list(KEYS),
+                "scale": {"domain": list(KEYS), "range": list(KEY_COLOURS.values())},
+                "title": "attends to",
+                "legend": {"orient": "top"},
+            },
+            "tooltip": [
+                {"field": "head", "type": "nominal"},
+                {"field": "key", "type": "nominal"},
+                {"field": "weight", "type": "quantitative", "format": ".3f"},
+            ],
+        },
+        "height": 260,
+    }
+    return dict_spec(body, df)
 
 
 def neurons_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
@@ -154,9 +172,7 @@ def neurons_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
 
 
 def _neurons(t: TraceFacts) -> dict:
-    import altair as alt
-
-    from ui.charts import spec
+    from ui.charts import dict_spec, frame_name
 
     order = t.neuron_order
     df = pd.DataFrame(
@@ -169,21 +185,35 @@ def _neurons(t: TraceFacts) -> dict:
         }
     )
     freqs = [f"f = {f}" for f in t.groups]
-    colour = alt.Color(
-        "frequency:N",
-        sort=freqs,
-        scale=alt.Scale(domain=freqs, range=PALETTE[: len(freqs)] if len(freqs) <= len(PALETTE) else None),
-        title="neuron's key frequency",
-        legend=alt.Legend(orient="top"),
-    )
-    x = alt.X(
-        "position:Q", title="neurons, grouped by key frequency", axis=alt.Axis(labels=False, ticks=False)
-    )
-    tip = ["neuron:Q", "frequency:N", alt.Tooltip("pre:Q", format=".3f"), alt.Tooltip("post:Q", format=".3f")]
-    base = alt.Chart(df).encode(x=x, color=colour, tooltip=tip)
-    pre = base.mark_bar(opacity=0.3).encode(y=alt.Y("pre:Q", title="activation"))
-    post = base.mark_bar().encode(y="post:Q")
-    return spec((pre + post).properties(height=280))
+    scale = {"domain": freqs, **({"range": PALETTE[: len(freqs)]} if len(freqs) <= len(PALETTE) else {})}
+    shared = {
+        "x": {
+            "field": "position",
+            "type": "quantitative",
+            "title": "neurons, grouped by key frequency",
+            "axis": {"labels": False, "ticks": False},
+        },
+        "color": {
+            "field": "frequency",
+            "type": "nominal",
+            "sort": freqs,
+            "scale": scale,
+            "title": "neuron's key frequency",
+            "legend": {"orient": "top"},
+        },
+        "tooltip": [
+            {"field": "neuron", "type": "quantitative"},
+            {"field": "frequency", "type": "nominal"},
+            {"field": "pre", "type": "quantitative", "format": ".3f"},
+            {"field": "post", "type": "quantitative", "format": ".3f"},
+        ],
+    }
+    pre = {
+        "mark": {"type": "bar", "opacity": 0.3},
+        "encoding": {**shared, "y": {"field": "pre", "type": "quantitative", "title": "activation"}},
+    }
+    post = {"mark": {"type": "bar"}, "encoding": {**shared, "y": {"field": "post", "type": "quantitative"}}}
+    return dict_spec({"data": {"name": frame_name(df)}, "layer": [pre, post], "height": 280}, df)
 
 
 def logits_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
@@ -193,9 +223,7 @@ def logits_spec(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict:
 
 
 def _logits(t: TraceFacts) -> dict:
-    import altair as alt
-
-    from ui.charts import spec
+    from ui.charts import dict_spec, frame_name
 
     role = np.array(["other"] * t.p, dtype=object)
     # Drawn in this order, so the right answer wins where positions coincide (a = b: 2a = c).
@@ -219,29 +247,33 @@ def _logits(t: TraceFacts) -> dict:
         ]
     ).drop_duplicates("c")
     roles = [r for r in ROLE_COLOURS if r in set(role)]
-    bars = (
-        alt.Chart(df)
-        .mark_bar()
-        .encode(
-            x=alt.X("c:Q", title="answer c", scale=alt.Scale(domain=[-0.5, t.p - 0.5], nice=False)),
-            y=alt.Y("logit:Q", title="logit"),
-            color=alt.Color(
-                "role:N",
-                sort=roles,
-                scale=alt.Scale(domain=roles, range=[ROLE_COLOURS[r] for r in roles]),
-                title=None,
-                legend=alt.Legend(orient="top"),
-            ),
-            tooltip=["c:Q", alt.Tooltip("logit:Q", format=".3f"), "role:N"],
-        )
-    )
-    text = (
-        alt.Chart(labels)
-        .mark_text(dy=-10, fontSize=14, color=MUTED)
-        .encode(x="c:Q", y="logit:Q", text="text:N")
-    )
+    # Copied where used: ui.charts.style writes each axis's sizes into its encoding.
+    x = {"field": "c", "type": "quantitative"}
+    y = {"field": "logit", "type": "quantitative"}
+    bars = {
+        "data": {"name": frame_name(df)},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {**x, "title": "answer c", "scale": {"domain": [-0.5, t.p - 0.5], "nice": False}},
+            "y": {**y, "title": "logit"},
+            "color": {
+                "field": "role",
+                "type": "nominal",
+                "sort": roles,
+                "scale": {"domain": roles, "range": [ROLE_COLOURS[r] for r in roles]},
+                "title": None,
+                "legend": {"orient": "top"},
+            },
+            "tooltip": [dict(x), {**y, "format": ".3f"}, {"field": "role", "type": "nominal"}],
+        },
+    }
+    text = {
+        "data": {"name": frame_name(labels)},
+        "mark": {"type": "text", "dy": -10, "fontSize": 14, "color": MUTED},
+        "encoding": {"x": dict(x), "y": dict(y), "text": {"field": "text", "type": "nominal"}},
+    }
     title = f"margin to the runner-up (c = {t.runner_up}): {num(t.margin, '.3g')}"
-    return spec((bars + text).properties(height=320, title=title))
+    return dict_spec({"layer": [bars, text], "height": 320, "title": title}, df, labels)
 
 
 # ---------------------------------------------------------------- what the scopes mark

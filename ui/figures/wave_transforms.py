@@ -105,8 +105,7 @@ def alias_spec(p: int, s: int, folded: int) -> dict:
     value up, instead of filtering every point of both curves (Streamlit's Vega interprets
     every expression, per point). Written as a dict, not through Altair: building and
     serialising the Altair chart took 200-300 ms per new pair of frequencies, the dict ~1 ms."""
-    from ui.charts import frame_name, style
-    from ui.scope import SCHEMA_URL
+    from ui.charts import dict_spec, frame_name
 
     per = 8  # points per token for the continuous curves
     width = min(p, 24)
@@ -124,8 +123,7 @@ def alias_spec(p: int, s: int, folded: int) -> dict:
         {"j": np.r_[j, j], "offset": np.repeat([0, len(m)], len(j)), "wave": np.repeat(names[:2], len(j))}
     )
     samples = pd.DataFrame({"j": np.arange(width + 1), "wave": names[2]})
-    frames = {frame_name(df): df for df in (values, window, samples)}
-    values_name, window_name, samples_name = frames
+    values_name, window_name, samples_name = (frame_name(df) for df in (values, window, samples))
     lookup = {"lookup": "k", "from": {"data": {"name": values_name}, "key": "k", "fields": ["t", "y"]}}
     color = {
         "field": "wave",
@@ -166,13 +164,11 @@ def alias_spec(p: int, s: int, folded: int) -> dict:
         "value": 0,
         "bind": {"input": "range", "min": 0, "max": p - width, "step": 1, "name": "window starts at token "},
     }
-    out = {
-        "$schema": SCHEMA_URL,
+    body = {
         "layer": [lines, dots],
         "params": [start],
         "height": 320,
-        "datasets": frames,
         "config": {"legend": {"orient": "top"}},
         "usermeta": {"embedOptions": {"renderer": "canvas"}},
     }
-    return style(out)
+    return dict_spec(body, values, window, samples)
