@@ -180,3 +180,23 @@ def test_works_for_another_prime(tmp_path, p):
     slices = scope_slices(examples.frames)
     b = np.rint([slices[c] for c in range(p)])  # [c, row]
     assert ((b == np.arange(p)).sum(axis=1) == 1).all()
+
+
+def test_the_reader_chooses_the_axis_that_plays(page):
+    """Issue 12's point 13: any non-drawn axis can play. resid_mid in c-order plays along c;
+    switched to the residual dimension, that axis plays in the browser, c gets a slider that
+    opens on the page's c, and the browser's slices are now one per dimension."""
+    control = page.segmented_control(key="attention.resid_mid.play")
+    assert control.value == "c" and set(control.options) == {"residual dimension", "c"}
+    control.set_value("residual dimension").run()
+    assert not page.exception
+    resid = chart_with(page, "in c-order")
+    names = {p.get("name") for p in resid.spec["params"]}
+    assert "play_residual_dimension" in names and "play_c" not in names
+    (c_slider,) = [s for s in page.slider if s.key == "attention.resid_mid.c"]
+    assert c_slider.value == page.slider(key="attention.c").value
+    c_slider.set_value(7).run()
+    assert not page.exception
+    (info,) = [df for df in chart_with(page, "in c-order").frames if "caption" in df]
+    assert set(info["head"].str.startswith("c = 7,")) == {True}  # every dimension's slice is at c = 7
+    assert len(info) == 128

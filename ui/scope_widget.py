@@ -47,6 +47,10 @@ TOKEN_AXES = {"a", "b", "c", "token", "tokens", "n", "x"}
 # play axis then becomes a server-side slider like the others.
 MIN_PLAY_SLICES = 8
 
+PLAY_HELP = (
+    "The axis the Play button and the slider under the chart move along; the others get sliders above it."
+)
+
 VIEW_LABELS = {"space": "space", "fourier": "Fourier", "magnitude": "magnitude", "heatmap": "heatmap"}
 
 
@@ -133,6 +137,8 @@ def show_scope(
 
     drawn = axes[-2:] if chosen == "heatmap" else axes[-1:]
     n_drawn = len(drawn)
+    if play is not None:
+        play = _play_axis(play, [a for a in axes if a not in drawn and shape[axes.index(a)] > 1], key, prefix)
 
     # Is the play axis worth shipping, given the budget? Else it is served like the others.
     browser_play = play
@@ -221,6 +227,29 @@ def show_scope(
     export.scope_buttons(
         drawn_spec, lambda: export.scope_table(slices, chosen, shown_axes, titles), key=f"{key}.export"
     )
+
+
+def _play_axis(play: str, candidates: list[str], key: str, prefix: str) -> str:
+    """The axis the browser plays: the page's ``play`` unless the reader picks another of the
+    ``candidates`` (every non-drawn axis with more than one index) in a control keyed
+    ``f"{key}.play"``, linked as ``<link>.play``. The axis given up gets a slider like the
+    others; one that does not fit the point budget is served too (see :func:`show_scope`)."""
+    from ui import links
+
+    if play not in candidates:
+        candidates = [play, *candidates]
+    if len(candidates) < 2:
+        return play
+    if st.session_state.get(f"{key}.play") not in (None, *candidates):  # another view drew it
+        del st.session_state[f"{key}.play"]
+    why = f"this chart can play along {', '.join(candidates)}"
+    opening = links.choice_param(f"{prefix}.play", candidates, play, key=f"{key}.play", why=why)
+    chosen = st.segmented_control(
+        "play along", candidates, default=opening, required=True, key=f"{key}.play", help=PLAY_HELP
+    )
+    chosen = chosen or play
+    links.keep(f"{prefix}.play", chosen, play, key=f"{key}.play")
+    return chosen
 
 
 def _as_lines(data: Any, y_title: str | None) -> dict[str, Any]:
