@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import links, nav, upload
+from ui import links, nav, theme, upload
 from ui.data import checkpoint, current_source, freeze_long_lived, refusal
 
 HERE = Path(__file__).parent
@@ -35,6 +35,7 @@ SECTIONS = [
 REFERENCE = [("glossary.py", "Glossary", ":material/menu_book:", "glossary")]
 
 st.set_page_config(page_title="How a transformer learns modular addition", page_icon="〰️", layout="wide")
+st.html(theme.PAGE_CSS)  # style tags only: Streamlit puts them where they take no space
 
 pages = [
     st.Page(HERE / "pages" / file, title=title, icon=icon, url_path=url)

@@ -16,6 +16,18 @@ MUTED = "#555555"  # secondary text on a chart (annotations)
 # projector they must stand out: this is its body text, 12.6:1 against white (WCAG asks 4.5).
 INK = "#31333F"
 
+
+# The sliders Vega binds under a chart (a scope's play axis, Wave Transforms' window): a track
+# without a filled part. Streamlit paints the fill from a CSS variable that it updates on the
+# reader's own "input" events only, so after Play (a Vega timer moving the value) or a rerun
+# the blue fill stayed at the old position while the thumb moved on (issue 12; seen in
+# headless Chromium). A plain track cannot disagree with its thumb; its grey has 3:1 contrast
+# against the page, as WCAG asks of a control's outline.
+PAGE_CSS = """<style>
+.vega-bindings input[type="range"]::-webkit-slider-runnable-track { background: #8b929c !important; }
+.vega-bindings input[type="range"]::-moz-range-progress { background: transparent !important; }
+</style>"""
+
 FONT = 14  # axis labels and legends: readable on a projector
 TITLE_FONT = FONT + 1  # axis titles
 CHART_TITLE_FONT = FONT + 2  # a chart's own title

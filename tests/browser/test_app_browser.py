@@ -201,6 +201,38 @@ def test_scrub_redraws_in_the_browser_without_a_rerun(visit):
     assert not running_seen, f"/{path}: the 'Running' status showed during the scrub"
 
 
+def test_the_play_sliders_track_agrees_with_its_thumb_after_play(visit):
+    """Play moves the value from a Vega timer, not from the reader's hand. Streamlit fills the
+    track up to the value it saw last from an ``input`` event, so the fill stayed behind the
+    thumb (issue 12); the track has no fill now (ui.theme.PAGE_CSS): the same colour either
+    side of the thumb, wherever Play left it."""
+    import io
+
+    from PIL import Image
+
+    v = visit("relu")
+    page = v.page
+    page.bring_to_front()
+    slider = page.locator(SCRUB_INPUT).first
+    slider.scroll_into_view_if_needed()
+    start = slider.evaluate("(e) => Number(e.value)")
+    playing = page.locator(f"{CHART} .vega-bindings input[type='checkbox']").first
+    playing.check()
+    page.wait_for_timeout(1500)
+    playing.uncheck()
+    lo, hi, now = slider.evaluate("(e) => [Number(e.min), Number(e.max), Number(e.value)]")
+    assert now != start, "Play did not move the slider"
+    box = slider.bounding_box()
+    shot = Image.open(io.BytesIO(page.screenshot(clip=box))).convert("RGB")
+    w, h = shot.size
+    thumb = (now - lo) / (hi - lo) * w
+    # Sample the track's middle row away from the thumb (18 px across) on both sides.
+    left = [shot.getpixel((x, h // 2)) for x in range(4, max(5, int(thumb) - 14))]
+    right = [shot.getpixel((x, h // 2)) for x in range(min(w - 5, int(thumb) + 14), w - 4)]
+    assert left and right, (thumb, w)
+    assert set(left) == set(right) and len(set(left)) == 1, (set(left), set(right))
+
+
 def _falls_back_to_default(v: Visit, default: Visit, what: str) -> None:
     assert v.problem is None, f"{what} did not settle: {v.problem}"
     assert not v.exceptions, f"{what} shows a Streamlit exception: {v.exceptions}"
