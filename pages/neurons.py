@@ -260,15 +260,14 @@ ReLU, scaled up to the sum's size. At many values of a, one clipped neuron is ze
 b; the chart opens at a = {g.ideal_open_a}, where this one fires most.
 """
     )
-    _running_scopes(grp)
+    _ideal_sums_scope(grp)
+    _real_sums_scopes(grp)
 
 
-@st.fragment  # its sliders and d rerun these two scopes only, not the whole page
-def _running_scopes(grp) -> None:
-    from ui import links
+@st.fragment  # its member slider reruns this scope only
+def _ideal_sums_scope(grp) -> None:
     from ui.figures import neurons as fig
     from ui.scope_widget import show_scope
-    from ui.theme import pct
 
     g = grp.facts
     freq, n = g.freq, g.n
@@ -284,6 +283,16 @@ def _running_scopes(grp) -> None:
         height=360,
     )
 
+
+@st.fragment  # d and its member slider rerun this scope only (not the ideal sums above)
+def _real_sums_scopes(grp) -> None:
+    from ui import links
+    from ui.figures import neurons as fig
+    from ui.scope_widget import show_scope
+    from ui.theme import pct
+
+    g = grp.facts
+    freq, n = g.freq, g.n
     d0 = g.strongest_direction
     st.markdown(
         f"""
