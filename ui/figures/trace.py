@@ -60,6 +60,20 @@ def stage_rows(t: TraceFacts) -> dict[str, np.ndarray]:
     }
 
 
+def _colours(field: str, names: list[str], colours: list[str] | None, title: str | None) -> dict:
+    """A nominal colour channel in the order of ``names`` (``colours``, else the palette's), its
+    legend above the plot."""
+    scale = {"domain": names, **({"range": colours} if colours else {})}
+    return {
+        "field": field,
+        "type": "nominal",
+        "sort": names,
+        "scale": scale,
+        "title": title,
+        "legend": {"orient": "top"},
+    }
+
+
 def trace_specs(run: Run, a: int, b: int, nf: tuple[int, ...]) -> dict[str, dict]:
     """The page's four charts of one input, {"stages", "attention", "neurons", "logits"}: one
     cache entry, so that a new pair runs the trace once, not once per chart."""
@@ -146,14 +160,7 @@ def _attention(t: TraceFacts) -> dict:
                 "title": "attention weight",
                 "scale": {"domain": [0, 1]},
             },
-            "color": {
-                "field": "key",
-                "type": "nominal",
-                "sort": list(KEYS),
-                "scale": {"domain": list(KEYS), "range": list(KEY_COLOURS.values())},
-                "title": "attends to",
-                "legend": {"orient": "top"},
-            },
+            "color": _colours("key", list(KEYS), list(KEY_COLOURS.values()), "attends to"),
             "tooltip": [
                 {"field": "head", "type": "nominal"},
                 {"field": "key", "type": "nominal"},
@@ -185,7 +192,7 @@ def _neurons(t: TraceFacts) -> dict:
         }
     )
     freqs = [f"f = {f}" for f in t.groups]
-    scale = {"domain": freqs, **({"range": PALETTE[: len(freqs)]} if len(freqs) <= len(PALETTE) else {})}
+    palette = PALETTE[: len(freqs)] if len(freqs) <= len(PALETTE) else None
     shared = {
         "x": {
             "field": "position",
@@ -193,14 +200,7 @@ def _neurons(t: TraceFacts) -> dict:
             "title": "neurons, grouped by key frequency",
             "axis": {"labels": False, "ticks": False},
         },
-        "color": {
-            "field": "frequency",
-            "type": "nominal",
-            "sort": freqs,
-            "scale": scale,
-            "title": "neuron's key frequency",
-            "legend": {"orient": "top"},
-        },
+        "color": _colours("frequency", freqs, palette, "neuron's key frequency"),
         "tooltip": [
             {"field": "neuron", "type": "quantitative"},
             {"field": "frequency", "type": "nominal"},
@@ -256,14 +256,7 @@ def _logits(t: TraceFacts) -> dict:
         "encoding": {
             "x": {**x, "title": "answer c", "scale": {"domain": [-0.5, t.p - 0.5], "nice": False}},
             "y": {**y, "title": "logit"},
-            "color": {
-                "field": "role",
-                "type": "nominal",
-                "sort": roles,
-                "scale": {"domain": roles, "range": [ROLE_COLOURS[r] for r in roles]},
-                "title": None,
-                "legend": {"orient": "top"},
-            },
+            "color": _colours("role", roles, [ROLE_COLOURS[r] for r in roles], None),
             "tooltip": [dict(x), {**y, "format": ".3f"}, {"field": "role", "type": "nominal"}],
         },
     }
