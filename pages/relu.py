@@ -148,6 +148,7 @@ def _sweep_section(p: int, kf: list[int]) -> None:
         markers=lambda ix: markers,
         caption=caption,
         play_label=cut,
+        play_title="threshold step",
         title=f"ReLU(signal − threshold), signal = {SIGNALS[signal].replace('f₁', str(f1)).replace('f₂', str(f2))}",
         y_title="signal",
         height=380,

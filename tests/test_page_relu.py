@@ -172,3 +172,5 @@ def test_the_sweep_is_titled_by_its_cut_not_its_step(page):
     assert list(info["at"]) == [f"cut = {level:+.2f}" for level in sw.level]
     assert ".at" in spec["title"]["text"]["expr"]
     assert not any("threshold = " in h for h in info["head"])
+    (scrub,) = [p for p in spec["params"] if p["name"] == "play_threshold"]
+    assert scrub["bind"]["name"].strip() == "threshold step"  # the slider moves the step

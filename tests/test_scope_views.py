@@ -130,6 +130,9 @@ def test_play_labels_title_the_slice_shown():
     assert set(info["head"]) == {"d = 1, "}  # no "c = ": the label stands for the index
     # Without labels the index itself follows the slider, as before.
     assert chart("fourier").to_dict()["title"]["text"]["expr"].count(".head + play_c") == 1
+    assert [p["bind"]["name"] for p in spec["params"] if "bind" in p][0].strip() == "c"
+    titled = chart("fourier", play_labels=labels, play_title="c step").to_dict()
+    assert [p["bind"]["name"] for p in titled["params"] if "bind" in p][0].strip() == "c step"
     with pytest.raises(ValueError, match="play_labels"):
         chart("space", play_labels=labels[:-1])
 

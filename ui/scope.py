@@ -338,6 +338,7 @@ def scope_chart(
     markers: Sequence[Marker] | Sequence[Sequence[Marker]] | None = None,
     captions: str | Sequence[str] | None = None,
     play_labels: Sequence[str] | None = None,
+    play_title: str | None = None,
     title: str | None = None,
     x_title: str | None = None,
     y_title: str | None = None,
@@ -370,6 +371,8 @@ def scope_chart(
         play_labels: one per play slice: what the title's index line says of the slice
             shown (e.g. "cut = +0.53") instead of "<play> = <index>"; the slider still moves
             the index.
+        play_title: the play slider's label (default ``play``), e.g. "threshold step" where
+            ``play_labels`` say what the step stands for.
         x_title, y_title: the x axis title (default ``x_axis``) and the value's title (the y
             axis, or the heatmap's colour legend); ``row_title``: the heatmap's y axis title
             (default ``row_axis``).
@@ -521,7 +524,7 @@ def scope_chart(
         "usermeta": {"embedOptions": {"renderer": "canvas"}},
     }
     if has_play:
-        add_play(spec, play, pname, idx, step, autoplay, sweep_seconds)
+        add_play(spec, play, pname, idx, step, autoplay, sweep_seconds, play_title)
     chart = ScopeChart(spec, datasets)
 
     n = point_count(chart)

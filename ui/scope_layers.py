@@ -299,8 +299,9 @@ def add_play(
     step: int,
     autoplay: bool,
     sweep_seconds: float,
+    slider_name: str | None = None,
 ) -> None:
-    """The play parameters. The opening index is read from the info dataset (``start_<axis>``),
+    """The play parameters (the slider labelled ``slider_name``, default the axis' name). The opening index is read from the info dataset (``start_<axis>``),
     not written in the spec: when the server changes it, the play index follows; when the
     server changes anything else, a reader's scrub position stays where it was."""
     lo, hi = int(idx[0]), int(idx[-1])
@@ -310,7 +311,7 @@ def add_play(
     scrub = {
         "name": pname,
         "expr": opening,  # with a binding, Vega-Lite makes this the initial value only
-        "bind": {"input": "range", "min": lo, "max": hi, "step": step, "name": f"{play} "},
+        "bind": {"input": "range", "min": lo, "max": hi, "step": step, "name": f"{slider_name or play} "},
     }
     toggle = {
         "name": running,

@@ -66,6 +66,7 @@ def show_scope(
     markers: Callable[[dict[str, int]], list[Marker]] | None = None,
     caption: Callable[[dict[str, int]], str] | None = None,
     play_label: Callable[[dict[str, int]], str] | None = None,
+    play_title: str | None = None,
     title: str | None = None,
     x_title: str | None = None,
     y_title: str | None = None,
@@ -92,7 +93,8 @@ def show_scope(
     ``y_title`` equal to the heatmap's row axis name is read as the row title.
 
     ``play_label``: called like ``caption``, what the title says of the browser-side slice
-    shown instead of "<play> = <index>" (ReLU: the cut, "cut = +0.53", not its step).
+    shown instead of "<play> = <index>" (ReLU: the cut, "cut = +0.53", not its step), and
+    ``play_title`` the play slider's label (ReLU: "threshold step").
 
     ``link``, ``link_axes``: the URL parameters' names (see the module docstring).
     """
@@ -213,6 +215,7 @@ def show_scope(
         markers=per_markers,
         captions=per_captions,
         play_labels=per_labels,
+        play_title=play_title if per_labels is not None else None,
         title=title,
         x_title=x_title,
         y_title=y_title,

@@ -83,7 +83,7 @@ def _set_playing(page, on: bool) -> None:
 
 def _switch_view(page, ws, label: str) -> None:
     mark = len(ws.frames)
-    page.locator(".st-key-relu-sweep-view").get_by_role("button", name=label, exact=True).click()
+    page.locator(".st-key-relu-sweep-view button").filter(has=page.get_by_text(label, exact=True)).click()
     wait_idle(page, ws, mark, timeout=120)
     page.wait_for_timeout(500)
 
@@ -163,13 +163,14 @@ def _frequencies(page) -> tuple[int, int]:
     """f₁ and f₂ as the page's select boxes show them ("14  (key)" -> 14)."""
     out = []
     for key in ("relu-f1", "relu-f2"):
-        text = page.locator(f".st-key-{key} [data-baseweb=select]").inner_text()
+        text = page.locator(f'.st-key-{key} input[role="combobox"]').input_value()
         out.append(int(text.split()[0]))
     return out[0], out[1]
 
 
 def _signal(page) -> str:
-    """The signal radio's choice, as the sweep names it."""
-    labels = {"wave f₁": "wave", "f₁ + f₂": "sum", "f₁ × f₂": "product"}
-    checked = page.locator(".st-key-relu-signal label:has(input:checked)").inner_text().strip()
-    return labels[" ".join(checked.split())]
+    """The signal radio's choice, as the sweep names it (the page's order: wave, sum, product)."""
+    checked = page.locator('.st-key-relu-signal input[type="radio"]').evaluate_all(
+        "(rs) => rs.findIndex((r) => r.checked)"
+    )
+    return ("wave", "sum", "product")[checked]
