@@ -174,3 +174,31 @@ def _signal(page) -> str:
         "(rs) => rs.findIndex((r) => r.checked)"
     )
     return ("wave", "sum", "product")[checked]
+
+
+def test_basics_keeps_the_scrubbed_dimension_on_a_change_of_view(app_server, chromium):
+    """The issue's case: W_E's scope scrubbed to dimension 127 went back to 101 on a switch
+    to Fourier."""
+    page = chromium.new_page()
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    ws = WsWatch().attach(page)
+    try:
+        page.goto(f"{app_server.url}/basics", wait_until="domcontentloaded", timeout=60_000)
+        wait_idle(page, ws, since=0, timeout=240)
+        page.wait_for_selector(f"{CHART} .vega-bindings input[type=range]", timeout=60_000)
+        ranges = page.locator(f"{CHART} .vega-bindings input[type=range]")
+        (scrub,) = [r for r in ranges.all() if r.get_attribute("max") == "127"]  # d_model - 1
+        scrub.scroll_into_view_if_needed()
+        scrub.evaluate("(e) => { e.value = '127'; e.dispatchEvent(new Event('input', {bubbles: true})); }")
+        page.wait_for_timeout(300)
+        for label in ("Fourier", "magnitude", "space"):
+            mark = len(ws.frames)
+            view = page.locator(".st-key-basics-embed-view button").filter(
+                has=page.get_by_text(label, exact=True)
+            )
+            view.click()
+            wait_idle(page, ws, mark, timeout=120)
+            page.wait_for_timeout(500)
+            assert scrub.evaluate("(e) => Number(e.value)") == 127, f"{label}: the dimension left 127"
+    finally:
+        page.close()
