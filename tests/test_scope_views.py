@@ -156,3 +156,14 @@ def test_the_element_holds_the_chart_and_its_bindings():
     still = scope_chart(np.zeros(P), x_axis="n", height=300)
     assert element_height(still) == still.spec["height"] == 300 + chrome_height(0, False)
     assert chrome_height(3, True) > chrome_height(1, False) > 0
+
+
+def test_the_svg_of_a_line_view_has_its_axis_titles():
+    """The axis titles are read from the info rows: the SVG export (vl-convert, from the same
+    spec) writes them too."""
+    from ui import export
+
+    if not export.svg_available():
+        pytest.skip("vl-convert is not installed")
+    svg = export.svg_text(chart("fourier").vega_lite())
+    assert "sin left, cos right" in svg and "signal (amplitude)" in svg
