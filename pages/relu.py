@@ -131,10 +131,10 @@ def _sweep_section(p: int, kf: list[int]) -> None:
 
     def caption(ix: dict[str, int]) -> str:
         t = ix["threshold"]
-        return (
-            f"cut at {sw.level[t]:+.2f}: {sw.clipped[t]} of {p} samples clipped to 0, "
-            f"{pct(sw.new_share[t], 0)} of the energy at new frequencies"
-        )
+        return f"{sw.clipped[t]} of {p} samples clipped to 0, {pct(sw.new_share[t], 0)} of the energy at new frequencies"
+
+    def cut(ix: dict[str, int]) -> str:  # the title's line over the caption: the cut itself, not its step
+        return f"cut = {sw.level[ix['threshold']]:+.2f}"
 
     # Each line has its mean removed: the constant would otherwise dwarf every other stem
     # (the scope's y range is global), and it is not a frequency the demo is about.
@@ -147,6 +147,8 @@ def _sweep_section(p: int, kf: list[int]) -> None:
         view="fourier",
         markers=lambda ix: markers,
         caption=caption,
+        play_label=cut,
+        play_title="threshold step",
         title=f"ReLU(signal − threshold), signal = {SIGNALS[signal].replace('f₁', str(f1)).replace('f₂', str(f2))}",
         y_title="signal",
         height=380,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 
 import altair as alt
 import numpy as np
@@ -128,7 +129,14 @@ def assert_projector_readable(s: dict) -> None:
         own = {**config.get(kind, {}), **g}
         for part in ("label", "title"):
             if f"{part}FontSize" in own:
-                assert own[f"{part}FontSize"] >= 12, g
+                size = own[f"{part}FontSize"]
+                # a size chosen in the browser (the scope's titles, by their length): each choice
+                sizes = (
+                    [float(n) for n in re.findall(r"[?:] (\d+(?:\.\d+)?)", size["expr"])]
+                    if isinstance(size, dict)
+                    else [size]
+                )
+                assert min(sizes) >= 12, g
             assert contrast(own.get(f"{part}Color", "#ffffff")) >= 4.5, g
 
 

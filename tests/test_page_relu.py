@@ -158,3 +158,19 @@ def test_any_prime(p, tmp_path, monkeypatch):
     # the clipped wave at p thresholds, p components each; the input (the same at every
     # threshold) once
     assert len(_line_rows(at)) == p * p + p
+
+
+def test_the_sweep_is_titled_by_its_cut_not_its_step(page):
+    """Above the chart, the line that follows the threshold slider gives the cut of the slice
+    shown (the sweep's own levels), not the step the slider moves."""
+    from lens.story.relu import sweep
+
+    f1, f2 = page.selectbox(key="relu.f1").value, page.selectbox(key="relu.f2").value
+    sw = sweep(113, int(f1), int(f2), page.radio(key="relu.signal").value)
+    spec, frames = _scope(page)
+    (info,) = [df for df in frames if "start" in df.columns]
+    assert list(info["at"]) == [f"cut = {level:+.2f}" for level in sw.level]
+    assert ".at" in spec["title"]["text"]["expr"]
+    assert not any("threshold = " in h for h in info["head"])
+    (scrub,) = [p for p in spec["params"] if p["name"] == "play_threshold"]
+    assert scrub["bind"]["name"].strip() == "threshold step"  # the slider moves the step

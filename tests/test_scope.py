@@ -150,8 +150,9 @@ def test_every_data_layer_follows_the_play_param():
     m = [[Marker(c / 2, "c/2")] for c in range(P)]
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=m))
     for layer in spec["layer"]:
-        if layer["data"]["name"] == "info":  # read by expressions, drawn by nothing
-            assert layer["mark"]["opacity"] == 0
+        if layer["data"]["name"] == "info":
+            # read by expressions and drawn by nothing, or the y = 0 rule (of no slice)
+            assert layer["mark"].get("opacity") == 0 or layer["transform"] == [{"filter": "datum.zero"}]
             continue
         steps = layer.get("transform", [])
         assert {"filter": "datum.play == play_c || datum.play < 0"} in steps or any(
@@ -181,7 +182,11 @@ def test_markers_the_same_on_every_slice_are_sent_once_and_never_filtered():
 def test_no_play_axis_means_no_params_and_no_filter():
     spec = spec_of(scope_chart(waves()["cos"][0], x_axis="a"))
     assert "params" not in spec
-    assert not any("filter" in t for layer in spec["layer"] for t in layer.get("transform", []))
+    # no filter but the one by which each layer keeps the points of its view
+    view_filters = [{"filter": f"datum.view == {code}"} for code in range(3)] + [{"filter": "datum.zero"}]
+    assert not any(
+        "filter" in t and t not in view_filters for layer in spec["layer"] for t in layer.get("transform", [])
+    )
     assert len(points(spec, 0)) == P
 
 
@@ -190,7 +195,8 @@ def test_a_scrub_step_looks_up_one_slice_instead_of_filtering_every_point():
     Streamlit's Vega evaluates every expression with an interpreter, so no step may visit
     every point of every slice."""
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c"))
-    steps = spec["layer"][0]["transform"]
+    keep, *steps = spec["layer"][0]["transform"]
+    assert keep == {"filter": "datum.view == 0"}  # the space view's points: filtered once, not per step
     assert steps[0] == {"calculate": "datum.moves ? play_c : -1", "as": "k"}
     assert steps[1]["lookup"] == "k" and steps[1]["from"]["key"] == "play"
     assert "parseInt(substring(datum.s" in steps[2]["calculate"] and steps[2]["as"] == "code"
@@ -208,7 +214,7 @@ def test_a_scrub_step_looks_up_one_slice_instead_of_filtering_every_point():
 def test_space_view_sends_the_points_of_a_slice_and_the_values_of_all():
     data = waves()
     spec = spec_of(scope_chart(data, x_axis="b", play="c"))
-    assert set(layer_rows(spec, 0)[0]) == {"i", "moves", "line", "x"}  # only what the marks need
+    assert set(layer_rows(spec, 0)[0]) == {"i", "moves", "line", "x", "view"}  # only what the marks need
     got = {(r["line"], r["play"], r["x"]): r["y"] for r in points(spec, 0)}
     for name, arr in data.items():
         for c in (0, 7, P - 1):
@@ -295,7 +301,8 @@ def test_markers_are_per_play_slice_and_per_view():
 
     per_slice = [marks(c) for c in range(P)]
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", markers=per_slice))
-    rule, line, left, right, hidden = spec["layer"]  # rules under the data, labels over it
+    # rules under the data (the line, the two views' stems, the y = 0 rule), labels over it
+    rule, line, _stems, _magnitude, _zero, left, right, hidden = spec["layer"]
     assert rule["mark"]["type"] == "rule" and line["mark"]["type"] == "line"
     assert left["mark"]["type"] == right["mark"]["type"] == "text"
     assert left["encoding"]["text"]["field"] == "label"
@@ -438,8 +445,12 @@ def test_show_scope_keys_slices_and_ships_the_timer():
 
     at.button_group(key="t.view").set_value("magnitude").run()
     assert not at.exception
-    spec, _ = _chart(at)
-    assert spec["layer"][0]["mark"]["type"] == "rule"
+    spec_magnitude, frames = _chart(at)
+    # The line views share one spec: a change of view swaps the rows (the browser keeps the
+    # chart and the play position), and the magnitude view's points are drawn by its stems.
+    assert spec_magnitude == after
+    (pts,) = [f for f in frames if "moves" in f]
+    assert set(pts["view"]) == {2} and len(pts) == n_freqs(13) + 1
 
 
 def _heatmap_app():

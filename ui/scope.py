@@ -23,15 +23,39 @@ which Streamlit passes through): a scrub step then repaints one canvas instead o
 hundreds of SVG nodes. Marks skip their ARIA descriptions (computed per item on every
 step; a canvas exposes only the chart's accessible name anyway).
 
-A spec that a server slider does not change. The datasets have fixed names (points,
-values, markers, info) and whatever follows the server's indices (the title, the index
-line and the captions, the value range, the opening play index) is read by expressions from
-the ``info`` rows; so when a server-side slider moves, the spec is the same and the browser
-swaps rows into the chart it has (keeping the reader's play position) instead of building a
-new one. Values travel as text (see ``ui/scope_codec.py``), one row per slice.
+A spec that neither a server slider nor a change of view changes. The datasets have fixed
+names (points, values, markers, info) and whatever follows the server's indices (the title,
+the index line and the captions, the value range, the opening play index) is read by
+expressions from the ``info`` rows; so when a server-side slider moves, the spec is the same
+and the browser swaps rows into the chart it has (keeping the reader's play position and
+Play) instead of building a new one; a spec that changes is a new chart, its play position
+lost. The three line views (space, Fourier, magnitude: :data:`LINE_VIEWS`) share one spec
+too: it holds the layers of all three (a line; the Fourier view's stems; the magnitude
+view's stems; the y = 0 rule), each keeping the points of its own view (the points carry
+their view's code), and the x range and axis titles are read from the info rows
+(``ui/scope_layers.py``); so a change among them, made by the server-side view control
+(``ui/scope_widget.py``), sends the drawn view's rows only (one view's points: no more data
+than before) and keeps the chart. The heatmap view has a spec of its own. Values travel as
+text (see ``ui/scope_codec.py``), one row per slice.
+
+Why not a toggle in the browser (a Vega parameter bound to a radio)? It would have to ship
+every view's values at once (three times the data, within the same budget: fewer slices), and
+the server would still have to learn the view, for the link ("Link to this view" writes
+``<link>.view``) and the CSV of the drawn view, through a selection reported by
+``st.vega_lite_chart(on_select=...)``: a rerun all the same. The server-side control with a
+spec shared by the views costs a rerun that sends rows, and keeps the chart.
+
+The element's height (:func:`element_height`). A scope's element is given a fixed height
+(the chart, whose own ``height`` includes its title, legend and x axis, plus the play
+bindings), and the chart fills it ("fit"). Streamlit then sizes the chart by its container
+in the page and in fullscreen alike, and the switch to fullscreen only resizes it (to the
+window's height less the bindings': it fits the window); a chart sized by its content is
+built anew on that switch (Streamlit's key for the chart includes whether its height comes
+from the container), its play position lost.
 
 Point budget (:data:`MAX_POINTS`, 50 000 points to the browser per chart). The cost of one
-play slice is lines x points per line (+ its markers). If all slices do not fit, the play
+play slice is lines x points per line (+ its markers), the line views all counted as the
+space view (so that they keep the same slices and share a spec). If all slices do not fit, the play
 axis is *subsampled with a stride* (every k-th index from 0, whatever the opening index,
 which moves to the nearest kept slice; the slider's step becomes k). With
 ``subsample=False``, or when one slice alone exceeds the budget, :func:`scope_chart` raises
@@ -68,6 +92,7 @@ from ui.scope_layers import (
     add_play,
     axis,
     data_layers,
+    line_view_frame,
     marker_layers,
     play_param_name,
     playing_param_name,
@@ -76,6 +101,7 @@ from ui.scope_layers import (
 from ui.scope_tables import (
     FOURIER_VIEWS,
     INFO,
+    LINE_VIEWS,
     MARKERS,
     POINTS,
     VALUES,
@@ -96,6 +122,7 @@ __all__ = [
     "CODE_LEVELS",
     "CODE_WIDTH",
     "FOURIER_VIEWS",
+    "LINE_VIEWS",
     "INFO",
     "MARKERS",
     "MAX_POINTS",
@@ -110,6 +137,7 @@ __all__ = [
     "ScopeChart",
     "axis",
     "decoded",
+    "element_height",
     "fit_play_axis",
     "n_freqs",
     "play_param_name",
@@ -246,10 +274,28 @@ class ScopeChart:
 
 
 def validate_spec(spec: dict) -> None:
-    """Raise if ``spec`` (JSON-ready) is not a valid Vega-Lite spec."""
+    """Raise if ``spec`` (JSON-ready) is not a valid Vega-Lite spec.
+
+    An axis title that is a Vega signal (the line views read theirs from the info dataset,
+    ``ui/scope_layers.py``) is checked as text: Vega-Lite compiles such a title as it is,
+    but its JSON schema lists text only."""
     import altair as alt  # only tests validate: keep Altair's schema off the app's path
 
-    alt.TopLevelSpec.validate(spec)
+    alt.TopLevelSpec.validate(_signal_titles_as_text(spec))
+
+
+def _signal_titles_as_text(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_signal_titles_as_text(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _signal_titles_as_text(v) for k, v in node.items() if k != "datasets"}
+    if "datasets" in node:
+        out["datasets"] = node["datasets"]
+    axis_title = out.get("axis", {}).get("title") if isinstance(out.get("axis"), dict) else None
+    if isinstance(axis_title, dict) and set(axis_title) == {"signal"}:
+        out["axis"] = {**out["axis"], "title": axis_title["signal"]}
+    return out
 
 
 def _with_timers(spec: dict) -> dict:
@@ -291,6 +337,8 @@ def scope_chart(
     view: str = "space",
     markers: Sequence[Marker] | Sequence[Sequence[Marker]] | None = None,
     captions: str | Sequence[str] | None = None,
+    play_labels: Sequence[str] | None = None,
+    play_title: str | None = None,
     title: str | None = None,
     x_title: str | None = None,
     y_title: str | None = None,
@@ -320,6 +368,11 @@ def scope_chart(
             ``view`` does not match are dropped.
         captions: one string, or one per play slice (shown under the title, following the
             play index).
+        play_labels: one per play slice: what the title's index line says of the slice
+            shown (e.g. "cut = +0.53") instead of "<play> = <index>"; the slider still moves
+            the index.
+        play_title: the play slider's label (default ``play``), e.g. "threshold step" where
+            ``play_labels`` say what the step stands for.
         x_title, y_title: the x axis title (default ``x_axis``) and the value's title (the y
             axis, or the heatmap's colour legend); ``row_title``: the heatmap's y axis title
             (default ``row_axis``).
@@ -360,9 +413,12 @@ def scope_chart(
     per_slice_markers = _per_slice(markers, n_play, "markers")
     per_slice_markers = [[m for m in ms if m.shows_in(view)] for ms in per_slice_markers]
     per_slice_captions = _per_slice_captions(captions, n_play)
+    if play_labels is not None and (not has_play or len(play_labels) != n_play):
+        raise ValueError(f"play_labels: {len(play_labels)} for {n_play} play slices of play axis {play!r}")
 
-    # Budget: rows per slice in this view, markers included.
-    n_x = first.shape[-1] if view not in ("magnitude",) else n_freqs(first.shape[-1]) + 1
+    # Budget: rows per slice, markers included; the line views all count as the space view
+    # (the magnitude view's fewer stems would keep more slices), so that they share a spec.
+    n_x = first.shape[-1]
     cells = n_x * (first.shape[-2] if view == "heatmap" else 1)
     cost = len(lines) * cells + max((len(ms) for ms in per_slice_markers), default=0)
     # The table of the points of one slice (their line, x, ...) is sent too. The kept slices
@@ -385,6 +441,7 @@ def scope_chart(
     start = int(idx[np.argmin(np.abs(idx - start))])
     per_slice_markers = [per_slice_markers[i] for i in keep]
     per_slice_captions = [per_slice_captions[i] for i in keep]
+    labels = None if play_labels is None else [str(play_labels[i]) for i in keep]
     step = int(idx[1] - idx[0]) if len(idx) > 1 else 1
     if len(idx) > 1 and np.any(np.diff(idx) != step):
         raise ValueError("play_index must be evenly spaced")
@@ -432,19 +489,26 @@ def scope_chart(
         # heatmap's opaque cells; labels always on top.
         layers = (layers + under if view == "heatmap" else under + layers) + over
 
-    datasets[INFO] = info_table(title, fixed, play, idx, per_slice_captions, start, y_domain)
+    frame = line_view_frame(view, x_axis, x_title, y_title, first.shape[-1]) if view in LINE_VIEWS else None
+    datasets[INFO] = info_table(title, fixed, play, idx, per_slice_captions, start, y_domain, frame, labels)
     # An invisible layer that draws nothing: it makes Vega-Lite keep the info dataset, which
     # only expressions read (the title, the y range, the opening play index).
     layers.append({"data": {"name": INFO}, "mark": {"type": "text", "opacity": 0}})
 
+    title_lines = bool(title) + (has_play or bool(fixed)) + (captions is not None) + bool(note)
     spec: dict[str, Any] = {
         "$schema": SCHEMA_URL,
         "layer": layers,
-        "height": height,
-        "title": title_spec(bool(title), fixed, play, pname, row, captions is not None, note),
-        # fit-x: the width follows the container, ``height`` stays the plot's own height
-        # (Streamlit's default "fit" would squeeze the plot under a multi-line title).
-        "autosize": {"type": "fit-x", "contains": "padding"},
+        # The whole chart's height: the plot's ``height`` and what surrounds it (the title, a
+        # legend on top, the x axis), so that "fit" leaves the plot about ``height`` tall.
+        "height": height + chrome_height(title_lines, len(lines) > 1 and view != "heatmap"),
+        "title": title_spec(
+            bool(title), fixed, play, pname, row, captions is not None, note, labels is not None
+        ),
+        # fit: the chart, title and axes included, fills the height it is given. Its element
+        # has a fixed height (:func:`element_height`), so Streamlit gives it that height less
+        # the sliders', and in fullscreen the window's less theirs: it fits either way.
+        "autosize": {"type": "fit", "contains": "padding"},
         "config": {
             "legend": {
                 "labelFontSize": FONT,
@@ -460,13 +524,37 @@ def scope_chart(
         "usermeta": {"embedOptions": {"renderer": "canvas"}},
     }
     if has_play:
-        add_play(spec, play, pname, idx, step, autoplay, sweep_seconds)
+        add_play(spec, play, pname, idx, step, autoplay, sweep_seconds, play_title)
     chart = ScopeChart(spec, datasets)
 
     n = point_count(chart)
     if n > max_points:  # not an assert: it must hold under python -O too
         raise RuntimeError(f"scope would send {n} points to the browser, over {max_points}")
     return chart
+
+
+# What surrounds a scope's plot, in pixels (measured in Chromium at the app's font sizes):
+# each title line and the title's offset, a legend on top, the x axis with its title, and the
+# padding (Streamlit's 20 px at the bottom, Vega's 5 px elsewhere). And the play axis' two
+# bindings (the slider, the play checkbox) under the chart.
+TITLE_LINE_PX, TITLE_OFFSET_PX, LEGEND_PX, X_AXIS_PX, PAD_PX = 22, 10, 30, 52, 30
+BINDINGS_PX = 62
+
+
+def chrome_height(title_lines: int, legend: bool) -> int:
+    """Pixels around a plot: title lines, a legend on top, the x axis, the padding."""
+    title = TITLE_LINE_PX * title_lines + (TITLE_OFFSET_PX if title_lines else 0)
+    return title + (LEGEND_PX if legend else 0) + X_AXIS_PX + PAD_PX
+
+
+def element_height(chart: "ScopeChart") -> int:
+    """The height to give a scope's element (``st.vega_lite_chart(height=...)``): the chart
+    and its play bindings. A fixed element height is what keeps the chart in fullscreen:
+    Streamlit then sizes the chart by its container both in the page and in fullscreen, and
+    only resizes it on the switch, where a chart sized by its content is built anew (its
+    play position lost)."""
+    has_play = any(p.get("bind", {}).get("input") == "range" for p in chart.spec.get("params", []))
+    return int(chart.spec["height"]) + (BINDINGS_PX if has_play else 0)
 
 
 def _per_slice(items: Any, n: int, what: str) -> list[list[Marker]]:

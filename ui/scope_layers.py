@@ -3,7 +3,10 @@
 Every piece here reads the scope's datasets by name (``ui/scope_tables.py``) and writes no
 number that follows a server index: the value range, the title's indices and captions and the
 opening play index are Vega expressions over the ``info`` rows, so a server slider that moves
-sends new rows for the same spec. ``ui/scope.py`` assembles the spec from these pieces.
+sends new rows for the same spec. Nor anything that follows the view among the line views
+(:func:`line_view_layers`: the layers of all three, the x range and the axis titles read from
+the info rows), so a change of view sends new rows for the same spec too. ``ui/scope.py``
+assembles the spec from these pieces.
 
 The play axis: a parameter ``play_<axis>`` bound to a range input picks the slice, and a
 boolean ``playing_<axis>`` bound to a checkbox lets a Vega timer sweep it (the timer's
@@ -19,13 +22,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from lens.fourier import n_freqs
-from ui.scope_tables import INFO
+from ui.scope_tables import INFO, VIEW_CODES
 from ui.theme import CHART_TITLE_FONT, FONT, INK, LINE_WIDTH, PALETTE, TITLE_FONT
 
 SWEEP_SECONDS = 8.0  # one full pass of the play axis
 MIN_TICK_MS = 40  # the timer never fires faster than this (25 frames per second)...
 MAX_TICK_MS = 1000  # ...nor slower: a play axis of 3 heads steps once a second
-_ZERO = {"values": [{"y": 0.0}]}  # the y = 0 baseline of the Fourier views (no play column)
 
 
 def play_param_name(axis: str) -> str:
@@ -84,9 +86,11 @@ def data_layers(
     n_x: int,
     n_row: int = 0,
 ) -> list[dict]:
-    """The data layers. Their value range is read from the info dataset (a server-side
-    slider changes it without changing the spec); ``signed`` picks a heat map's colours:
-    a diverging scheme centred on 0, or a sequential one."""
+    """The data layers: a heatmap's cells, or the layers of the three line views (one spec for
+    all, :func:`line_view_layers`; ``view`` then only tells them apart from the heatmap).
+    Their value range is read from the info dataset (a server-side slider changes it without
+    changing the spec); ``signed`` picks a heat map's colours: a diverging scheme centred on
+    0, or a sequential one."""
     domain = [{"expr": f"data('{INFO}')[0].lo"}, {"expr": f"data('{INFO}')[0].hi"}]
     color = {
         "field": "line",
@@ -144,74 +148,115 @@ def data_layers(
         }
         return [rect]
 
-    if view == "space":
-        line = {
-            "data": data,
-            "mark": {"type": "line", "strokeWidth": LINE_WIDTH, "interpolate": "linear"},
-            "encoding": {
-                "x": {
-                    "field": "x",
-                    "type": "quantitative",
-                    "axis": axis(x_title or x_axis, tickMinStep=1),
-                    "scale": {"domain": [0, n_x - 1], "nice": False},
-                },
-                "y": {
-                    "field": "y",
-                    "type": "quantitative",
-                    "axis": _upright(axis(y_title or "value")),
-                    "scale": y_scale,
-                },
-                "color": color,
-                "tooltip": [
-                    {"field": "line", "type": "nominal"},
-                    {"field": "x", "type": "quantitative", "title": x_axis},
-                    {"field": "y", "type": "quantitative", "format": ".4g"},
-                ],
-            },
-            "transform": select,
-        }
-        return [line]
+    return line_view_layers(data, select, names, color, y_scale, x_axis)
 
+
+def _dynamic_axis(field: str, upright: bool) -> dict:
+    """An axis whose title is read from the info dataset's column ``field`` (so that the
+    three line views share one spec), styled as :func:`axis` styles a fixed title: a title of
+    one to three characters larger, and on a y axis (``upright``) standing upright.
+
+    The title is a Vega signal: Vega-Lite compiles an axis title that is a signal reference
+    as it is (its axis component's title is ``Text | SignalRef``), though its JSON schema
+    lists text only; :func:`ui.scope.validate_spec` checks the rest of the spec."""
+    title = f"data('{INFO}')[0].{field}"
+    short = f"length({title}) <= 3"
+    out = axis(None, tickMinStep=1)
+    out["title"] = {"signal": title}
+    out["titleFontSize"] = {"expr": f"{short} ? {FONT + 4} : {TITLE_FONT}"}
+    out["titleFontWeight"] = "bold"
+    if upright:  # Vega's defaults for a left axis' title, unless it is short
+        out["titleAngle"] = {"expr": f"{short} ? 0 : 270"}
+        out["titleAlign"] = {"expr": f"{short} ? 'right' : 'center'"}
+        out["titleBaseline"] = {"expr": f"{short} ? 'middle' : 'bottom'"}
+    return out
+
+
+def line_view_frame(view: str, x_axis: str, x_title: str | None, y_title: str | None, n_x: int) -> dict:
+    """What the line views' layers read from the info dataset for ``view`` (p = ``n_x``
+    tokens along x): the x range, the axis titles, and whether the y = 0 rule is drawn."""
+    if view == "space":
+        return {
+            "x0": 0.0,
+            "x1": float(n_x - 1),
+            "xtitle": x_title or x_axis,
+            "ytitle": y_title or "value",
+            "zero": 0,
+        }
     k = n_freqs(n_x)
-    x = {
-        "field": "x",
-        "type": "quantitative",
-        "axis": axis(
-            x_title or "frequency" + ("   (sin left, cos right)" if view == "fourier" else ""), tickMinStep=1
-        ),
-        "scale": {"domain": [-0.5, k + 0.5], "nice": False},
-    }
-    tip: list[dict] = [{"field": "line", "type": "nominal"}]
     if view == "fourier":
-        tip += [
-            {"field": "component", "type": "nominal"},
-            {"field": "y", "type": "quantitative", "title": "amplitude", "format": ".4g"},
-        ]
+        xtitle = x_title or "frequency   (sin left, cos right)"
         ytitle = y_title + " (amplitude)" if y_title else "amplitude"
     else:
-        tip += [
-            {"field": "x", "type": "quantitative", "title": "frequency", "format": ".0f"},
-            {"field": "y", "type": "quantitative", "title": "|amplitude|", "format": ".4g"},
-        ]
-        ytitle = "|" + (y_title or "amplitude") + "|"
-    zero = {
-        "data": _ZERO,
-        "mark": {"type": "rule", "color": "#888", "strokeWidth": 1},
-        "encoding": {"y": {"field": "y", "type": "quantitative"}},
-    }
-    stems = {
+        xtitle, ytitle = x_title or "frequency", "|" + (y_title or "amplitude") + "|"
+    return {"x0": -0.5, "x1": k + 0.5, "xtitle": xtitle, "ytitle": ytitle, "zero": 1}
+
+
+def line_view_layers(
+    data: dict, select: list[dict], names: list[str], color: dict, y_scale: dict, x_axis: str
+) -> list[dict]:
+    """The layers of the three line views, one spec for all: the space view's lines, the
+    Fourier view's and the magnitude view's stems, and the y = 0 rule under the stems. Each
+    data layer keeps the points of its view (a filter on the points' ``view`` code, before
+    the slice is looked up: a scrub step costs the other layers nothing); the x range and the
+    axis titles are read from the info dataset. So a change of view sends new rows for the
+    same spec, and the browser keeps its chart and the reader's play position."""
+    domain = [{"expr": f"data('{INFO}')[0].x0"}, {"expr": f"data('{INFO}')[0].x1"}]
+    x_scale = {"domain": domain, "nice": False, "zero": False}
+
+    def keep(code: int) -> list[dict]:
+        return [{"filter": f"datum.view == {code}"}, *select]
+
+    x = {"field": "x", "type": "quantitative", "axis": _dynamic_axis("xtitle", False), "scale": x_scale}
+    y = {"field": "y", "type": "quantitative", "axis": _dynamic_axis("ytitle", True), "scale": y_scale}
+    line = {
         "data": data,
-        "mark": {"type": "rule", "strokeWidth": LINE_WIDTH},
+        "mark": {"type": "line", "strokeWidth": LINE_WIDTH, "interpolate": "linear"},
         "encoding": {
             "x": x,
-            "y": {"field": "y", "type": "quantitative", "axis": _upright(axis(ytitle)), "scale": y_scale},
-            "y2": {"datum": 0},
+            "y": y,
             "color": color,
-            "tooltip": tip,
+            "tooltip": [
+                {"field": "line", "type": "nominal"},
+                {"field": "x", "type": "quantitative", "title": x_axis},
+                {"field": "y", "type": "quantitative", "format": ".4g"},
+            ],
         },
-        "transform": select,
+        "transform": keep(VIEW_CODES["space"]),
     }
-    return [stems, zero]
+    tips = {
+        "fourier": [
+            {"field": "component", "type": "nominal"},
+            {"field": "y", "type": "quantitative", "title": "amplitude", "format": ".4g"},
+        ],
+        "magnitude": [
+            {"field": "x", "type": "quantitative", "title": "frequency", "format": ".0f"},
+            {"field": "y", "type": "quantitative", "title": "|amplitude|", "format": ".4g"},
+        ],
+    }
+    stems = [
+        {
+            "data": data,
+            "mark": {"type": "rule", "strokeWidth": LINE_WIDTH},
+            "encoding": {
+                "x": x,
+                "y": y,
+                "y2": {"datum": 0},
+                "color": color,
+                "tooltip": [{"field": "line", "type": "nominal"}, *tips[view]],
+            },
+            "transform": keep(VIEW_CODES[view]),
+        }
+        for view in ("fourier", "magnitude")
+    ]
+    # The y = 0 baseline of the stems: one info row says whether the view has stems.
+    zero = {
+        "data": {"name": INFO},
+        "mark": {"type": "rule", "color": "#888", "strokeWidth": 1},
+        "encoding": {"y": {"datum": 0, "type": "quantitative"}},
+        "transform": [{"filter": "datum.zero"}],
+    }
+    return [line, *stems, zero]
 
 
 def marker_layers(data: dict) -> tuple[list[dict], list[dict]]:
@@ -254,8 +299,9 @@ def add_play(
     step: int,
     autoplay: bool,
     sweep_seconds: float,
+    slider_name: str | None = None,
 ) -> None:
-    """The play parameters. The opening index is read from the info dataset (``start_<axis>``),
+    """The play parameters (the slider labelled ``slider_name``, default the axis' name). The opening index is read from the info dataset (``start_<axis>``),
     not written in the spec: when the server changes it, the play index follows; when the
     server changes anything else, a reader's scrub position stays where it was."""
     lo, hi = int(idx[0]), int(idx[-1])
@@ -265,7 +311,7 @@ def add_play(
     scrub = {
         "name": pname,
         "expr": opening,  # with a binding, Vega-Lite makes this the initial value only
-        "bind": {"input": "range", "min": lo, "max": hi, "step": step, "name": f"{play} "},
+        "bind": {"input": "range", "min": lo, "max": hi, "step": step, "name": f"{slider_name or play} "},
     }
     toggle = {
         "name": running,
@@ -300,14 +346,18 @@ def title_spec(
     row: str,
     captions: bool,
     note: str | None,
+    labels: bool = False,
 ) -> dict:
-    """Title lines: the title, the indices (the play index appended live), the caption, all
-    from the info dataset's row ``row``; then a note, the only text written in the spec."""
+    """Title lines: the title, the indices (the play index appended live, or with ``labels``
+    the slice's own label, e.g. "cut = +0.53"), the caption, all from the info dataset's row
+    ``row``; then a note, the only text written in the spec."""
     info = f"data('{INFO}')[{row}]"
     exprs: list[str] = []
     if title:
         exprs.append(f"{info}.title")
-    if play:
+    if play and labels:
+        exprs.append(f"{info}.head + {info}.at")
+    elif play:
         exprs.append(f"{info}.head + {pname}")
     elif fixed:
         exprs.append(f"{info}.head")

@@ -27,6 +27,10 @@ from ui.scope_codec import encoded
 
 VIEWS = ("space", "fourier", "magnitude", "heatmap")
 FOURIER_VIEWS = ("fourier", "magnitude")
+# The views drawn along x as lines or stems: they share one spec (ui/scope_layers.py), so a
+# change among them only sends new rows; each point carries its view's code.
+LINE_VIEWS = ("space", "fourier", "magnitude")
+VIEW_CODES = {view: code for code, view in enumerate(LINE_VIEWS)}
 
 # The datasets of every scope, by role. The names never change with the data: when a
 # server-side slider moves, the spec stays the same and the browser swaps rows in the chart
@@ -169,7 +173,8 @@ def data_tables(
 
     ``points``: one row per point drawn in a slice: ``i`` (its position in its row of
     values), ``moves`` (1, or 0 for a line equal on every slice), ``line`` (or the heatmap's
-    ``row``), ``x`` [, ``component``]. ``values``: one row per slice (``play``, its index),
+    ``row``), ``x`` [, ``component``], and in the line views ``view`` (:data:`VIEW_CODES`:
+    which of their layers draws it). ``values``: one row per slice (``play``, its index),
     then one row (play -1) for the unmoving lines; see :func:`ui.scope_codec.encoded`.
 
     In the browser each point looks up the row of the slice shown (Vega's lookup, a hash
@@ -229,6 +234,8 @@ def data_tables(
     i = np.empty(moves.size, dtype=np.int32)
     i[moves] = np.arange(int(moves.sum()))
     i[~moves] = np.arange(int((~moves).sum()))
+    if view in VIEW_CODES:
+        cols["view"] = np.full(moves.size, VIEW_CODES[view], dtype=np.int8)
     points = pd.DataFrame({"i": i, "moves": moves.astype(np.int8), **cols})
     flat = vals.reshape(n_play, -1)
     rows = [flat[:, moves]] + ([flat[:1, ~moves]] if (~moves).any() else [])
@@ -299,21 +306,38 @@ def info_table(
     captions: list[str],
     start: int,
     y_domain: tuple[float, float],
+    frame: Mapping[str, Any] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One row per play slice (one row without a play axis): the title's index line (the play
-    index is appended live), the caption; and, on every row, the title, the opening play
-    index and the value range (the y axis, or a heat map's colours)."""
+    index is appended live, or the slice's own label ``at`` when ``labels`` are given), the
+    caption; and, on every row, the title, the opening play index and the value range (the y
+    axis, or a heat map's colours). ``frame``: the line views' x range and axis titles, on
+    every row, and ``zero`` (whether the y = 0 rule is drawn) on the first
+    (:func:`ui.scope_layers.line_view_frame`)."""
     parts = [f"{k} = {v}" for k, v in (fixed or {}).items()]
-    head = ", ".join(parts + ([f"{play} = "] if play else []))
+    if play and labels is None:
+        parts.append(f"{play} = ")
+    elif play:
+        parts.append("")  # the label follows the fixed indices
+    head = ", ".join(parts)
     lo, hi = float(y_domain[0]), float(y_domain[1])
     n = len(idx)
-    return pd.DataFrame(
-        {
-            "title": _labels([title or ""], np.zeros(n, dtype=np.int8)),
-            "head": _labels([head], np.zeros(n, dtype=np.int8)),
-            "caption": pd.Categorical(captions),
-            "start": np.full(n, start, dtype=np.int32),
-            "lo": np.full(n, lo),
-            "hi": np.full(n, hi),
-        }
-    )
+    cols: dict[str, Any] = {
+        "title": _labels([title or ""], np.zeros(n, dtype=np.int8)),
+        "head": _labels([head], np.zeros(n, dtype=np.int8)),
+        "caption": pd.Categorical(captions),
+        "start": np.full(n, start, dtype=np.int32),
+        "lo": np.full(n, lo),
+        "hi": np.full(n, hi),
+    }
+    if labels is not None:
+        cols["at"] = pd.Categorical([str(s) for s in labels])
+    for name, value in (frame or {}).items():
+        if name == "zero":  # one rule, not one per row
+            cols[name] = np.array([bool(value)] + [False] * (n - 1))
+        elif isinstance(value, str):
+            cols[name] = _labels([value], np.zeros(n, dtype=np.int8))
+        else:
+            cols[name] = np.full(n, float(value))
+    return pd.DataFrame(cols)

@@ -8,6 +8,11 @@ What runs where:
   array and sends new data for the same spec: the browser keeps its chart and the reader's
   play position, and swaps the rows;
 - the view is a segmented control keyed ``f"{key}.view"`` (none when only one view applies).
+  A change among the line views (space, Fourier, magnitude) reruns the script too, but sends
+  new rows for the same spec (``ui/scope.py``): the browser keeps its chart, the reader's play
+  position and Play. A change to or from the heatmap builds a new chart (its own spec);
+- the chart's element has a fixed height (:func:`ui.scope.element_height`), so that
+  fullscreen resizes the chart to the window instead of building it anew.
 
 Deep links (``ui/links.py``): the view and every server slider are choices of the page, so
 "Link to this view" writes them and a link opens on them, as ``<link>.view`` and
@@ -34,8 +39,8 @@ from ui.scope import (
     FOURIER_VIEWS,
     MAX_POINTS,
     Marker,
+    element_height,
     fit_play_axis,
-    n_freqs,
     scope_chart,
     value_range,
 )
@@ -64,6 +69,8 @@ def show_scope(
     view: str = "space",
     markers: Callable[[dict[str, int]], list[Marker]] | None = None,
     caption: Callable[[dict[str, int]], str] | None = None,
+    play_label: Callable[[dict[str, int]], str] | None = None,
+    play_title: str | None = None,
     title: str | None = None,
     x_title: str | None = None,
     y_title: str | None = None,
@@ -88,6 +95,10 @@ def show_scope(
     Titles: ``x_title`` the x axis; ``y_title`` the value (y axis of the line views, colour
     legend of the heatmap); ``row_title`` the heatmap's y axis (default its axis name). A
     ``y_title`` equal to the heatmap's row axis name is read as the row title.
+
+    ``play_label``: called like ``caption``, what the title says of the browser-side slice
+    shown instead of "<play> = <index>" (ReLU: the cut, "cut = +0.53", not its step), and
+    ``play_title`` the play slider's label (ReLU: "threshold step").
 
     ``link``, ``link_axes``: the URL parameters' names (see the module docstring).
     """
@@ -145,7 +156,7 @@ def show_scope(
     note = None
     if play is not None:
         n_play = shape[axes.index(play)]
-        n_x = shape[-1] if chosen not in ("magnitude",) else n_freqs(shape[-1]) + 1
+        n_x = shape[-1]  # every line view counts as the space view: they share one spec
         cost = len(lines) * n_x * (shape[-2] if chosen == "heatmap" else 1) + 8
         if cost > max_points:
             browser_play = None
@@ -185,7 +196,8 @@ def show_scope(
     play_vals = list(range(shape[axes.index(browser_play)])) if browser_play else [None]
     per_markers = None
     per_captions = None
-    if markers is not None or caption is not None:
+    per_labels = None
+    if markers is not None or caption is not None or (play_label is not None and browser_play):
         full = [dict(index, **({browser_play: i} if browser_play else {})) for i in play_vals]
         if markers is not None:
             per_markers = [markers(ix) for ix in full]
@@ -195,6 +207,8 @@ def show_scope(
             per_captions = [caption(ix) for ix in full]
             if not browser_play:
                 per_captions = per_captions[0]
+        if play_label is not None and browser_play:
+            per_labels = [play_label(ix) for ix in full]
 
     chart = scope_chart(
         slices,
@@ -206,6 +220,8 @@ def show_scope(
         view=chosen,
         markers=per_markers,
         captions=per_captions,
+        play_labels=per_labels,
+        play_title=play_title if per_labels is not None else None,
         title=title,
         x_title=x_title,
         y_title=y_title,
@@ -217,7 +233,7 @@ def show_scope(
         note=note,
     )
     drawn_spec = chart.vega_lite()
-    st.vega_lite_chart(drawn_spec, width="stretch")
+    st.vega_lite_chart(drawn_spec, width="stretch", height=element_height(chart))
     # Its data as drawn (this view, every browser-side slice) and its picture, on a click.
     shown_axes = ([browser_play] if browser_play else []) + drawn
     titles = {
