@@ -9,6 +9,8 @@ Nothing assumes p = 113.
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from ui.data import route_through_app
@@ -56,11 +58,20 @@ def _pair_section(source: str, t) -> None:
     g1, g2 = st.columns(2)
     with g1:
         answers = fig.picked(state.of_args(fig.answer_grid_spec, p), a, b)
-        charts.show(answers, key="basics.grid_c", on_select=pair.on_click("basics.grid_c", "basics", p))
+        # An image has no rows: the CSV's cells come from a table made when it is asked for.
+        charts.show(
+            answers,
+            key="basics.grid_c",
+            on_select=pair.on_click("basics.grid_c", "basics", p),
+            table=partial(fig.answer_cells, p),
+        )
     with g2:
         splits = fig.picked(state.of_run(fig.split_grid_spec, source), a, b)
         charts.show(
-            splits, key="basics.grid_split", on_select=pair.on_click("basics.grid_split", "basics", p)
+            splits,
+            key="basics.grid_split",
+            on_select=pair.on_click("basics.grid_split", "basics", p),
+            table=partial(fig.split_cells, state.run(source)),
         )
     pred = prediction(state.run(source), a, b)
     right = "correct" if pred.pred == pred.c else "wrong"

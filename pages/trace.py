@@ -14,6 +14,8 @@ which frequencies the stage carries (see :mod:`lens.trace`).
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from ui.data import route_through_app
@@ -76,7 +78,10 @@ def _pick(p: int, default_a: int, default_b: int) -> tuple[int, int]:
     st.caption("Or click a cell of the map: each pair (a, b) coloured by its answer c = (a + b) mod p.")
     base = state.of_args(basics_fig.answer_grid_spec, p)
     charts.show(
-        fig.pick_map(base, p, a, b), key="trace.map", on_select=pair.on_click("trace.map", "trace", p)
+        fig.pick_map(base, p, a, b),
+        key="trace.map",
+        on_select=pair.on_click("trace.map", "trace", p),
+        table=partial(basics_fig.answer_cells, p),  # the image's cells, made for its CSV only
     )
     return a, b
 

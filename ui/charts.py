@@ -21,7 +21,7 @@ import hashlib
 import pickle
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import streamlit as st
@@ -110,7 +110,13 @@ def with_layer(base: dict, layer: dict, data: pd.DataFrame | None = None) -> dic
     return out
 
 
-def show(chart_spec: dict, *, key: str | None = None, on_select: Any = "ignore") -> None:
+def show(
+    chart_spec: dict,
+    *,
+    key: str | None = None,
+    on_select: Any = "ignore",
+    table: Callable[[], pd.DataFrame] | None = None,
+) -> None:
     """Draw a spec from :func:`spec` across the page width.
 
     Its datasets go to Streamlit as Arrow IPC bytes, which it ships as they are. A dataset
@@ -122,7 +128,8 @@ def show(chart_spec: dict, *, key: str | None = None, on_select: Any = "ignore")
     (:mod:`ui.export`, built only when pressed); its toolbar has Streamlit's PNG download.
 
     ``on_select``: Streamlit's (a callback, or "rerun"), for a chart whose selection the page
-    reads back from ``st.session_state[key]``."""
+    reads back from ``st.session_state[key]``. ``table``: the chart's data for its CSV where
+    the spec has no rows for them (an image map's cells; :func:`ui.export.buttons`)."""
     datasets = chart_spec.get("datasets")
     shipped = chart_spec
     if datasets:
@@ -136,7 +143,7 @@ def show(chart_spec: dict, *, key: str | None = None, on_select: Any = "ignore")
     # Its data as CSV and its picture as SVG (ui/export.py), from the spec as shipped: its
     # content-named datasets are the Arrow bytes every session shares (arrow_bytes), so the
     # buttons' deferred callables, which a session holds until its next run, copy nothing.
-    export.buttons(shipped, key=key)
+    export.buttons(shipped, key=key, table=table)
 
 
 ARROW_MEMO_BYTES = 32 * 2**20  # the converted datasets kept, at most (least recently used go)
