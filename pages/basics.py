@@ -123,7 +123,8 @@ position. There are {p} × {p} = {t.n_all:,} possible pairs. The model trained o
 {t.n_train:,} of them ({pct(t.train_share)}); the other {t.n_test:,} are
 the test set, pairs it never saw.
 
-Pick a pair. The left map colours every pair (a, b) by its answer: the answer is constant
+Pick a pair: type a and b, or click a cell of either map (both maps outline it). The left map
+colours every pair (a, b) by its answer: the answer is constant
 along the anti-diagonals a + b = c, and wraps around at {p}. The right map shows which pairs
 were in training, and marks any pair the model answers wrongly in a third colour.
 """
