@@ -224,16 +224,20 @@ def _drawn_layers(layers: list) -> list:
 
 
 def _hit_only(view: Any) -> bool:
-    """A layer that draws nothing and shows no legend: the invisible cells an image map lays
-    over its pairs for tooltips and clicks (ui/figures/basics.py). A picture has no pointer:
-    left out of the SVG, they would have been p² empty paths (1.7 MB at p = 113)."""
+    """A layer that draws nothing, shows no legend and reads no named dataset: the invisible
+    cells an image map lays over its pairs for tooltips and clicks (generated in the
+    browser, ui/figures/basics.py). A picture has no pointer: left out of the SVG, they
+    would have been p² empty paths (1.7 MB at p = 113). A layer over a named dataset stays:
+    expressions may read that dataset (the scope's info rows), and Vega-Lite keeps only the
+    datasets some view draws."""
     if not isinstance(view, dict):
         return False
-    mark = view.get("mark")
-    enc = view.get("encoding") or {}
+    mark, enc, data = view.get("mark"), view.get("encoding") or {}, view.get("data")
     return (
         isinstance(mark, dict)
         and mark.get("opacity") == 0
+        and not (isinstance(data, dict) and "name" in data)
+        and "x" in enc
         and not any(
             isinstance(enc.get(ch), dict) and enc[ch].get("legend", {}) is not None
             for ch in ("color", "fill", "stroke", "size", "shape", "opacity")
