@@ -272,6 +272,26 @@ def marker_table(idx: np.ndarray, per_slice: list[list[Marker]], x_max: float) -
 LABEL_CHAR_PX, LABEL_PAD_PX, NARROW_PLOT_PX, LABEL_ROW_PX = 8.5, 11, 280, 17
 
 
+def label_headroom(y_domain: tuple[float, float], table: pd.DataFrame, height: int) -> tuple[float, float]:
+    """``y_domain`` raised at the top so that the data stay below the marker labels' rows.
+
+    The labels sit in rows at the top of the plot (``ypix``, pixels from its top edge): a stem
+    or a line as high as the range would run through them. With the range's top moved up,
+    the highest value is drawn under the lowest label row on a plot ``height`` px tall (the
+    y scale keeps ``Y_PAD_PX`` at each end), whatever the plot's width. No labels: unchanged."""
+    lo, hi = float(y_domain[0]), float(y_domain[1])
+    if not len(table) or not hi > lo:
+        return y_domain
+    block = float(table["ypix"].max()) + LABEL_TEXT_PX + LABEL_GAP_PX  # px from the top
+    r = min(0.5, max(0.0, (block - Y_PAD_PX) / max(1.0, height - 2 * Y_PAD_PX)))
+    return (lo, (hi - r * lo) / (1 - r))
+
+
+# A label's text line is 14 px tall (FONT); 4 px keep the data off it; the y scale pads its
+# range by 6 px at each end (ui/scope_layers.py, ``padding``).
+LABEL_TEXT_PX, LABEL_GAP_PX, Y_PAD_PX = 15, 4, 6
+
+
 def label_rows(x: np.ndarray, labels: list[str], right: np.ndarray, x_max: float) -> np.ndarray:
     """For markers at ``x`` (ascending) on an axis 0..``x_max``, the row of each label: the
     first row where its box (to the right of its rule, or to the left where ``right``)
