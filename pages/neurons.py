@@ -204,7 +204,7 @@ def _heatmap_scope(grp) -> None:
         caption=fig.neuron_caption(g),
         title=f"One frequency-{g.freq} neuron's pre-activation over (a, b)",
         y_title="pre-activation",
-        height=440,
+        height=380,  # with its slider on one projector screen (1280 x 720)
     )
 
 
@@ -281,7 +281,7 @@ def _running_scopes(grp) -> None:
         start={"member": n - 1, "a": g.ideal_open_a},
         title=f"Running sums over {n} ideal neurons of frequency {freq}",
         y_title="sum",
-        height=360,
+        height=300,  # with its slider on one projector screen (1280 x 720)
     )
 
     d0 = g.strongest_direction
@@ -329,7 +329,7 @@ last neuron's weighted, clipped wave is strongest.
         start={"member": n - 1, "a": open_a},
         title=f"Running sums over the {n} real neurons of frequency {freq}, weighted by W_out[·, {d}]",
         y_title="sum",
-        height=360,
+        height=300,  # with its slider on one projector screen (1280 x 720)
     )
 
 
