@@ -57,7 +57,7 @@ def test_neuron_slider_and_path_change_the_response(page, env):
     page.slider(key="wave_transforms.response.neuron").set_value(7).run()
     assert not page.exception
     after = chart_with(page, "response to the embedding waves")
-    assert after.fingerprint != before.fingerprint and "neuron = 7" in after.text
+    assert after.fingerprint != before.fingerprint and "neuron 7" in after.title.splitlines()
     table = filter_responses(app_run(env), "embed").table
     row = table.iloc[7]
     assert f"Neuron **7**'s top frequency is **{int(row['top_frequency'])}**" in markdown(page)

@@ -311,6 +311,17 @@ def label_rows(x: np.ndarray, labels: list[str], right: np.ndarray, x_max: float
     return out
 
 
+# Things counted by number are named as the pages name them: "neuron 342", "head 0" (as in
+# the legends and the prose); an index along any other axis reads "a = 5".
+NUMBERED_AXES = ("neuron", "head")
+
+
+def index_text(axis: str, value: object) -> str:
+    """How a title names ``axis`` at ``value`` ("neuron 342", "a = 5"); with ``value`` "", the
+    text the browser appends the play index to."""
+    return f"{axis} {value}" if axis in NUMBERED_AXES else f"{axis} = {value}"
+
+
 def info_table(
     title: str | None,
     fixed: Mapping[str, int] | None,
@@ -323,8 +334,8 @@ def info_table(
     """One row per play slice (one row without a play axis): the title's index line (the play
     index is appended live), the caption; and, on every row, the title, the opening play
     index and the value range (the y axis, or a heat map's colours)."""
-    parts = [f"{k} = {v}" for k, v in (fixed or {}).items()]
-    head = ", ".join(parts + ([f"{play} = "] if play else []))
+    parts = [index_text(k, v) for k, v in (fixed or {}).items()]
+    head = ", ".join(parts + ([index_text(play, "")] if play else []))
     lo, hi = float(y_domain[0]), float(y_domain[1])
     n = len(idx)
     return pd.DataFrame(
