@@ -178,7 +178,7 @@ Fourier view: the product's energy sits exactly where the markers say.
     _product_demo(facts)
 
 
-@st.fragment  # f1, f2 and the product rerun this demo only
+@st.fragment  # f₁, f₂ and the product rerun this demo only
 def _product_demo(facts: "WaveTransformsFacts") -> None:
     from lens.story import wave_transforms as story
     from ui import data as state
@@ -189,9 +189,10 @@ def _product_demo(facts: "WaveTransformsFacts") -> None:
     p, k = facts.p, facts.highest_frequency
     d1, d2, d3 = st.columns([1, 1, 2])
     default1, default2 = facts.product_pair
-    f1 = links.number_input(d1, "f1", "f1", 1, k, default1, key="wave_transforms.f1")
-    f2 = links.number_input(d2, "f2", "f2", 1, k, default2, key="wave_transforms.f2")
-    products = {"product": "cos f1 · cos f2", "square": "(cos f1 + cos f2)²"}  # the link's word: label
+    # Named as on the ReLU page (f₁, f₂); the link's parameters stay f1 and f2.
+    f1 = links.number_input(d1, "frequency f₁", "f1", 1, k, default1, key="wave_transforms.f1")
+    f2 = links.number_input(d2, "frequency f₂", "f2", 1, k, default2, key="wave_transforms.f2")
+    products = {"product": "cos f₁ · cos f₂", "square": "(cos f₁ + cos f₂)²"}  # the link's word: label
     product0 = links.choice_param("product", list(products), "product", key="wave_transforms.product")
     mode = d3.radio(
         "product",
@@ -217,7 +218,7 @@ def _product_demo(facts: "WaveTransformsFacts") -> None:
         {
             f"cos {f1}": demo.wave1,
             f"cos {f2}": demo.wave2,
-            mode.replace("f1", str(f1)).replace("f2", str(f2)): demo.product,
+            mode.replace("f₁", str(f1)).replace("f₂", str(f2)): demo.product,
         },
         ("token",),
         key="wave_transforms.products",
