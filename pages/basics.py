@@ -156,7 +156,7 @@ were in training, and marks any pair the model answers wrongly in a third colour
     st.header("Each token is a point on a set of waves")
     st.markdown(
         f"""
-The first thing the model does is look each token up in its embedding matrix W_E (one row
+The first thing the model does is look each token up in its embedding matrix $W_E$ (one row
 per token): token t becomes a vector of d_model = {f.d_model} numbers, one per *residual
 dimension* (d_model is the width of the **residual stream**, the vector the model carries
 from layer to layer and every later stage reads and adds to). Turn that table on

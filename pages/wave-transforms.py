@@ -421,21 +421,21 @@ def show() -> None:
     st.header("Each neuron is a filter on the embedding waves")
     st.markdown(
         f"""
-Take one MLP neuron. Its input weights W_in give one number per residual dimension; apply
+Take one MLP neuron. Its input weights $W_{{in}}$ give one number per residual dimension; apply
 them to the embedding and you get one wave over the {facts.p} tokens: what this neuron would see
 of token t. Its spectrum is the neuron's **frequency response** to the embedding waves. A
 *narrowband* neuron puts most of that response into one frequency; below, "share" is the
 fraction of the (non-constant) energy in the neuron's top frequency.
 
-Measured on this model, directly through the embedding (W_E · W_in): the median neuron puts
+Measured on this model, directly through the embedding ($W_E W_{{in}}$): the median neuron puts
 **{pct(e.median, 0)}** of its response into its top frequency (the sharpest, {pct(e.max, 0)});
 {pct(e.above_half, 0)} of neurons are above one half; for **{pct(e.top_is_key, 0)}** of neurons
 the top frequency is a key frequency ({listing(facts.key_frequencies)}). That is selective, but not yet
 narrow.
 
 But a token never reaches the MLP directly: at `=` the MLP reads what attention brought over,
-the embedding passed through a head's value and output maps (W_V W_O) first. Along that path
-(W_E · W_V W_O · W_in, per head) the median neuron puts **{pct(o.median, 0)}** of its response
+the embedding passed through a head's value and output maps ($W_V W_O$) first. Along that path
+($W_E W_V W_O W_{{in}}$, per head) the median neuron puts **{pct(o.median, 0)}** of its response
 into one frequency, {pct(o.above_half, 0)} of (head, neuron) pairs are above one half, and for
 {pct(o.top_is_key, 0)} the top frequency is a key frequency. Attention's value and output maps
 are linear, so they are part of the filter; its weights are not, as a later section shows.

@@ -4,7 +4,8 @@ Each page is opened with AppTest on the reference model and everything it writes
 its prose, captions, alerts, metrics, the labels and help of its widgets, and its charts'
 titles and the text in their data (index lines, captions, marker labels, legends). None of
 it may number a neuron other than "neuron 342", label a widget with ``d_model`` (the reader
-moves a "residual dimension"), or talk about how the app is built.
+moves a "residual dimension"), talk about how the app is built, or write a weight's name in
+prose other than as math ($W_{out}$, typeset by KaTeX).
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ FORBIDDEN = [
         ),
     ),
 ]
+# (what is wrong, pattern) for prose (markdown), read outside its math ($...$) and code (`...`)
+FORBIDDEN_PROSE = [
+    (
+        "a weight's name outside math (write $W_{out}$)",
+        re.compile(r"(?<![\w\\{])[Wb]_(E|U|V|O|Q|K|in|out)(?![\w{])"),
+    )
+]
+MATH_OR_CODE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`", re.S)
 # (what is wrong, pattern) for a widget's label
 FORBIDDEN_LABELS = [("d_model as a control's name (say 'residual dimension')", re.compile(r"d_model"))]
 
@@ -99,6 +108,9 @@ def offences(texts: list[tuple[str, str]]) -> list[str]:
     out = []
     for where, text in texts:
         rules = FORBIDDEN + (FORBIDDEN_LABELS if where.endswith(" label") else [])
+        if where == "markdown":
+            rules = rules + FORBIDDEN_PROSE
+            text = MATH_OR_CODE.sub(" ", text)
         for what, pattern in rules:
             if m := pattern.search(text):
                 out.append(f"{what}: [{where}] …{text[max(0, m.start() - 40) : m.end() + 40]}…")
@@ -111,14 +123,25 @@ def test_the_rules_catch_what_they_are_for():
         ("markdown", "neuron #342 fires"),
         ("caption", "moving it reruns the fragment on the server"),
         ("slider label", "d_model"),
+        ("markdown", "mapped through W_out into the residual stream"),
     ]
     assert all(offences([b]) for b in bad)
     good = [
         ("chart", "neuron 175, head 0"),
-        ("markdown", "the 44 neurons of frequency 14; $W_{out}$; #0072B2"),
+        ("markdown", "the 44 neurons of frequency 14; $W_{out}$, $r W_U$, `W_E`; #0072B2"),
         ("slider label", "residual dimension"),
     ]
     assert offences(good) == []
+
+
+def test_math_names_typesets_weight_names_and_leaves_math_and_code_alone():
+    from ui.theme import math_names
+
+    assert math_names("93% of W_E's energy; W_in, W_out (plus b_out)") == (
+        "93% of $W_E$'s energy; $W_{in}$, $W_{out}$ (plus $b_{out}$)"
+    )
+    assert math_names("$r W_U$ and `W_E` and gini_W_E") == "$r W_U$ and `W_E` and gini_W_E"
+    assert offences([("markdown", math_names("mapped through W_out, read by W_U"))]) == []
 
 
 @pytest.mark.parametrize("page", PAGES)
