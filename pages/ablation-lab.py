@@ -12,6 +12,8 @@ hook=pre&freqs=5&mode=keep&components=along_b``); a malformed one is ignored, wi
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from ui.data import route_through_app
@@ -246,7 +248,7 @@ def show() -> None:
         "Every pair (a, b), a down and b across, coloured where the ablated model's top answer "
         "is not (a + b) mod p, by whether the pair was one the model trained on."
     )
-    charts.show(view.wrong_map, key="lab.map")
+    charts.show(view.wrong_map, key="lab.map", table=partial(fig.wrong_cells, r))  # the image's cells
 
 
 show()

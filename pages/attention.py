@@ -254,6 +254,7 @@ def _peak_charts(source: str, p: int, kf: list[int], c0: int) -> None:
         title=f"Idealised residual stream for c = {ideal_c}, and the model's row",
         x_title="token index n",
         y_title="value",
+        height=240,  # on a projector (1280 x 720) the c slider, this chart and its own slider fit
     )
     show_scope(
         fig.amplitude_lines(rows, freq),
@@ -287,7 +288,7 @@ def _pattern_scope(source: str, f) -> None:
         title="Attention from “=” to a, per input (a, b)",
         x_title="b",
         y_title="weight on a",
-        height=460,
+        height=390,  # the head slider and the whole map on one projector screen (1280 x 720)
     )
 
 

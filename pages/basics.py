@@ -9,6 +9,8 @@ Nothing assumes p = 113.
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from ui.data import route_through_app
@@ -56,10 +58,11 @@ def _pair_section(source: str, t) -> None:
     g1, g2 = st.columns(2)
     with g1:
         answers = fig.picked(state.of_args(fig.answer_grid_spec, p), a, b)
-        pair.show_map(answers, "basics.grid_c", "basics", p)
+        # An image has no rows: the CSV's cells come from a table made when it is asked for.
+        pair.show_map(answers, "basics.grid_c", "basics", p, partial(fig.answer_cells, p))
     with g2:
         splits = fig.picked(state.of_run(fig.split_grid_spec, source), a, b)
-        pair.show_map(splits, "basics.grid_split", "basics", p)
+        pair.show_map(splits, "basics.grid_split", "basics", p, partial(fig.split_cells, state.run(source)))
     pred = prediction(state.run(source), a, b)
     right = "correct" if pred.pred == pred.c else "wrong"
     verdict.markdown(
@@ -110,7 +113,8 @@ position. There are {p} × {p} = {t.n_all:,} possible pairs. The model trained o
 {t.n_train:,} of them ({pct(t.train_share)}); the other {t.n_test:,} are
 the test set, pairs it never saw.
 
-Pick a pair. The left map colours every pair (a, b) by its answer: the answer is constant
+Pick a pair: type a and b, or click a cell of either map (both maps outline it). The left map
+colours every pair (a, b) by its answer: the answer is constant
 along the anti-diagonals a + b = c, and wraps around at {p}. The right map shows which pairs
 were in training, and marks any pair the model answers wrongly in a third colour.
 """
@@ -142,7 +146,7 @@ were in training, and marks any pair the model answers wrongly in a third colour
     st.header("Each token is a point on a set of waves")
     st.markdown(
         f"""
-The first thing the model does is look each token up in its embedding matrix W_E (one row
+The first thing the model does is look each token up in its embedding matrix $W_E$ (one row
 per token): token t becomes a vector of d_model = {f.d_model} numbers, one per *residual
 dimension* (d_model is the width of the **residual stream**, the vector the model carries
 from layer to layer and every later stage reads and adds to). Turn that table on

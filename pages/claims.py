@@ -95,10 +95,13 @@ VERDICT_MEANS = {
 
 def _clock_or_pizza(source: str) -> None:
     from ui import claims
+    from ui.theme import math_names
 
     result = claims.claim(source, "clock-or-pizza")
     means = VERDICT_MEANS.get(result.details.get("verdict"), "")
-    st.markdown(f"{result.statement} {means} Its card is with the claims about [the logits](#logits), below.")
+    st.markdown(
+        f"{math_names(result.statement)} {means} Its card is with the claims about [the logits](#logits), below."
+    )
 
 
 def _summary_line(s) -> str:
@@ -156,8 +159,10 @@ def _section(section: str, results) -> None:
     if page is not None:
         st.page_link(f"pages/{page}", label=f"The {title} page", icon=":material/arrow_forward:")
     st.caption(f"{s.held} of {s.total} {'holds' if s.total == 1 else 'hold'} on this model.")
+    from ui.theme import math_names
+
     for result in results:
-        st.markdown(result.statement)
+        st.markdown(math_names(result.statement))
         claims.card(result)
 
 

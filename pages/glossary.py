@@ -121,7 +121,7 @@ def show() -> None:
     _term(
         "Key frequency",
         "key-frequency",
-        "A frequency at which the embedding W_E holds much of its energy (here: at least a third "
+        "A frequency at which the embedding $W_E$ holds much of its energy (here: at least a third "
         f"of the strongest frequency's). This model's key frequencies are {kf}. Most of what "
         "the pages show happens at these frequencies.",
     )

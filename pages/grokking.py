@@ -167,7 +167,7 @@ simpler quantities beside them:
   that is, by memorisation alone?
 - **Total weight norm**: the square root of the sum of the squares of every weight. Weight
   decay pulls it down at every step; a memorised lookup table needs large weights.
-- **Gini coefficient of W_E's Fourier norms**: split the embedding into its p Fourier
+- **Gini coefficient of $W_E$'s Fourier norms**: split the embedding into its p Fourier
   components (its parts along the constant and each frequency's sine and cosine), take the
   norm of each, and measure how unequal they are: 0 when every component is equally strong, close to 1 when a few hold everything. A sparse, wave-based
   embedding has a high Gini coefficient.
@@ -239,7 +239,7 @@ def _spectrum(h: History, f: GrokkingFacts) -> None:
     shares = _milestones(f, "energy_key_share", lambda v: pct(v, 0))
     st.markdown(
         f"""
-Every number token's embedding is a row of W_E; read down the {p} tokens, each of its
+Every number token's embedding is a row of $W_E$; read down the {p} tokens, each of its
 columns is a signal, and its energy splits over the frequencies 0..{p // 2}. At
 initialisation the energy is spread over all of them. The share held by the key frequencies
 {listing(f.key_freqs)} (frequency 0, the average over tokens, left out) is

@@ -24,7 +24,7 @@ st.title("Neurons: from two waves to one")
 st.markdown(
     r"""
 The MLP is one hidden layer of neurons between the attention output and the unembedding.
-Each neuron reads the residual stream at the "=" position through its column of W_in, a
+Each neuron reads the residual stream at the "=" position through its column of $W_{in}$, a
 filter (see *Wave Transforms*), and the ReLU clips what it reads (see *ReLU*). Nanda et al.
 (2023) found that in their model almost every one of these filters is tuned to a single key
 frequency, and He et al. (2026) that the neurons of one frequency tie their output phase to
@@ -132,7 +132,7 @@ def _alignment(source: str, g) -> None:
     st.markdown(
         r"""
 **Input phase and output phase.** The phase $\varphi$ says where a neuron's input wave peaks. Its
-output, read through W_out and the unembedding as a wave over the answer c, has a phase $\psi$ of
+output, read through $W_{out}$ and the unembedding as a wave over the answer c, has a phase $\psi$ of
 its own. He et al. (2026) explain why the two should be tied. The ReLU's second-order term multiplies
 the a-wave by the b-wave (intermodulation), and
 $\cos(\omega a + \varphi)\cos(\omega b + \varphi)$ contains
@@ -204,7 +204,7 @@ def _heatmap_scope(grp) -> None:
         caption=fig.neuron_caption(g),
         title=f"One frequency-{g.freq} neuron's pre-activation over (a, b)",
         y_title="pre-activation",
-        height=440,
+        height=380,  # with its slider on one projector screen (1280 x 720)
     )
 
 
@@ -280,7 +280,7 @@ def _ideal_sums_scope(grp) -> None:
         start={"member": n - 1, "a": g.ideal_open_a},
         title=f"Running sums over {n} ideal neurons of frequency {freq}",
         y_title="sum",
-        height=360,
+        height=300,  # with its slider on one projector screen (1280 x 720)
     )
 
 
@@ -296,8 +296,8 @@ def _real_sums_scopes(grp) -> None:
     d0 = g.strongest_direction
     st.markdown(
         f"""
-**The real neurons.** Their outputs reach the residual stream through W_out, so here each
-neuron's wave is multiplied by its output weight W_out[neuron, d] for one residual dimension d
+**The real neurons.** Their outputs reach the residual stream through $W_{{out}}$, so here each
+neuron n's wave is multiplied by its output weight $W_{{out}}[n, d]$ for one residual dimension d
 before the sum. Pick d; it starts at d = {d0}, the direction these {n} neurons write to most
 strongly.
 """
@@ -338,7 +338,7 @@ last neuron's weighted, clipped wave is strongest.
         start={"member": n - 1, "a": open_a},
         title=f"Running sums over the {n} real neurons of frequency {freq}, weighted by W_out[·, {d}]",
         y_title="sum",
-        height=360,
+        height=300,  # with its slider on one projector screen (1280 x 720)
     )
 
 
@@ -350,7 +350,7 @@ def _residual_section(grp) -> None:
     st.header("Back into the residual stream")
     st.markdown(
         f"""
-All {g.n} neurons of frequency {g.freq}, clipped and mapped through W_out (plus b_out), give
+All {g.n} neurons of frequency {g.freq}, clipped and mapped through $W_{{out}}$ (plus $b_{{out}}$), give
 what this group adds to the residual stream: one wave over (a, b) per residual dimension.
 Summed over the {g.d_model} directions, **{pct(parts["a + b"])}** of its energy (the
 constant left out) is a function of a + b alone; {pct(parts["a"] + parts["b"])} depends on a or

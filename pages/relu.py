@@ -220,7 +220,7 @@ def _ablation_section(source: str, f) -> None:
         f"""
 The neurons' outputs after the ReLU hold everything the demo above produces: harmonics and
 products alike. To find out which of them the model *relies* on, edit the activations, map
-the edited activations through W_out into the residual stream, unembed, and measure the loss
+the edited activations through $W_{{out}}$ into the residual stream, unembed, and measure the loss
 again. Four edits in two families, beside the unedited activations (**regular**).
 
 **The seed's test: frequencies removed along b.** For every neuron and every value of a, the

@@ -32,13 +32,15 @@ true of this model; one that **fails** is not, and its measured number says by h
 def _stage_list(f, results) -> None:
     from ui import claims
     from ui.figures.summary import figure_text
-    from ui.theme import num
+    from ui.theme import math_names, num
 
     for i, stage in enumerate(f.stages):
         verdicts = "; ".join(
             f"{claims.verdict(results[c])} `{c}` (measured {num(results[c].value)})" for c in stage.claims
         )
-        st.markdown(f"{i + 1}. **{stage.title}**: {stage.does}. {figure_text(stage, f)}. {verdicts}.")
+        # The names are the diagram's too, where they are plain text: in prose, math.
+        line = math_names(f"**{stage.title}**: {stage.does}. {figure_text(stage, f)}.")
+        st.markdown(f"{i + 1}. {line} {verdicts}.")
 
 
 def show() -> None:

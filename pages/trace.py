@@ -14,6 +14,8 @@ which frequencies the stage carries (see :mod:`lens.trace`).
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from ui.data import route_through_app
@@ -75,7 +77,8 @@ def _pick(p: int, default_a: int, default_b: int) -> tuple[int, int]:
     a, b = pair.inputs("trace", p, default_a, default_b)
     st.caption("Or click a cell of the map: each pair (a, b) coloured by its answer c = (a + b) mod p.")
     base = state.of_args(basics_fig.answer_grid_spec, p)
-    pair.show_map(fig.pick_map(base, p, a, b), "trace.map", "trace", p)
+    # The image's cells, made for its CSV only.
+    pair.show_map(fig.pick_map(base, p, a, b), "trace.map", "trace", p, partial(basics_fig.answer_cells, p))
     return a, b
 
 
@@ -146,8 +149,8 @@ def show() -> None:
     st.markdown(
         f"""
 **What changed:** a = {a} and b = {b} became two vectors of {len(t.embed_a)} numbers, rows of
-W_E (norms {num(t.norms["embed_a"])} and {num(t.norms["embed_b"])}). Over the number tokens,
-**{pct(t.embed_key_share)}** of W_E's energy sits at the key frequencies {listing(kf)}: each
+$W_E$ (norms {num(t.norms["embed_a"])} and {num(t.norms["embed_b"])}). Over the number tokens,
+**{pct(t.embed_key_share)}** of $W_E$'s energy sits at the key frequencies {listing(kf)}: each
 token is a point on a few waves. The `=` position starts from the same vector for every input
 (norm {num(t.norms["embed_eq"])}): nothing about a or b is there yet.
 """
@@ -226,7 +229,7 @@ Along a, {pct(t.key_share["pre"])} of the pre-activations' energy is at the key 
     st.header("5. mlp_out and resid_post")
     st.markdown(
         f"""
-**What changed:** the neurons' outputs, weighted by W_out, are `mlp_out` (norm
+**What changed:** the neurons' outputs, weighted by $W_{{out}}$, are `mlp_out` (norm
 {num(t.norms["mlp_out"])}); `resid_post` = `resid_mid` + `mlp_out` (norm
 {num(t.norms["resid_post"])}). Along a, {pct(t.key_share["mlp_out"])} of `mlp_out`'s energy is
 at the key frequencies. Of the right answer's logit, {num(float(t.logits[t.c]))}, `mlp_out`
@@ -247,7 +250,7 @@ contributes **{num(to["mlp_out"])}**, `attn_out` {num(to["attn_out"])} and the `
     st.header("6. The logits")
     st.markdown(
         f"""
-**What changed:** W_U read `resid_post` into a logit for each of the {p} answers. The three
+**What changed:** $W_U$ read `resid_post` into a logit for each of the {p} answers. The three
 largest are {top}: {verdict}. The ghost positions 2a = {g1} and 2b = {g2} rank
 {r1 + 1} and {r2 + 1} of {p}. Over c, {pct(t.key_share["logits"])} of the logits' energy is at
 the key frequencies: the logits are a sum of waves in c.

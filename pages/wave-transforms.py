@@ -178,7 +178,7 @@ Fourier view: the product's energy sits exactly where the markers say.
     _product_demo(facts)
 
 
-@st.fragment  # f1, f2 and the product rerun this demo only
+@st.fragment  # f₁, f₂ and the product rerun this demo only
 def _product_demo(facts: "WaveTransformsFacts") -> None:
     from lens.story import wave_transforms as story
     from ui import data as state
@@ -189,9 +189,10 @@ def _product_demo(facts: "WaveTransformsFacts") -> None:
     p, k = facts.p, facts.highest_frequency
     d1, d2, d3 = st.columns([1, 1, 2])
     default1, default2 = facts.product_pair
-    f1 = links.number_input(d1, "f1", "f1", 1, k, default1, key="wave_transforms.f1")
-    f2 = links.number_input(d2, "f2", "f2", 1, k, default2, key="wave_transforms.f2")
-    products = {"product": "cos f1 · cos f2", "square": "(cos f1 + cos f2)²"}  # the link's word: label
+    # Named as on the ReLU page (f₁, f₂); the link's parameters stay f1 and f2.
+    f1 = links.number_input(d1, "frequency f₁", "f1", 1, k, default1, key="wave_transforms.f1")
+    f2 = links.number_input(d2, "frequency f₂", "f2", 1, k, default2, key="wave_transforms.f2")
+    products = {"product": "cos f₁ · cos f₂", "square": "(cos f₁ + cos f₂)²"}  # the link's word: label
     product0 = links.choice_param("product", list(products), "product", key="wave_transforms.product")
     mode = d3.radio(
         "product",
@@ -217,7 +218,7 @@ def _product_demo(facts: "WaveTransformsFacts") -> None:
         {
             f"cos {f1}": demo.wave1,
             f"cos {f2}": demo.wave2,
-            mode.replace("f1", str(f1)).replace("f2", str(f2)): demo.product,
+            mode.replace("f₁", str(f1)).replace("f₂", str(f2)): demo.product,
         },
         ("token",),
         key="wave_transforms.products",
@@ -420,21 +421,21 @@ def show() -> None:
     st.header("Each neuron is a filter on the embedding waves")
     st.markdown(
         f"""
-Take one MLP neuron. Its input weights W_in give one number per residual dimension; apply
+Take one MLP neuron. Its input weights $W_{{in}}$ give one number per residual dimension; apply
 them to the embedding and you get one wave over the {facts.p} tokens: what this neuron would see
 of token t. Its spectrum is the neuron's **frequency response** to the embedding waves. A
 *narrowband* neuron puts most of that response into one frequency; below, "share" is the
 fraction of the (non-constant) energy in the neuron's top frequency.
 
-Measured on this model, directly through the embedding (W_E · W_in): the median neuron puts
+Measured on this model, directly through the embedding ($W_E W_{{in}}$): the median neuron puts
 **{pct(e.median, 0)}** of its response into its top frequency (the sharpest, {pct(e.max, 0)});
 {pct(e.above_half, 0)} of neurons are above one half; for **{pct(e.top_is_key, 0)}** of neurons
 the top frequency is a key frequency ({listing(facts.key_frequencies)}). That is selective, but not yet
 narrow.
 
 But a token never reaches the MLP directly: at `=` the MLP reads what attention brought over,
-the embedding passed through a head's value and output maps (W_V W_O) first. Along that path
-(W_E · W_V W_O · W_in, per head) the median neuron puts **{pct(o.median, 0)}** of its response
+the embedding passed through a head's value and output maps ($W_V W_O$) first. Along that path
+($W_E W_V W_O W_{{in}}$, per head) the median neuron puts **{pct(o.median, 0)}** of its response
 into one frequency, {pct(o.above_half, 0)} of (head, neuron) pairs are above one half, and for
 {pct(o.top_is_key, 0)} the top frequency is a key frequency. Attention's value and output maps
 are linear, so they are part of the filter; its weights are not, as a later section shows.

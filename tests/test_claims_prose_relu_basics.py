@@ -87,7 +87,10 @@ def prose(at) -> str:
 def assert_stated(at, result, holds: bool) -> None:
     """The claim's sentence for this verdict is on the page, whole, with its card."""
     assert result.holds is holds, (result.id, result.value, result.threshold)
-    assert result.statement in texts(at), (result.id, result.statement)
+    from ui.theme import math_names
+
+    # as the page writes it: its weight names typeset as math (ui.claims.say)
+    assert math_names(result.statement) in texts(at), (result.id, result.statement)
     cards = [c.value for c in at.caption if f"**`{result.id}`**" in c.value]
     assert len(cards) == 1, (result.id, [c.value for c in at.caption])
     assert (":green-badge[holds]" if holds else ":orange-badge[fails]") in cards[0]

@@ -160,7 +160,7 @@ def _check_view(at, page: str, v: dict, p: int) -> None:
         resid = chart_with(at, "in c-order")
         assert resid.opening == v["c"]  # the scope opens on c
         assert f"Idealised residual stream for c = {v['c']}" in chart_with(at, "Idealised").text
-        assert f"head = {v['head']}" in chart_with(at, "Attention from").text
+        assert f"head {v['head']}" in chart_with(at, "Attention from").title.splitlines()
     elif page == "basics":
         picks = [df for c in charts(at) for df in c.frames if list(df.columns) == ["a", "b"] and len(df) == 1]
         assert picks and all((df["a"][0], df["b"][0]) == (v["a"], v["b"]) for df in picks)
@@ -168,7 +168,7 @@ def _check_view(at, page: str, v: dict, p: int) -> None:
     elif page == "wave-transforms":
         text = chart_with(at, "Two waves and their product").text
         assert f"cos {v['f1']}" in text and f"cos {v['f2']}" in text
-        assert f"neuron = {v['neuron']}" in chart_with(at, "A neuron's response").text
+        assert f"neuron {v['neuron']}" in chart_with(at, "A neuron's response").title.splitlines()
     elif page == "relu":
         name = {
             "wave": f"wave {v['f1']}",

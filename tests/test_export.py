@@ -94,3 +94,43 @@ def test_the_svg_is_a_valid_svg_of_the_chart():
     root = ET.fromstring(svg)
     assert root.tag.endswith("svg") and float(root.get("width")) >= export.SVG_WIDTH
     assert "dominant key frequency" in svg and ">209<" in svg
+
+
+def _marks(svg: str, kind: str) -> int:
+    """Items drawn by the chart's ``kind`` marks ("line", "rect", "image"): the children of
+    Vega's ``mark-<kind> role-mark`` groups (axes and legends have roles of their own)."""
+    root = ET.fromstring(svg)
+    return sum(
+        len(g)
+        for g in root.iter()
+        if f"mark-{kind} role-mark" in (g.get("class") or "") and g.tag.endswith("g")
+    )
+
+
+@pytest.mark.parametrize("view", ["space", "heatmap"])
+def test_a_scopes_svg_draws_its_data_and_its_title(view):
+    """A scope reads its value range, opening slice and title from its info rows: its SVG
+    must keep them (an SVG without its info rows had axes of nothing and no title)."""
+    if not export.svg_available():
+        pytest.skip("vl-convert-python is not installed (requirements.txt lists it): no SVG export")
+    from ui.scope import scope_chart
+
+    rng = np.random.default_rng(1)
+    shape = (4, 5, 13) if view == "heatmap" else (4, 13)
+    ch = scope_chart(
+        {"wave": rng.normal(size=shape)}, x_axis="b", row_axis="a", play="c", view=view, title="the scope"
+    )
+    svg = export.svg_text(ch.vega_lite())
+    assert "the scope" in svg and "c = 0" in svg  # the title and the opening slice
+    assert _marks(svg, "rect" if view == "heatmap" else "line") > 0
+
+
+def test_an_image_maps_svg_leaves_out_only_its_invisible_click_cells():
+    if not export.svg_available():
+        pytest.skip("vl-convert-python is not installed (requirements.txt lists it): no SVG export")
+    from ui.figures.basics import answer_grid_spec, picked
+
+    p = 31
+    svg = export.svg_text(picked(answer_grid_spec(p), 3, 4))
+    assert svg.count("<image") == 1 and "c = (a + b) mod p" in svg  # the picture and its legend
+    assert _marks(svg, "image") == 1 and _marks(svg, "rect") == 0  # no empty path per pair

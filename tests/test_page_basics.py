@@ -85,6 +85,20 @@ def test_picking_a_pair_updates_prose_and_grid(page, env):
     assert len(changed) == 2
 
 
+def test_the_prose_says_a_click_on_either_map_picks_the_pair(page):
+    """The maps take clicks (their cell selection); the prose must say so, not only "pick"."""
+    from ui.figures.basics import SELECTION
+
+    text = markdown(page)
+    assert "click a cell of either map" in text
+    maps = [
+        c
+        for c in charts(page)
+        if any(q.get("name") == SELECTION for v in c.spec.get("layer", []) for q in v.get("params", []))
+    ]
+    assert len(maps) == 2
+
+
 def test_view_toggle_switches_the_embedding_scope_to_fourier(page):
     before = chart_with(page, "W_E for one residual dimension")
     assert "frequency" not in " ".join(x_axis_titles(before))

@@ -86,8 +86,10 @@ def _check_page(at, results) -> None:
     present = [s for s in SECTIONS if any(r.section == s for r in results)]
     heads = [(h.proto.anchor, h.value) for h in at.subheader]
     assert heads == [(s, TITLES[ANCHORS.index(s)]) for s in present]
+    from ui.theme import math_names
+
     for r in results:
-        assert r.statement in text, r.id
+        assert math_names(r.statement) in text, r.id  # its weight names typeset as math
         assert card_line(r) in captions, r.id
     # Both wordings: a badge per verdict, as many as there are claims of each.
     held = sum(r.holds for r in results)

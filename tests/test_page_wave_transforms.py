@@ -57,7 +57,7 @@ def test_neuron_slider_and_path_change_the_response(page, env):
     page.slider(key="wave_transforms.response.neuron").set_value(7).run()
     assert not page.exception
     after = chart_with(page, "response to the embedding waves")
-    assert after.fingerprint != before.fingerprint and "neuron = 7" in after.text
+    assert after.fingerprint != before.fingerprint and "neuron 7" in after.title.splitlines()
     table = filter_responses(app_run(env), "embed").table
     row = table.iloc[7]
     assert f"Neuron **7**'s top frequency is **{int(row['top_frequency'])}**" in markdown(page)
@@ -87,13 +87,13 @@ def test_product_markers_sit_at_the_folded_sum_and_difference(page, env):
     chart = chart_with(page, "Two waves and their product")
     assert chart.fingerprint != first.fingerprint
     folded = p - (f1 + f2)
-    assert f"f1 + f2 = {f1 + f2} → {folded}" in _labels(chart)
-    assert f"|f1 − f2| = {f2 - f1}" in _labels(chart)
+    assert f"f₁+f₂ = {f1 + f2} → {folded}" in _labels(chart)
+    assert f"|f₁−f₂| = {f2 - f1}" in _labels(chart)
     assert "they hold **100%**" in markdown(page)
 
-    page.radio(key="wave_transforms.product").set_value("(cos f1 + cos f2)²").run()
+    page.radio(key="wave_transforms.product").set_value("(cos f₁ + cos f₂)²").run()
     labels = _labels(chart_with(page, "Two waves and their product"))
-    assert f"2 f1 = {2 * f1}" in labels
+    assert f"2f₁ = {2 * f1}" in labels
 
 
 def test_aliasing_states_where_the_sum_lands(page, env):

@@ -122,7 +122,7 @@ def test_product_energy_sits_at_the_sum_and_difference():
     # 10 + 55 = 65 folds to 113 - 65 = 48; 55 - 10 = 45.
     assert d.expected == [45, 48]
     assert d.share_expected == pytest.approx(1.0)
-    assert d.components == [("|f1 − f2|", 45, 45), ("f1 + f2", 65, 48)]
+    assert d.components == [("|f₁−f₂|", 45, 45), ("f₁+f₂", 65, 48)]
     assert not d.constant and not d.squared
 
     sq = wt.product(p, 10, 30, squared=True)
@@ -130,7 +130,7 @@ def test_product_energy_sits_at_the_sum_and_difference():
     assert sq.expected == [20, 40, 53]  # 30 - 10 = 2 * 10, 10 + 30, 2 * 30 = 60 folded
     assert sq.share_expected == pytest.approx(1.0)
     # |f1 − f2| and 2 f1 are both 20: one marker, under the last name given to it.
-    assert sq.components == [("2 f1", 20, 20), ("f1 + f2", 40, 40), ("2 f2", 60, 53)]
+    assert sq.components == [("2f₁", 20, 20), ("f₁+f₂", 40, 40), ("2f₂", 60, 53)]
     assert sq.constant
 
     same = wt.product(p, 7, 7)

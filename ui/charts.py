@@ -21,7 +21,7 @@ import hashlib
 import pickle
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import streamlit as st
@@ -120,7 +120,12 @@ def with_layer(base: dict, layer: dict, data: pd.DataFrame | None = None) -> dic
 
 
 def show(
-    chart_spec: dict, *, key: str | None = None, on_select: Any = "ignore", selection: list[str] | None = None
+    chart_spec: dict,
+    *,
+    key: str | None = None,
+    on_select: Any = "ignore",
+    selection: list[str] | None = None,
+    table: Callable[[], pd.DataFrame] | None = None,
 ) -> None:
     """Draw a spec from :func:`spec` across the page width.
 
@@ -134,7 +139,8 @@ def show(
 
     ``on_select``: Streamlit's (a callback, or "rerun"), for a chart whose selection the page
     reads back from ``st.session_state[key]``; ``selection``: the names of the selections that
-    report to it (default: all of the chart's)."""
+    report to it (default: all of the chart's). ``table``: the chart's data for its CSV where
+    the spec has no rows for them (an image map's cells; :func:`ui.export.buttons`)."""
     datasets = chart_spec.get("datasets")
     shipped = chart_spec
     if datasets:
@@ -148,7 +154,7 @@ def show(
     # Its data as CSV and its picture as SVG (ui/export.py), from the spec as shipped: its
     # content-named datasets are the Arrow bytes every session shares (arrow_bytes), so the
     # buttons' deferred callables, which a session holds until its next run, copy nothing.
-    export.buttons(shipped, key=key)
+    export.buttons(shipped, key=key, table=table)
 
 
 ARROW_MEMO_BYTES = 32 * 2**20  # the converted datasets kept, at most (least recently used go)

@@ -62,8 +62,10 @@ def card(result: ClaimResult) -> None:
 def say(source: str, claim_id: str, *, with_card: bool = True) -> ClaimResult:
     """Write the claim's sentence for this model (and its card); returns the result so the
     page can branch on ``holds`` for the prose around it."""
+    from ui.theme import math_names
+
     result = claim(source, claim_id)
-    st.markdown(result.statement)
+    st.markdown(math_names(result.statement))  # its weight names as math, as the prose writes them
     if with_card:
         card(result)
     return result

@@ -11,7 +11,10 @@ Where each comes from, and why (Streamlit 1.67):
   :func:`svg_text` runs only on a click. Where vl-convert is not installed, there is no
   SVG button.
 - **CSV**: :func:`table` is the chart's data with each field named by its axis (or legend)
-  title: what the reader sees on the chart. Also built only on a click.
+  title: what the reader sees on the chart. Also built only on a click. A p x p map drawn
+  as one image (ui/raster.py) carries no rows for its cells, so its page hands
+  :func:`buttons` a ``table`` callable that makes them (one row per pair, named by the map's
+  axes and legend: ``ui.figures.basics.answer_cells`` and its kin).
 
 Lazy on both counts: ``st.download_button(data=callable)`` runs the callable when the button
 is pressed, on a thread of its own, and ``on_click="ignore"`` means a download never reruns
@@ -99,6 +102,8 @@ def svg_text(chart_spec: dict) -> str:
     import vl_convert
 
     vl = {k: v for k, v in chart_spec.items() if k not in ("datasets", "usermeta")}
+    if isinstance(vl.get("layer"), list):
+        vl["layer"] = _drawn_layers(vl["layer"])
     vl["datasets"] = {k: _records(_frame(v)) for k, v in chart_spec.get("datasets", {}).items()}
     if not any(k in vl for k in ("hconcat", "vconcat", "concat")) and "width" not in vl:
         vl["width"] = SVG_WIDTH
@@ -114,12 +119,23 @@ def file_stem(chart_spec: dict, key: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", base).strip("-").lower()[:60] or "chart"
 
 
-def buttons(chart_spec: dict, key: str | None = None) -> None:
-    """The chart's CSV (and SVG) download buttons, in one row under it."""
+def buttons(
+    chart_spec: dict, key: str | None = None, table: Callable[[], pd.DataFrame] | None = None
+) -> None:
+    """The chart's CSV (and SVG) download buttons, in one row under it.
+
+    ``table``: the chart's data where its spec does not hold them (an image map's cells),
+    called only when the CSV button is pressed; else :func:`table` of the spec."""
     stem = file_stem(chart_spec, key)
     base = key or f"export.{stem}.{_content_name(chart_spec)}"
+
+    def csv() -> bytes:
+        if table is None:
+            return csv_bytes(chart_spec)
+        return table().to_csv(index=False).encode("utf-8")
+
     with st.container(horizontal=True, gap="small"):
-        _button("Data (CSV)", lambda: csv_bytes(chart_spec), f"{stem}.csv", "text/csv", f"{base}.csv")
+        _button("Data (CSV)", csv, f"{stem}.csv", "text/csv", f"{base}.csv")
         if svg_available():
             _button(
                 "Image (SVG)", lambda: svg_text(chart_spec), f"{stem}.svg", "image/svg+xml", f"{base}.svg"
@@ -192,6 +208,40 @@ def _button(label: str, data: Callable[[], Any], file_name: str, mime: str, key:
         on_click="ignore",
         type="tertiary",
         icon=":material/download:",
+    )
+
+
+def _drawn_layers(layers: list) -> list:
+    """``layers`` less those that only take the pointer (:func:`_hit_only`) and whose
+    parameters (a click selection) no other layer reads."""
+    import json
+
+    def read_elsewhere(i: int) -> bool:
+        others = json.dumps([v for j, v in enumerate(layers) if j != i], default=str)
+        return any(f'"{q.get("name")}"' in others for q in layers[i].get("params", []))
+
+    return [v for i, v in enumerate(layers) if not (_hit_only(v) and not read_elsewhere(i))]
+
+
+def _hit_only(view: Any) -> bool:
+    """A layer that draws nothing, shows no legend and reads no named dataset: the invisible
+    cells an image map lays over its pairs for tooltips and clicks (generated in the
+    browser, ui/figures/basics.py). A picture has no pointer: left out of the SVG, they
+    would have been p² empty paths (1.7 MB at p = 113). A layer over a named dataset stays:
+    expressions may read that dataset (the scope's info rows), and Vega-Lite keeps only the
+    datasets some view draws."""
+    if not isinstance(view, dict):
+        return False
+    mark, enc, data = view.get("mark"), view.get("encoding") or {}, view.get("data")
+    return (
+        isinstance(mark, dict)
+        and mark.get("opacity") == 0
+        and not (isinstance(data, dict) and "name" in data)
+        and "x" in enc
+        and not any(
+            isinstance(enc.get(ch), dict) and enc[ch].get("legend", {}) is not None
+            for ch in ("color", "fill", "stroke", "size", "shape", "opacity")
+        )
     )
 
 

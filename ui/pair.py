@@ -8,19 +8,25 @@ Streamlit runs before the rerun's widgets exist, so the inputs then open on the 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import streamlit as st
 
 
-def show_map(chart_spec: dict, chart_key: str, prefix: str, p: int) -> None:
+def show_map(chart_spec: dict, chart_key: str, prefix: str, p: int, table: Callable[[], Any]) -> None:
     """Draw a map of pairs whose click picks the pair of the inputs keyed ``<prefix>.a`` and
     ``<prefix>.b``; only its click selection reports to the server (hovering stays in the
-    browser)."""
+    browser). ``table``: its cells for the CSV download (``ui.charts.show``)."""
     from ui import charts
     from ui.figures.basics import SELECTION
 
-    charts.show(chart_spec, key=chart_key, on_select=on_click(chart_key, prefix, p), selection=[SELECTION])
+    charts.show(
+        chart_spec,
+        key=chart_key,
+        on_select=on_click(chart_key, prefix, p),
+        selection=[SELECTION],
+        table=table,
+    )
 
 
 def on_click(chart_key: str, prefix: str, p: int) -> Callable[[], None]:

@@ -109,6 +109,7 @@ from ui.scope_tables import (
     Marker,
     data_tables,
     info_table,
+    label_headroom,
     marker_table,
     value_range,
     view_values,
@@ -478,6 +479,8 @@ def scope_chart(
         else:
             table = marker_table(idx, per_slice_markers, x_max)
         datasets[MARKERS] = table
+        if view != "heatmap":  # room above the data for the labels (a heat map's range is colour)
+            y_domain = label_headroom(y_domain, table, height)
         under, over = marker_layers({"name": MARKERS})
         if has_play:
             for lyr in under + over:

@@ -279,6 +279,26 @@ def marker_table(idx: np.ndarray, per_slice: list[list[Marker]], x_max: float) -
 LABEL_CHAR_PX, LABEL_PAD_PX, NARROW_PLOT_PX, LABEL_ROW_PX = 8.5, 11, 280, 17
 
 
+def label_headroom(y_domain: tuple[float, float], table: pd.DataFrame, height: int) -> tuple[float, float]:
+    """``y_domain`` raised at the top so that the data stay below the marker labels' rows.
+
+    The labels sit in rows at the top of the plot (``ypix``, pixels from its top edge): a stem
+    or a line as high as the range would run through them. With the range's top moved up,
+    the highest value is drawn under the lowest label row on a plot ``height`` px tall (the
+    y scale keeps ``Y_PAD_PX`` at each end), whatever the plot's width. No labels: unchanged."""
+    lo, hi = float(y_domain[0]), float(y_domain[1])
+    if not len(table) or not hi > lo:
+        return y_domain
+    block = float(table["ypix"].max()) + LABEL_TEXT_PX + LABEL_GAP_PX  # px from the top
+    r = min(0.5, max(0.0, (block - Y_PAD_PX) / max(1.0, height - 2 * Y_PAD_PX)))
+    return (lo, (hi - r * lo) / (1 - r))
+
+
+# A label's text line is 14 px tall (FONT); 4 px keep the data off it; the y scale pads its
+# range by 6 px at each end (ui/scope_layers.py, ``padding``).
+LABEL_TEXT_PX, LABEL_GAP_PX, Y_PAD_PX = 15, 4, 6
+
+
 def label_rows(x: np.ndarray, labels: list[str], right: np.ndarray, x_max: float) -> np.ndarray:
     """For markers at ``x`` (ascending) on an axis 0..``x_max``, the row of each label: the
     first row where its box (to the right of its rule, or to the left where ``right``)
@@ -298,6 +318,17 @@ def label_rows(x: np.ndarray, labels: list[str], right: np.ndarray, x_max: float
     return out
 
 
+# Things counted by number are named as the pages name them: "neuron 342", "head 0" (as in
+# the legends and the prose); an index along any other axis reads "a = 5".
+NUMBERED_AXES = ("neuron", "head")
+
+
+def index_text(axis: str, value: object) -> str:
+    """How a title names ``axis`` at ``value`` ("neuron 342", "a = 5"); with ``value`` "", the
+    text the browser appends the play index to."""
+    return f"{axis} {value}" if axis in NUMBERED_AXES else f"{axis} = {value}"
+
+
 def info_table(
     title: str | None,
     fixed: Mapping[str, int] | None,
@@ -315,9 +346,9 @@ def info_table(
     axis, or a heat map's colours). ``frame``: the line views' x range and axis titles, on
     every row, and ``zero`` (whether the y = 0 rule is drawn) on the first
     (:func:`ui.scope_layers.line_view_frame`)."""
-    parts = [f"{k} = {v}" for k, v in (fixed or {}).items()]
+    parts = [index_text(k, v) for k, v in (fixed or {}).items()]
     if play and labels is None:
-        parts.append(f"{play} = ")
+        parts.append(index_text(play, ""))
     elif play:
         parts.append("")  # the label follows the fixed indices
     head = ", ".join(parts)

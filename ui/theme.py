@@ -6,6 +6,7 @@ quotes a figure takes these from here, so a share reads the same on every page.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies.
@@ -68,3 +69,20 @@ def listing(items: Iterable[object]) -> str:
     if not words:
         return "none"
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+# The model's weight names as prose writes them (KaTeX): W_E, W_U, W_in, W_out, b_out, ...
+_WEIGHT = re.compile(r"(?<![\w\\{])([Wb])_(E|U|V|O|Q|K|in|out)(?![\w{])")
+_MATH_OR_CODE = re.compile(r"(\$\$.*?\$\$|\$[^$]*\$|`[^`]*`)", re.S)
+
+
+def math_names(text: str) -> str:
+    """``text`` with each weight name written as math ("W_out" -> "$W_{out}$"), for prose
+    whose names come from a figure or claim also drawn as plain text (a chart, a card).
+    What is already math or code is left as it is."""
+    parts = _MATH_OR_CODE.split(text)
+    for i in range(0, len(parts), 2):  # the parts outside $...$ and `...`
+        parts[i] = _WEIGHT.sub(
+            lambda m: f"${m[1]}_{{{m[2]}}}$" if len(m[2]) > 1 else f"${m[1]}_{m[2]}$", parts[i]
+        )
+    return "".join(parts)

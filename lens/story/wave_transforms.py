@@ -174,7 +174,7 @@ class ProductFacts:
     """The share of the product's non-constant energy at ``expected`` (0 when it has none)."""
     components: list[tuple[str, int, int]]
     """(name, frequency, folded frequency) of each non-zero term, by frequency: names
-    ``"f1 + f2"``, ``"|f1 − f2|"`` and, when squared, ``"2 f1"``, ``"2 f2"``. Terms at the same
+    ``"f₁+f₂"``, ``"|f₁−f₂|"`` and, when squared, ``"2f₁"``, ``"2f₂"``. Terms at the same
     frequency are one entry (the last name given to it)."""
     constant: bool
     """Whether the product also has a constant term (f1 = f2, or squared)."""
@@ -192,9 +192,10 @@ def product(p: int, f1: int, f2: int, squared: bool = False) -> ProductFacts:
     energy = fourier.frequency_energy(prod)
     rest = energy[1:].sum()
     share = float(energy[expected].sum() / rest) if rest > 0 else 0.0
-    raw = {f1 + f2: "f1 + f2", abs(f1 - f2): "|f1 − f2|"}
+    # The names the ReLU page gives them (lens/story/relu.py), so a frequency has one name.
+    raw = {f1 + f2: "f₁+f₂", abs(f1 - f2): "|f₁−f₂|"}
     if squared:
-        raw.update({2 * f1: "2 f1", 2 * f2: "2 f2"})
+        raw.update({2 * f1: "2f₁", 2 * f2: "2f₂"})
     components = [(name, int(g), int(fourier.fold(g, p))) for g, name in sorted(raw.items()) if g != 0]
     return ProductFacts(
         wave1=w1,

@@ -106,3 +106,16 @@ def test_the_svg_button_downloads_an_svg_of_the_chart(basics):
     assert root.tag.endswith("svg") and float(root.get("width")) > 0
     spec, _ = _spectrum()
     assert "frequency" in svg
+
+
+def test_an_image_maps_csv_button_downloads_one_row_per_pair(basics):
+    """The answer map is one image (ui/raster.py): its CSV still holds its p² cells, named by
+    the map's axes and its tooltip (ui/figures/basics.answer_cells)."""
+    buttons = basics.locator(f"{DOWNLOAD}:visible", has_text="Data (CSV)")
+    buttons.first.evaluate("(e) => e.scrollIntoView({block: 'center'})")  # the first chart: the answer map
+    rows = _download(basics, buttons.first.click).decode().splitlines()
+    assert rows[0] == "a,b,answer c"
+    p = round((len(rows) - 1) ** 0.5)
+    assert p * p == len(rows) - 1 and p > 2
+    a, b, c = (int(v) for v in rows[1 + 3 * p + 5].split(","))  # the pair (3, 5)
+    assert (a, b, c) == (3, 5, 8 % p)

@@ -3,7 +3,9 @@
 - At 390 x 844 (a phone) no page scrolls sideways: the document is no wider than the screen.
 - At 1280 x 720 (a projector) every chart that has a browser-side slider fits on one screen
   with its slider: from the chart's top to the bottom of its slider and play control is at
-  most the window's height less Streamlit's header.
+  most the window's height less Streamlit's header. So does a chart with the server-side
+  slider right above it (Attention's head, answer c and residual dimension): from the
+  slider's top to the chart's bottom (its own slider included).
 
 Run with ``pytest -m browser tests/browser/test_screens_browser.py`` (see conftest.py for the
 skip policy).
@@ -16,11 +18,37 @@ from browser_harness import CHART, NAV, WsWatch, wait_idle
 
 pytestmark = pytest.mark.browser
 
+NO_NEXT = ("summary", "glossary")  # the pages without a "Next:" link at their end
 HEADER_PX = 60  # Streamlit's header bar, which covers the top of the page
 SCOPE_HEIGHTS = f"""() => [...document.querySelectorAll('{CHART}')]
     .filter((c) => c.querySelector('.vega-bindings input[type=range]'))
     .map((c) => c.querySelector('.vega-bindings').getBoundingClientRect().bottom
                 - c.getBoundingClientRect().top)"""
+
+# Each chart with server-side sliders right above it (after the chart before it, with no prose
+# in between): from the first such slider's top to the bottom of the chart or its bindings.
+SLIDER_CHART_HEIGHTS = f"""() => {{
+  const charts = [...document.querySelectorAll('{CHART}')];
+  const sliders = [...document.querySelectorAll('[data-testid="stSlider"]')];
+  const prose = [...document.querySelectorAll('[data-testid="stMarkdown"]')]
+    .filter((m) => m.innerText.trim().length > 0);
+  const out = [];
+  charts.forEach((c, i) => {{
+    const r = c.getBoundingClientRect();
+    const after = i ? charts[i - 1].getBoundingClientRect().bottom : -Infinity;
+    const above = sliders.map((s) => s.getBoundingClientRect())
+      .filter((q) => q.top >= after && q.bottom <= r.top + 1)
+      .filter((q) => !prose.some((m) => {{
+        const t = m.getBoundingClientRect();
+        return t.top >= q.bottom && t.bottom <= r.top + 1;
+      }}));
+    if (!above.length) return;
+    const b = c.querySelector('.vega-bindings');
+    const bottom = Math.max(r.bottom, b ? b.getBoundingClientRect().bottom : -Infinity);
+    out.push(bottom - Math.min(...above.map((q) => q.top)));
+  }});
+  return out;
+}}"""
 
 
 def _open(chromium, url: str, width: int, height: int):
@@ -29,6 +57,11 @@ def _open(chromium, url: str, width: int, height: int):
     ws = WsWatch().attach(page)
     page.goto(url, wait_until="domcontentloaded", timeout=60_000)
     wait_idle(page, ws, since=0, timeout=240)
+    # The whole page, not its first part: a page on the path ends with its link to the next
+    # section (ui/nav.py). An idle websocket alone let the measuring start on a page that
+    # showed its first paragraph only, and pass with nothing measured.
+    if not url.rstrip("/").endswith(NO_NEXT):
+        page.get_by_text("Next:").first.wait_for(state="attached", timeout=240_000)
     try:  # pages with charts: wait until each is drawn (Claims and the Glossary have none)
         page.wait_for_function(
             "(sel) => [...document.querySelectorAll(sel)].every((c) => c.querySelector('canvas, svg.marks'))",
@@ -58,5 +91,9 @@ def test_a_chart_and_its_slider_fit_on_a_projector(app_server, chromium, path):
     try:
         heights = page.evaluate(SCOPE_HEIGHTS)
         assert all(h <= 720 - HEADER_PX for h in heights), f"/{path}: {[round(h) for h in heights]} px"
+        with_sliders = page.evaluate(SLIDER_CHART_HEIGHTS)
+        assert all(h <= 720 - HEADER_PX for h in with_sliders), (
+            f"/{path}: slider + chart {[round(h) for h in with_sliders]} px"
+        )
     finally:
         page.close()

@@ -135,3 +135,24 @@ def wrong_map_spec(r: LabResult) -> dict:
     names = [n for i, n in enumerate(MAP_COLOURS) if i == 0 or (kind == i).any()]
     cells = grid_layer(cells_data_url(palette[kind]), p, p, "b", "a", list(range(0, p, 10)))
     return style({"$schema": SCHEMA_URL, "layer": [cells, _legend(names)], "height": 420})
+
+
+def wrong_cells(r: LabResult):
+    """The map's cells as a table for its CSV: one row per pair (a, b), a-major, with its
+    answer, its split and what the map colours it by (its legend's title and names)."""
+    import pandas as pd
+
+    p = r.p
+    a, b = np.divmod(np.arange(p * p), p)
+    train = np.asarray(r.train).ravel()
+    wrong = np.asarray(r.wrong).ravel()
+    after = np.array(list(MAP_COLOURS), dtype=object)[np.where(wrong, np.where(train, 1, 2), 0)]
+    return pd.DataFrame(
+        {
+            "a": a,
+            "b": b,
+            "answer c": (a + b) % p,
+            "split": np.where(train, "train", "test"),
+            "after the ablation": after,
+        }
+    )

@@ -189,6 +189,27 @@ def split_grid_spec(run: Run) -> dict:
     return _grid_spec(p, cells_data_url(palette[kind.reshape(p, p)]), legend, hover)
 
 
+def answer_cells(p: int):
+    """The answer map's cells as a table for its CSV: one row per pair, a-major, named as the
+    map names them (its axes a and b, its tooltip's answer c)."""
+    import pandas as pd
+
+    a, b = np.divmod(np.arange(p * p), p)
+    return pd.DataFrame({"a": a, "b": b, _answer_field(p)[0]: (a + b) % p})
+
+
+def split_cells(run: Run):
+    """The split map's cells as a table for its CSV: :func:`answer_cells` with each pair's
+    split, the model's answer and whether it is right (the map's legend and tooltip)."""
+    from lens.story.basics import model_answers
+
+    out = answer_cells(run.p)
+    out["split"] = np.where(run.train_mask, "train", "test")
+    out["model says"] = model_answers(run)
+    out["correct"] = out["model says"] == out[_answer_field(run.p)[0]]
+    return out
+
+
 def clicked(selection: object, p: int) -> tuple[int, int] | None:
     """The pair a click on a map picked, from Streamlit's selection state (``event.selection``
     or ``st.session_state[key].selection``): None when nothing valid is selected (it comes
