@@ -34,6 +34,7 @@ from browser_harness import (  # noqa: E402
 )
 
 SIZES = [(1400, 900), (1280, 720), (390, 844)]
+NO_NEXT = ("summary", "glossary")  # the pages that end without a "Next:" link (ui/nav.py)
 
 
 def shoot(context, url: str, path: Path) -> dict:
@@ -42,6 +43,9 @@ def shoot(context, url: str, path: Path) -> dict:
     t0 = time.perf_counter()
     page.goto(url)
     wait_idle(page, ws, since=0, timeout=240)
+    if not url.rstrip("/").endswith(NO_NEXT):  # the page's end: its link to the next section
+        page.get_by_text("Next:").first.wait_for(state="attached", timeout=240_000)
+        wait_idle(page, ws, since=0, timeout=240)
     try:  # pages with charts: wait for them to be drawn (the Claims page has none)
         page.wait_for_function(
             """(sel) => [...document.querySelectorAll(sel)].every((c) =>
