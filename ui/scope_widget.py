@@ -171,7 +171,8 @@ def show_scope(
     sliders = [a for a in server_axes if shape[axes.index(a)] > 1]
     # Side by side when there are several; one slider gets the full width and no columns (two
     # fewer elements for the browser to redraw on every change).
-    cols = st.columns(min(3, len(sliders))) if len(sliders) > 1 else []
+    # A wide gap: side by side with the small one, two sliders read as one with two thumbs.
+    cols = st.columns(min(3, len(sliders)), gap="large") if len(sliders) > 1 else []
     for ax in server_axes:
         n = shape[axes.index(ax)]
         value = int(np.clip(start.get(ax, 0), 0, n - 1))
