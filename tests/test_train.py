@@ -171,6 +171,16 @@ def test_resume_equals_uninterrupted(tmp_path, small_run):
     assert a.checkpoints.equals(b.checkpoints)
 
 
+def test_two_threads_deterministic_and_resumable(tmp_path):
+    """Two lanes (lens.train_step): the same bits every time, and across a stop and resume."""
+    recipe, two = replace(SMALL, steps=40), {"threads": 2, "progress": False, "summarise": False}
+    first = T.train(recipe, tmp_path / "a", **two)
+    assert checkpoint.load(first).meta["provenance"]["threads"] == 2
+    assert same_weights(first, T.train(recipe, tmp_path / "b", **two))
+    T.train(recipe, tmp_path / "c", stop_after=17, **two)
+    assert same_weights(first, T.train(None, tmp_path / "c", resume=True, **two))
+
+
 def test_resume_refuses_nothing_or_another_recipe(tmp_path, small_run):
     with pytest.raises(SystemExit, match="nothing to resume"):
         T.train(None, tmp_path / "none", resume=True, **QUIET)
