@@ -42,6 +42,13 @@ Params = dict[str, torch.Tensor]
 CHUNK_ROWS = 512
 
 
+def _add_relu_(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``relu(x + bias)`` in place: one pass over x on a CPU, where torch has the fused kernel."""
+    if x.device.type == "cpu":
+        return torch.ops.aten._add_relu_(x, bias)
+    return x.add_(bias).relu_()
+
+
 class Flat:
     """Every weight as a view into one flat tensor ``data``, and its gradient into ``grad``."""
 
@@ -128,6 +135,9 @@ class Step:
                 minus = torch.full((rows,), -1.0 / self.n, dtype=torch.float64, device=dev)
                 chunks.append(_Chunk(rows, torch.cat([sa, sb + cfg.p]), flat_y, sy, minus))
             self.lanes.append(_Lane(cfg, chunks, dev))
+        # The pool's threads start at the first step and, as POSIX threads do, inherit the
+        # floating-point environment of the thread starting them: the subnormal flushing that
+        # lens.train.configure set (torch.set_flush_denormal acts on the calling thread only).
         self._own_pool = pool is None and len(self.lanes) > 1
         self.pool = ThreadPoolExecutor(len(self.lanes) - 1) if self._own_pool else pool
 
@@ -191,6 +201,7 @@ class Step:
 
     # ------------------------------------------------------------ one lane
 
+    @torch.no_grad()  # grad mode is per thread: the pool's threads do not inherit the caller's
     def _lane(self, lane: _Lane, P: Params, table, eq, backward: bool, accuracy: bool) -> None:
         cfg = self.cfg
         p, d, h, e = cfg.p, cfg.d_model, cfg.n_heads, cfg.d_head
@@ -217,7 +228,7 @@ class Step:
             zf = z.view(n, h * e)
             mid = torch.addmm(eq, zf, W_O)
             # ---- MLP and unembedding
-            post = torch.ops.aten._add_relu_(mid @ P["W_in"], P["b_in"])
+            post = _add_relu_(mid @ P["W_in"], P["b_in"])
             fin = torch.addmm(mid, post, P["W_out"]).add_(P["b_out"])
             logits = fin @ P["W_U"]
             # ---- float64 cross-entropy: log-sum-exp, and softmax - onehot for the gradient

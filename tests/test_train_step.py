@@ -156,3 +156,21 @@ def test_flat_views_and_the_fused_update():
             flat.params[k].numpy(), Pr[k].detach().numpy(), rtol=0, atol=1e-6, err_msg=k
         )
     assert not torch.equal(flat.params["W_E"], P0["W_E"])  # the updates moved the weights
+
+
+def test_lanes_flush_subnormals_as_the_caller_does():
+    """torch.set_flush_denormal acts on the calling thread; the lanes' threads, started by
+    the first step, inherit it (else late training would run slower on every lane but one)."""
+    cfg = T.Recipe(p=13).cfg
+    a, b, y = split_tensors(13, 0.5, 0)
+    subnormal = torch.tensor([1e-39])  # below float32's smallest normal, 1.2e-38
+    for flush in (True, False):
+        torch.set_flush_denormal(flush)
+        try:
+            step = Step(cfg, a, b, y, lanes=2)
+            step(Flat(T.init_params(cfg, 0)))
+            seen = step.pool.submit(lambda: float(subnormal * 1.0)).result()
+            step.close()
+        finally:
+            torch.set_flush_denormal(True)
+        assert (seen == 0.0) == flush, (flush, seen)
