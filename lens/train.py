@@ -369,13 +369,15 @@ def train(
     summarise: bool = True,
     stop_after: int | None = None,
     steps: int | None = None,
+    until_grok: bool = False,
 ) -> Path:
     """Train (or continue) the run in ``out`` up to ``recipe.steps`` updates; return ``out``.
 
     On ``resume`` the stored recipe is used; ``steps`` (or a given ``recipe``'s steps) may
     extend it; a given ``recipe`` differing in anything else is refused.
 
-    ``stop_after`` ends this call after that many updates as if interrupted (for tests).
+    ``stop_after`` ends this call after that many updates as if interrupted (for tests);
+    ``until_grok`` at the first evaluation with test accuracy >= GROK_ACC (resumable too).
     With ``summarise`` the history (:mod:`lens.history`) is written at the end; with
     ``keep_snapshots`` only that many snapshots stay afterwards.
     """
@@ -494,7 +496,7 @@ def train(
                     (step - start_step) / elapsed if elapsed > 0 else 0.0,
                     force=step == recipe.steps,
                 )
-            if last or stop.requested:
+            if last or stop.requested or (until_grok and state.grok):
                 break
             for group in opt.param_groups:
                 group["lr"] = recipe.lr_at(step)
@@ -513,7 +515,7 @@ def train(
         from .lottery import record
 
         write_history(out)
-        if keep_snapshots is not None and finished:
+        if keep_snapshots is not None and (finished or (until_grok and state.grok)):
             prune_snapshots(out, keep_snapshots)
         record(out)  # each kept snapshot's neurons, for the Grokking page (lens.lottery)
     if not finished and progress:
@@ -546,6 +548,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "the summaries of every checkpoint stay in history.json)",
     )
     ap.add_argument("--quiet", action="store_true", help="no progress line")
+    ap.add_argument(
+        "--until-grok",
+        action="store_true",
+        help=f"stop at the first evaluation with test accuracy >= {100 * GROK_ACC:g}%% (--resume continues)",
+    )
     for dim in ("d_model", "n_heads", "d_head", "d_mlp"):
         ap.add_argument(f"--{dim.replace('_', '-')}", type=int, default=getattr(d, dim))
     return ap.parse_args(argv)
@@ -577,6 +584,7 @@ def main(argv: list[str] | None = None) -> None:
         progress=not args.quiet,
         keep_snapshots=args.keep_snapshots or None,
         steps=args.steps,
+        until_grok=args.until_grok,
     )
     print(out)
 
