@@ -229,7 +229,7 @@ class Step:
             mid = torch.addmm(eq, zf, W_O)
             # ---- MLP and unembedding
             post = _add_relu_(mid @ P["W_in"], P["b_in"])
-            fin = torch.addmm(mid, post, P["W_out"]).add_(P["b_out"])
+            fin = torch.add(mid, P["b_out"]).addmm_(post, P["W_out"])
             logits = fin @ P["W_U"]
             # ---- float64 cross-entropy: log-sum-exp, and softmax - onehot for the gradient
             l64 = logits.double()
@@ -253,7 +253,7 @@ class Step:
             torch.ops.aten.threshold_backward.grad_input(d_pre, post, 0, grad_input=d_pre)  # ReLU
             g["b_in"] += d_pre.sum(0)
             g["W_in"].addmm_(mid.T, d_pre)
-            d_mid = torch.addmm(d_fin, d_pre, P["W_in"].T)
+            d_mid = d_fin.addmm_(d_pre, P["W_in"].T)  # d_fin is used up: the residual's gradient
             # ---- backward through W_O and the attention
             g["W_O"].addmm_(zf.T, d_mid)
             g["eq"] += d_mid.sum(0)
