@@ -3,10 +3,9 @@
 The architecture is fixed (one layer, three positions, no LayerNorm), so its gradients are
 written out here instead of recorded by autograd. What that buys, measured in
 ``bench/train.py``: no graph to build, no [N, d_mlp] buffers kept for it, and the inputs
-processed in row chunks that stay in the CPU's cache from the first matmul of the forward
-to the last of the backward, on one Python thread per core (``lanes``), each a run of
-single-threaded torch ops. Torch releases the GIL inside every op, so the lanes run in
-parallel without waking an OpenMP team per op.
+processed in row chunks (a chunk's activations fit a core's L2 cache), on one Python thread
+per core (``lanes``), each a run of single-threaded torch ops. Torch releases the GIL inside
+every op, so the lanes run in parallel without waking an OpenMP team for every small op.
 
 The model at the ``=`` position, for inputs ``[a, b, =]`` (see :func:`lens.forward.forward`)::
 
@@ -149,6 +148,10 @@ class Step:
 
     def __call__(self, flat: Flat, backward: bool = True, accuracy: bool = False) -> tuple[float, float]:
         """Mean float64 loss and (with ``accuracy``, else nan) accuracy over the rows."""
+        if self.n == 0:  # an empty split (--frac 1 has no test rows): nothing to average
+            if backward:
+                flat.grad.zero_()
+            return float("nan"), float("nan")
         P, cfg = flat.params, self.cfg
         p, h, e = cfg.p, cfg.n_heads, cfg.d_head
         with torch.no_grad():

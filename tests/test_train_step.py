@@ -174,3 +174,14 @@ def test_lanes_flush_subnormals_as_the_caller_does():
         finally:
             torch.set_flush_denormal(True)
         assert (seen == 0.0) == flush, (flush, seen)
+
+
+def test_an_empty_split_gives_nan_as_before():
+    """--frac 1 leaves no test rows: the loss and accuracy of nothing are nan (as
+    F.cross_entropy of no rows was), not a division by zero."""
+    cfg = T.Recipe(p=13).cfg
+    none = torch.zeros(0, dtype=torch.long)
+    flat = Flat(T.init_params(cfg, 0))
+    flat.grad.fill_(1.0)
+    loss, acc = Step(cfg, none, none, none, lanes=2)(flat, accuracy=True)
+    assert np.isnan(loss) and np.isnan(acc) and (flat.grad == 0).all()
