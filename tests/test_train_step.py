@@ -163,7 +163,9 @@ def test_lanes_flush_subnormals_as_the_caller_does():
     the first step, inherit it (else late training would run slower on every lane but one)."""
     cfg = T.Recipe(p=13).cfg
     a, b, y = split_tensors(13, 0.5, 0)
-    subnormal = torch.tensor([1e-39])  # below float32's smallest normal, 1.2e-38
+    # float32's smallest subnormal, 1.4e-45, from its bits: torch.tensor([1e-45]) would be
+    # flushed to 0 by the conversion if this thread flushes already (as after lens.train ran)
+    subnormal = torch.tensor([1], dtype=torch.int32).view(torch.float32)
     for flush in (True, False):
         torch.set_flush_denormal(flush)
         try:
