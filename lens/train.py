@@ -509,6 +509,7 @@ def train(
         finished = state.step >= recipe.steps
         save(final=finished)
     step_train.close()
+    torch.set_num_threads(n_threads)  # the summaries below run torch's own threaded ops
     bar.close()
     if summarise:
         from .history import prune_snapshots, write_history
