@@ -3,7 +3,7 @@
 The architecture is fixed (one layer, three positions, no LayerNorm), so its gradients are
 written out here instead of recorded by autograd. What that buys, measured in
 ``bench/train.py``: no graph to build, no [N, d_mlp] buffers kept for it, and the inputs
-processed in row chunks (a chunk's activations fit a core's L2 cache), on one Python thread
+processed in row chunks (about a thousand rows: see CHUNK_ROWS), on one Python thread
 per core (``lanes``), each a run of single-threaded torch ops. Torch releases the GIL inside
 every op, so the lanes run in parallel without waking an OpenMP team for every small op.
 
@@ -36,9 +36,11 @@ from .config import WEIGHT_NAMES, ModelConfig
 
 Params = dict[str, torch.Tensor]
 
-# Rows per chunk: a chunk's [rows, d_mlp] activations (1 MB at 512 x 512) and the rest of its
-# working set fit the 2 MB L2 of this project's machine (bench/train.py measures others).
-CHUNK_ROWS = 512
+# At most this many rows per chunk, a lane's rows split evenly: fewer ops per row against a
+# working set that stays in cache. Measured at p = 113 on this project's 2-core machine (two
+# lanes of 1 915 rows, median step, load average 1.7): chunks of 958 rows 22.4 ms, one chunk
+# per lane 23.2 ms, at most 640 rows 24.3 ms, at most 512 rows 25.1 ms.
+CHUNK_ROWS = 1024
 
 
 def _add_relu_(x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -125,10 +127,11 @@ class Step:
         self.lanes = []
         for i in range(lanes):
             lo, hi = self.n * i // lanes, self.n * (i + 1) // lanes
-            size = chunk_rows or max(hi - lo, 1)
+            k = -(-(hi - lo) // chunk_rows) if chunk_rows else 1  # chunks in this lane
             chunks = []
-            for s in range(lo, hi, size):
-                sa, sb, sy = a[s : min(s + size, hi)], b[s : min(s + size, hi)], y[s : min(s + size, hi)]
+            for j in range(k if hi > lo else 0):
+                s, t = lo + (hi - lo) * j // k, lo + (hi - lo) * (j + 1) // k
+                sa, sb, sy = a[s:t], b[s:t], y[s:t]
                 rows = len(sa)
                 flat_y = torch.arange(rows, device=dev) * cfg.p + sy
                 minus = torch.full((rows,), -1.0 / self.n, dtype=torch.float64, device=dev)

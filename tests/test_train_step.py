@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from lens import checkpoint, task
 from lens import train as T
 from lens.history import DEFAULT_RUN
-from lens.train_step import Flat, Step
+from lens.train_step import CHUNK_ROWS, Flat, Step
 
 
 def split_tensors(p: int, frac: float, seed: int, train: bool = True):
@@ -54,9 +54,9 @@ def assert_close_grads(mine: dict, theirs: dict, rtol: float = 2e-5) -> None:
     ("p", "dims", "lanes", "chunk_rows"),
     [
         (13, {}, 1, None),
-        (13, {}, 2, 7),  # chunks that do not divide a lane's rows
+        (13, {}, 2, 7),  # four chunks per lane, of 6 and 7 rows
         (23, {"d_model": 32, "n_heads": 2, "d_head": 16, "d_mlp": 64}, 3, 10),
-        (113, {}, 2, 512),  # the default shape and chunking
+        (113, {}, 2, CHUNK_ROWS),  # the default shape and chunking
     ],
 )
 def test_step_matches_autograd(p, dims, lanes, chunk_rows):
