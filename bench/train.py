@@ -5,7 +5,10 @@
 In one process, from the same initial weights and with the same recipe (full batch over the
 30 % training split, float64 cross-entropy, AdamW lr 1e-3 wd 1.0 betas (0.9, 0.98), warm-up):
 
-- ``lens.train``: the trainer's forward (only the ``=`` position past the attention scores);
+- ``lens.train``: the trainer's step (:mod:`lens.train_step`: only the ``=`` position past
+  the attention scores, the backward by hand, one lane per thread, fused AdamW);
+- ``autograd``: the trainer's previous step, the same forward (:func:`lens.forward.forward`)
+  differentiated by autograd, torch's threads inside each op, foreach AdamW per weight;
 - ``reference``: the full forward at every position through the TransformerLens model of
   :mod:`lens.model`, logits read at position 2 (biases the architecture lacks stay zero).
 
@@ -27,6 +30,7 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +43,19 @@ import torch.nn.functional as F  # noqa: E402
 from lens import task  # noqa: E402
 from lens import train as T  # noqa: E402
 from lens.history import DEFAULT_RUN  # noqa: E402
+from lens.train_step import Flat, Step  # noqa: E402
+
+
+@contextmanager
+def torch_threads(n: int):
+    """torch's intra-op threads for the loops that use them (lens.train's step runs its own
+    lanes of single-threaded ops, so configure() leaves torch at one thread)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def clocks(fn, n: int) -> dict[str, float]:
@@ -80,10 +97,36 @@ def data(recipe):
 
 
 def trainer_step(recipe, params):
+    """lens.train's update: Step (forward and gradient) and the optimiser, as the loop runs them."""
+    tokens, y = data(recipe)
+    flat = Flat(params)
+    stepper = Step(recipe.cfg, tokens[:, 0], tokens[:, 1], y, lanes=T.lanes())
+    opt = T.make_optimizer(flat, recipe)
+    step = [0]
+
+    def run():
+        for g in opt.param_groups:
+            g["lr"] = recipe.lr_at(step[0])
+        loss, _ = stepper(flat)
+        opt.step()
+        step[0] += 1
+        return loss
+
+    return run
+
+
+def autograd_step(recipe, params):
+    """The trainer's previous update: the same forward through autograd, per-weight AdamW."""
     tokens, y = data(recipe)
     a, b = tokens[:, 0], tokens[:, 1]
     P = {k: v.clone().requires_grad_(True) for k, v in params.items()}
-    opt = T.make_optimizer(P, recipe)
+    opt = torch.optim.AdamW(
+        [P[k] for k in T.WEIGHT_NAMES],
+        lr=recipe.lr_at(0),
+        betas=(recipe.beta1, recipe.beta2),
+        weight_decay=recipe.weight_decay,
+        foreach=True,
+    )
     step = [0]
 
     def run():
@@ -134,28 +177,53 @@ def reference_step(recipe, params):
     return run
 
 
+def timed(fn, steps: int, threads: int) -> dict[str, float]:
+    with torch_threads(threads):
+        return clocks(fn, steps)
+
+
+def once(fn, threads: int) -> float:
+    with torch_threads(threads):
+        return fn()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--p", type=int, default=113)
+    ap.add_argument("--rounds", type=int, default=2, help="the loops take turns, --steps split over rounds")
     args = ap.parse_args()
     T.configure(args.threads, "cpu")
+    threads = T.lanes()
     recipe = T.Recipe(p=args.p)
     cfg = recipe.cfg
     n_train = int(task.seeded_split(recipe.p, recipe.frac, recipe.seed).sum())
     params = T.init_params(cfg, recipe.seed)
 
-    peak = matmul_gflops(4096, 4096, 4096, reps=3)
-    mlp = matmul_gflops(n_train, cfg.d_model, cfg.d_mlp)
-    ours_fn, ref_fn = trainer_step(recipe, params), reference_step(recipe, params)
-    # Same start, same recipe: the two losses agree step by step (to float32 rounding).
-    losses = [(ours_fn(), ref_fn()) for _ in range(3)]
-    ours, ref = clocks(ours_fn, args.steps), clocks(ref_fn, args.steps)
+    with torch_threads(threads):
+        peak = matmul_gflops(4096, 4096, 4096, reps=3)
+        mlp = matmul_gflops(n_train, cfg.d_model, cfg.d_mlp)
+    fns = {
+        "lens.train": (trainer_step(recipe, params), 1),
+        "autograd": (autograd_step(recipe, params), threads),
+        "reference": (reference_step(recipe, params), threads),
+    }
+    # Same start, same recipe: the losses agree step by step (to float32 rounding).
+    losses = [[once(f, n) for f, n in fns.values()] for _ in range(3)]
+    # Interleaved, in rounds: a burst of other people's work then stretches every loop alike.
+    results = {name: [] for name in fns}
+    for _ in range(args.rounds):
+        for name, (fn, n) in fns.items():
+            results[name].append(timed(fn, args.steps // args.rounds, n))
+    runs = {
+        name: {k: sum(r[k] for r in rs) for k in ("wall_s", "cpu_s", "steps")} for name, rs in results.items()
+    }
     rows = {}
     for name, r, flops in (
-        ("lens.train", ours, 3 * T.forward_flops(cfg, n_train)),
-        ("reference", ref, 3 * reference_flops(cfg, n_train)),
+        ("lens.train", runs["lens.train"], 3 * T.forward_flops(cfg, n_train)),
+        ("autograd", runs["autograd"], 3 * T.forward_flops(cfg, n_train)),
+        ("reference", runs["reference"], 3 * reference_flops(cfg, n_train)),
     ):
         rate, cpu_rate = r["steps"] / r["wall_s"], r["steps"] / r["cpu_s"]
         rows[name] = {
@@ -171,7 +239,7 @@ def main() -> None:
             "utilisation_cpu": flops * cpu_rate / 1e9 / peak["per_cpu_s"],
         }
     out = {
-        "threads": torch.get_num_threads(),
+        "threads": threads,
         "p": recipe.p,
         "n_train": n_train,
         "machine": T.machine(),
@@ -181,6 +249,8 @@ def main() -> None:
         "loops": rows,
         "speedup_wall": rows["lens.train"]["steps_per_s"] / rows["reference"]["steps_per_s"],
         "speedup_cpu": rows["lens.train"]["steps_per_cpu_s"] / rows["reference"]["steps_per_cpu_s"],
+        "speedup_wall_vs_autograd": rows["lens.train"]["steps_per_s"] / rows["autograd"]["steps_per_s"],
+        "round_steps_per_s": {name: [r["steps"] / r["wall_s"] for r in rs] for name, rs in results.items()},
     }
 
     print(
@@ -201,7 +271,12 @@ def main() -> None:
             f"{r['gflop_per_s']:>9.0f}{r['gflop_per_cpu_s']:>13.0f}{100 * r['utilisation_wall']:>15.0f}%"
             f"{100 * r['utilisation_cpu']:>14.0f}%"
         )
-    print(f"speed-up: {out['speedup_wall']:.1f}x wall, {out['speedup_cpu']:.1f}x CPU time")
+    print(
+        f"speed-up over reference: {out['speedup_wall']:.1f}x wall, {out['speedup_cpu']:.1f}x CPU time; "
+        f"over autograd: {out['speedup_wall_vs_autograd']:.1f}x wall"
+    )
+    for name, rates in out["round_steps_per_s"].items():
+        print(f"  {name} steps/s per round: " + ", ".join(f"{r:.1f}" for r in rates))
 
     if (DEFAULT_RUN / "model.safetensors").is_file():
         from lens.checkpoint import load

@@ -171,6 +171,32 @@ def test_resume_equals_uninterrupted(tmp_path, small_run):
     assert a.checkpoints.equals(b.checkpoints)
 
 
+def test_two_threads_deterministic_and_resumable(tmp_path):
+    """Two lanes (lens.train_step): the same bits every time, and across a stop and resume."""
+    recipe, two = replace(SMALL, steps=40), {"threads": 2, "progress": False, "summarise": False}
+    first = T.train(recipe, tmp_path / "a", **two)
+    assert checkpoint.load(first).meta["provenance"]["threads"] == 2
+    assert same_weights(first, T.train(recipe, tmp_path / "b", **two))
+    T.train(recipe, tmp_path / "c", stop_after=17, **two)
+    assert same_weights(first, T.train(None, tmp_path / "c", resume=True, **two))
+
+
+def test_until_grok_stops_at_the_first_grokked_evaluation(tmp_path, monkeypatch, small_run):
+    """--until-grok ends the call at the evaluation that first reaches GROK_ACC (lowered here
+    so that a tiny run reaches it), saved and resumable to the uninterrupted run."""
+    monkeypatch.setattr(T, "GROK_ACC", 0.3)  # reached at step 45
+    run = T.train(SMALL, tmp_path / "grok", until_grok=True, keep_snapshots=3, **QUIET)
+    prov = checkpoint.load(run).meta["provenance"]
+    grok = prov["grok"]["step"]
+    h = load_history(run)
+    assert not prov["finished"] and prov["step"] == grok == h.curves["step"].iloc[-1]
+    assert (h.curves["test_acc"].iloc[:-1] < 0.3).all() and h.curves["test_acc"].iloc[-1] >= 0.3
+    assert len(h.checkpoints) > 3 and len(h.snapshot_steps) == 3  # pruned as at the end of a run
+    monkeypatch.undo()
+    T.train(None, run, resume=True, summarise=False, **QUIET)
+    assert same_weights(small_run, run)
+
+
 def test_resume_refuses_nothing_or_another_recipe(tmp_path, small_run):
     with pytest.raises(SystemExit, match="nothing to resume"):
         T.train(None, tmp_path / "none", resume=True, **QUIET)
