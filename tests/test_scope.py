@@ -321,10 +321,27 @@ def test_caption_follows_the_play_index():
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", captions=caps, title="T", fixed={"d_model": 3}))
     expr = spec["title"]["text"]["expr"]
     row = "data('info')[(play_c - 0) / 1]"
-    assert expr == f"[{row}.title, {row}.head + play_c, {row}.caption]"
+    lines = f"{row}.head + play_c, {row}.caption"
+    # On a plot narrower than the title (title_px), the title in two lines: a phone.
+    assert (
+        expr == f"width < {row}.title_px ? [{row}.title_a, {row}.title_b, {lines}] : [{row}.title, {lines}]"
+    )
     assert {r["title"] for r in info(spec)} == {"T"}
     assert [r["caption"] for r in info(spec)] == caps  # the caption of slice c is on row c
     assert {r["head"] for r in info(spec)} == {"d_model = 3, c = "}
+
+
+def test_a_long_title_breaks_in_two_at_the_space_nearest_its_middle_on_a_narrow_plot():
+    from ui.theme import CHART_TITLE_FONT, title_halves
+
+    title = "W_E for one residual dimension, over the number tokens"
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", title=title))
+    (row,) = {(r["title_a"], r["title_b"], r["title_px"]) for r in info(spec)}
+    assert row == ("W_E for one residual dimension,", "over the number tokens", title_halves(title)[2])
+    assert " ".join(row[:2]) == title
+    # Wider than a phone's plot (~300 px) and narrower than a laptop's: only a phone breaks it.
+    assert 300 < row[2] < 700 and row[2] >= len(title) * CHART_TITLE_FONT * 0.5
+    assert title_halves("single") == ("single", "", title_halves("single")[2])
 
 
 def test_static_caption_without_play_axis():

@@ -124,12 +124,14 @@ def test_play_labels_title_the_slice_shown():
     ch = chart("fourier", play_labels=labels)
     spec = ch.to_dict()
     row = "data('info')[(play_c - 0) / 1]"
-    assert spec["title"]["text"]["expr"] == f"[{row}.title, {row}.head + {row}.at, {row}.caption]"
+    lines = f"{row}.head + {row}.at, {row}.caption"
+    wide, narrow = f"[{row}.title, {lines}]", f"[{row}.title_a, {row}.title_b, {lines}]"
+    assert spec["title"]["text"]["expr"] == f"width < {row}.title_px ? {narrow} : {wide}"
     info = ch.datasets["info"]
     assert list(info["at"]) == labels  # row c: the label of slice c
     assert set(info["head"]) == {"d = 1, "}  # no "c = ": the label stands for the index
     # Without labels the index itself follows the slider, as before.
-    assert chart("fourier").to_dict()["title"]["text"]["expr"].count(".head + play_c") == 1
+    assert chart("fourier").to_dict()["title"]["text"]["expr"].count(".head + play_c") == 2  # wide, narrow
     assert [p["bind"]["name"] for p in spec["params"] if "bind" in p][0].strip() == "c"
     titled = chart("fourier", play_labels=labels, play_title="c step").to_dict()
     assert [p["bind"]["name"] for p in titled["params"] if "bind" in p][0].strip() == "c step"

@@ -353,8 +353,6 @@ def title_spec(
     ``row``; then a note, the only text written in the spec."""
     info = f"data('{INFO}')[{row}]"
     exprs: list[str] = []
-    if title:
-        exprs.append(f"{info}.title")
     if play and labels:
         exprs.append(f"{info}.head + {info}.at")
     elif play:
@@ -365,8 +363,13 @@ def title_spec(
         exprs.append(f"{info}.caption")
     if note:
         exprs.append(_js(note))
+    text = "[" + ", ".join(exprs) + "]"
+    if title:  # on a plot narrower than the title, the title in two lines (info's title_a, title_b)
+        wide = "[" + ", ".join([f"{info}.title", *exprs]) + "]"
+        narrow = "[" + ", ".join([f"{info}.title_a", f"{info}.title_b", *exprs]) + "]"
+        text = f"width < {info}.title_px ? {narrow} : {wide}"
     return {
-        "text": {"expr": "[" + ", ".join(exprs) + "]"} if exprs else "",
+        "text": {"expr": text} if title or exprs else "",
         "anchor": "start",
         "fontSize": CHART_TITLE_FONT,
         "fontWeight": "normal",

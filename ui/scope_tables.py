@@ -24,6 +24,7 @@ import pandas as pd
 
 from lens.fourier import basis, basis_freqs, basis_labels, n_freqs, to_fourier
 from ui.scope_codec import encoded
+from ui.theme import title_halves
 
 VIEWS = ("space", "fourier", "magnitude", "heatmap")
 FOURIER_VIEWS = ("fourier", "magnitude")
@@ -354,8 +355,13 @@ def info_table(
     head = ", ".join(parts)
     lo, hi = float(y_domain[0]), float(y_domain[1])
     n = len(idx)
+    halves = title_halves(title or "")
     cols: dict[str, Any] = {
         "title": _labels([title or ""], np.zeros(n, dtype=np.int8)),
+        # The title in two lines, for a plot narrower than title_px (ui.theme.title_halves).
+        "title_a": _labels([halves[0]], np.zeros(n, dtype=np.int8)),
+        "title_b": _labels([halves[1]], np.zeros(n, dtype=np.int8)),
+        "title_px": np.full(n, halves[2], dtype=np.int32),
         "head": _labels([head], np.zeros(n, dtype=np.int8)),
         "caption": pd.Categorical(captions),
         "start": np.full(n, start, dtype=np.int32),
