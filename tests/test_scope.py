@@ -321,32 +321,36 @@ def test_caption_follows_the_play_index():
     spec = spec_of(scope_chart(waves(), x_axis="b", play="c", captions=caps, title="T", fixed={"d_model": 3}))
     expr = spec["title"]["text"]["expr"]
     row = "data('info')[(play_c - 0) / 1]"
-    lines = f"{row}.head + play_c, {row}.caption"
-    # On a plot narrower than the title (title_px), the title in two lines: a phone.
-    assert (
-        expr == f"width < {row}.title_px ? [{row}.title_a, {row}.title_b, {lines}] : [{row}.title, {lines}]"
-    )
+    wide = f"[{row}.title, {row}.head + play_c, {row}.caption]"
+    # On a plot narrower than the row's longest line (wrap_px), phone-width lines: a phone.
+    narrow = f"split({row}.title_w + '\\n' + {row}.head + play_c + '\\n' + {row}.caption_w, '\\n')"
+    assert expr == f"width < {row}.wrap_px ? {narrow} : {wide}"
     assert {r["title"] for r in info(spec)} == {"T"}
     assert [r["caption"] for r in info(spec)] == caps  # the caption of slice c is on row c
     assert {r["head"] for r in info(spec)} == {"d_model = 3, c = "}
 
 
-def test_a_long_title_breaks_in_two_at_the_space_nearest_its_middle_on_a_narrow_plot():
-    from ui.theme import CHART_TITLE_FONT, title_halves
+def test_long_title_and_caption_lines_wrap_to_a_phones_width_on_a_narrow_plot():
+    from ui.theme import WRAP_CHARS, text_px
 
     title = "W_E for one residual dimension, over the number tokens"
-    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", title=title))
-    (row,) = {(r["title_a"], r["title_b"], r["title_px"]) for r in info(spec)}
-    assert row == ("W_E for one residual dimension,", "over the number tokens", title_halves(title)[2])
-    assert " ".join(row[:2]) == title
-    # Wider than a phone's plot (~300 px) and narrower than a laptop's: only a phone breaks it.
-    assert 300 < row[2] < 700 and row[2] >= len(title) * CHART_TITLE_FONT * 0.5
-    assert title_halves("single") == ("single", "", title_halves("single")[2])
+    caps = [
+        f"row {c} holds ({c}, 7), row 7 holds (7, {c}); mirror points {c / 2:g} and more" for c in range(P)
+    ]
+    spec = spec_of(scope_chart(waves(), x_axis="b", play="c", title=title, captions=caps))
+    rows = info(spec)
+    assert {r["title_w"] for r in rows} == {"W_E for one residual dimension,\nover the number tokens"}
+    for r, cap in zip(rows, caps, strict=True):
+        lines = r["caption_w"].split("\n")
+        assert " ".join(lines) == cap and all(len(line) <= WRAP_CHARS for line in lines)
+        assert r["wrap_px"] == max(text_px(title), text_px(cap))
+    # Wider than a phone's plot (~300 px) and narrower than a laptop's: only a phone wraps it.
+    assert 300 < text_px(title) < 700
 
 
 def test_static_caption_without_play_axis():
     spec = spec_of(scope_chart(waves()["cos"][0], x_axis="a", captions="hello", fixed={"d_model": 1}))
-    assert spec["title"]["text"]["expr"] == "[data('info')[0].head, data('info')[0].caption]"
+    assert spec["title"]["text"]["expr"].endswith(" : [data('info')[0].head, data('info')[0].caption]")
     assert [(r["head"], r["caption"]) for r in info(spec)] == [("d_model = 1", "hello")]
 
 

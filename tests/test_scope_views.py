@@ -124,9 +124,8 @@ def test_play_labels_title_the_slice_shown():
     ch = chart("fourier", play_labels=labels)
     spec = ch.to_dict()
     row = "data('info')[(play_c - 0) / 1]"
-    lines = f"{row}.head + {row}.at, {row}.caption"
-    wide, narrow = f"[{row}.title, {lines}]", f"[{row}.title_a, {row}.title_b, {lines}]"
-    assert spec["title"]["text"]["expr"] == f"width < {row}.title_px ? {narrow} : {wide}"
+    wide = f"[{row}.title, {row}.head + {row}.at, {row}.caption]"
+    assert spec["title"]["text"]["expr"].endswith(f" : {wide}")
     info = ch.datasets["info"]
     assert list(info["at"]) == labels  # row c: the label of slice c
     assert set(info["head"]) == {"d = 1, "}  # no "c = ": the label stands for the index

@@ -28,7 +28,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import export
-from ui.theme import FONT, INK, PALETTE, TITLE_FONT, title_halves
+from ui.theme import FONT, INK, PALETTE, TITLE_FONT, text_px, wrapped
 
 ARIA_ROWS = 5000  # Streamlit's own threshold
 LEGEND_ENTRY_PX = 180  # the widest legend entry (symbol and label) a row must hold
@@ -95,11 +95,9 @@ def style(out: dict) -> dict:
     if single and isinstance(out.get("title"), dict):
         out["title"].setdefault("limit", {"expr": "width"})  # cut at the plot's width, not the page's
         text = out["title"].get("text")
-        if isinstance(text, str) and " " in text:  # on a narrow plot, two lines instead of a cut
-            a, b, px = title_halves(text)
-            out["title"]["text"] = {
-                "expr": f"width < {px} ? [{json.dumps(a)}, {json.dumps(b)}] : {json.dumps(text)}"
-            }
+        if isinstance(text, str) and " " in text:  # on a narrow plot, phone-width lines, not a cut
+            lines = json.dumps(wrapped(text).split("\n"))
+            out["title"]["text"] = {"expr": f"width < {text_px(text)} ? {lines} : {json.dumps(text)}"}
     big = any(len(d) > ARIA_ROWS for d in out.get("datasets", {}).values() if hasattr(d, "__len__"))
     if big or any("bind" in p for p in out.get("params", [])):
         # Vega-Lite writes an ARIA description for every mark item, formatting its numbers,

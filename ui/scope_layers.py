@@ -23,7 +23,7 @@ import numpy as np
 
 from lens.fourier import n_freqs
 from ui.scope_tables import INFO, VIEW_CODES
-from ui.theme import CHART_TITLE_FONT, FONT, INK, LINE_WIDTH, PALETTE, TITLE_FONT
+from ui.theme import CHART_TITLE_FONT, FONT, INK, LINE_WIDTH, PALETTE, TITLE_FONT, wrapped
 
 SWEEP_SECONDS = 8.0  # one full pass of the play axis
 MIN_TICK_MS = 40  # the timer never fires faster than this (25 frames per second)...
@@ -352,24 +352,31 @@ def title_spec(
     the slice's own label, e.g. "cut = +0.53"), the caption, all from the info dataset's row
     ``row``; then a note, the only text written in the spec."""
     info = f"data('{INFO}')[{row}]"
-    exprs: list[str] = []
+    wide: list[str] = [f"{info}.title"] if title else []
+    narrow: list[str] = [f"{info}.title_w"] if title else []
     if play and labels:
-        exprs.append(f"{info}.head + {info}.at")
+        head = f"{info}.head + {info}.at"
     elif play:
-        exprs.append(f"{info}.head + {pname}")
-    elif fixed:
-        exprs.append(f"{info}.head")
+        head = f"{info}.head + {pname}"
+    else:
+        head = f"{info}.head" if fixed else None
+    if head:
+        wide.append(head)
+        narrow.append(head)
     if captions:
-        exprs.append(f"{info}.caption")
+        wide.append(f"{info}.caption")
+        narrow.append(f"{info}.caption_w")
     if note:
-        exprs.append(_js(note))
-    text = "[" + ", ".join(exprs) + "]"
-    if title:  # on a plot narrower than the title, the title in two lines (info's title_a, title_b)
-        wide = "[" + ", ".join([f"{info}.title", *exprs]) + "]"
-        narrow = "[" + ", ".join([f"{info}.title_a", f"{info}.title_b", *exprs]) + "]"
-        text = f"width < {info}.title_px ? {narrow} : {wide}"
+        wide.append(_js(note))
+        narrow.append(_js(wrapped(note)))
+    text = "[" + ", ".join(wide) + "]"
+    if title or captions or note:
+        # On a plot narrower than the row's longest line, phone-width lines instead of an
+        # ellipsis: the wrapped texts joined and split at their newlines (one array).
+        joined = " + '\\n' + ".join(narrow)
+        text = f"width < {info}.wrap_px ? split({joined}, '\\n') : {text}"
     return {
-        "text": {"expr": text} if title or exprs else "",
+        "text": {"expr": text} if wide else "",
         "anchor": "start",
         "fontSize": CHART_TITLE_FONT,
         "fontWeight": "normal",

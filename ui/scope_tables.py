@@ -24,7 +24,7 @@ import pandas as pd
 
 from lens.fourier import basis, basis_freqs, basis_labels, n_freqs, to_fourier
 from ui.scope_codec import encoded
-from ui.theme import title_halves
+from ui.theme import text_px, wrapped
 
 VIEWS = ("space", "fourier", "magnitude", "heatmap")
 FOURIER_VIEWS = ("fourier", "magnitude")
@@ -355,13 +355,14 @@ def info_table(
     head = ", ".join(parts)
     lo, hi = float(y_domain[0]), float(y_domain[1])
     n = len(idx)
-    halves = title_halves(title or "")
+    # For a plot narrower than a row's longest line (wrap_px): the title and the caption as
+    # phone-width lines (ui.theme.wrapped), which the browser splits at the newlines.
+    wrap_px = [max(text_px(title or ""), text_px(c)) for c in captions]
     cols: dict[str, Any] = {
         "title": _labels([title or ""], np.zeros(n, dtype=np.int8)),
-        # The title in two lines, for a plot narrower than title_px (ui.theme.title_halves).
-        "title_a": _labels([halves[0]], np.zeros(n, dtype=np.int8)),
-        "title_b": _labels([halves[1]], np.zeros(n, dtype=np.int8)),
-        "title_px": np.full(n, halves[2], dtype=np.int32),
+        "title_w": _labels([wrapped(title or "")], np.zeros(n, dtype=np.int8)),
+        "caption_w": pd.Categorical([wrapped(c) for c in captions]),
+        "wrap_px": np.asarray(wrap_px, dtype=np.int32),
         "head": _labels([head], np.zeros(n, dtype=np.int8)),
         "caption": pd.Categorical(captions),
         "start": np.full(n, start, dtype=np.int32),

@@ -34,20 +34,23 @@ TITLE_FONT = FONT + 1  # axis titles
 CHART_TITLE_FONT = FONT + 2  # a chart's own title
 LINE_WIDTH = 3
 # A chart title's width, estimated: the average glyph of the sans-serif at CHART_TITLE_FONT
-# is about 0.55 em wide. Used to break a long title in two on a plot too narrow for it.
+# is about 0.55 em wide. Used to wrap long title lines on a plot too narrow for them.
 TITLE_EM = 0.55
+# A phone's plot is ~300 px wide (390 px screen): title lines of at most this many characters.
+WRAP_CHARS = 34
 
 
-def title_halves(text: str) -> tuple[str, str, int]:
-    """``text`` broken in two at the space nearest its middle, and the plot width in pixels
-    below which it needs the break (its estimated width): a phone's plot (~300 px) then shows
-    a long title on two lines instead of cutting it with an ellipsis."""
-    spaces = [i for i, ch in enumerate(text) if ch == " "]
-    px = int(len(text) * CHART_TITLE_FONT * TITLE_EM) + 1
-    if not spaces:
-        return text, "", px
-    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
-    return text[:cut], text[cut + 1 :], px
+def text_px(text: str) -> int:
+    """The estimated width in pixels of one title line at CHART_TITLE_FONT."""
+    return int(len(text) * CHART_TITLE_FONT * TITLE_EM) + 1
+
+
+def wrapped(text: str) -> str:
+    """``text`` as lines of at most :data:`WRAP_CHARS` characters (at spaces), joined by a
+    newline: a phone's title lines, which the browser splits (a scope's title and captions)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, WRAP_CHARS, break_long_words=False)) or text
 
 
 def pct(x: float | None, digits: int | None = None) -> str:

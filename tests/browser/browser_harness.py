@@ -60,6 +60,28 @@ CHART = '[data-testid="stVegaLiteChart"]'
 # A chart counts as drawn once vega-embed has put a non-empty canvas or svg into it.
 DRAWN_MARK = f"{CHART} canvas, {CHART} svg.marks"
 SCRUB_INPUT = f'{CHART} .vega-bindings input[type="range"]'
+# JavaScript that defines viewOf(element): the Vega view a Streamlit chart element holds, found
+# through the element's React state (Streamlit keeps the view in a hook, and neither Streamlit
+# nor vega-embed puts it on ``window``); null if none. For the scenegraph tests.
+VIEW_OF_JS = r"""
+  const isView = (v) => v && typeof v === 'object' && typeof v.scenegraph === 'function'
+    && typeof v.signal === 'function';
+  const viewOf = (el) => {
+    for (const n of [el, ...el.querySelectorAll('*')]) {
+      const k = Object.keys(n).find((key) => key.startsWith('__reactFiber$'));
+      if (!k) continue;
+      for (let f = n[k]; f; f = f.return) {
+        for (let h = f.memoizedState; h && typeof h === 'object'; h = h.next) {
+          const s = h.memoizedState;
+          for (const c of [s, s && s.current, s && s.view, s && s.current && s.current.view]) {
+            if (isView(c)) return c;
+          }
+        }
+      }
+    }
+    return null;
+  };
+"""
 EXCEPTION = '[data-testid="stException"]'
 ERROR_ALERT = '[data-testid="stAlertContentError"]'
 STATUS_WIDGET = '[data-testid="stStatusWidget"]'

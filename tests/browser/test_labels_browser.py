@@ -16,7 +16,7 @@ Run with ``pytest tests/browser/test_labels_browser.py`` (see conftest.py for th
 from __future__ import annotations
 
 import pytest
-from browser_harness import CHART, WsWatch, wait_idle
+from browser_harness import CHART, VIEW_OF_JS, WsWatch, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -29,24 +29,11 @@ SLACK_PX = 0.5  # antialiasing: boxes that touch within half a pixel do not over
 # of the chart's own layers, drawn) and its stems (solid rules at least 2 px wide: the
 # dashed marker rules and the 1 px zero line are not bars), each with its bounds in the
 # chart's coordinates (group offsets added up).
-SCENE_JS = r"""([sel, prefix]) => {
-  const isView = (v) => v && typeof v === 'object' && typeof v.scenegraph === 'function'
-    && typeof v.signal === 'function';
-  const viewOf = (el) => {
-    for (const n of [el, ...el.querySelectorAll('*')]) {
-      const k = Object.keys(n).find((key) => key.startsWith('__reactFiber$'));
-      if (!k) continue;
-      for (let f = n[k]; f; f = f.return) {
-        for (let h = f.memoizedState; h && typeof h === 'object'; h = h.next) {
-          const s = h.memoizedState;
-          for (const c of [s, s && s.current, s && s.view, s && s.current && s.current.view]) {
-            if (isView(c)) return c;
-          }
-        }
-      }
-    }
-    return null;
-  };
+SCENE_JS = (
+    r"""([sel, prefix]) => {
+"""
+    + VIEW_OF_JS
+    + r"""
   for (const el of document.querySelectorAll(sel)) {
     const view = viewOf(el);
     if (!view) continue;
@@ -78,6 +65,7 @@ SCENE_JS = r"""([sel, prefix]) => {
   }
   return null;
 }"""
+)
 
 
 def _overlap(p: list[float], q: list[float]) -> bool:

@@ -1,6 +1,8 @@
 """Every page on a phone and on a projector, in a real browser.
 
-- At 390 x 844 (a phone) no page scrolls sideways: the document is no wider than the screen.
+- At 390 x 844 (a phone) no page scrolls sideways: the document is no wider than the screen,
+  and no chart title is cut: each line of every title, measured in the font Vega draws it
+  with, fits within the width Vega may draw it in (its ``limit``; beyond it Vega writes "…").
 - At 1280 x 720 (a projector) every chart that has a browser-side slider fits on one screen
   with its slider: from the chart's top to the bottom of its slider and play control is at
   most the window's height less Streamlit's header. So does a chart with the server-side
@@ -14,7 +16,7 @@ skip policy).
 from __future__ import annotations
 
 import pytest
-from browser_harness import CHART, NAV, WsWatch, wait_idle
+from browser_harness import CHART, NAV, VIEW_OF_JS, WsWatch, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -24,6 +26,33 @@ SCOPE_HEIGHTS = f"""() => [...document.querySelectorAll('{CHART}')]
     .filter((c) => c.querySelector('.vega-bindings input[type=range]'))
     .map((c) => c.querySelector('.vega-bindings').getBoundingClientRect().bottom
                 - c.getBoundingClientRect().top)"""
+
+# Every chart's title lines that do not fit their limit: [title line, its width, the limit].
+CUT_TITLES = (
+    r"""(sel) => {"""
+    + VIEW_OF_JS
+    + r"""
+  const ctx = document.createElement('canvas').getContext('2d');
+  const cut = [];
+  const walk = (node, mark) => {
+    if (!node) return;
+    if (node.marktype) { for (const it of node.items || []) walk(it, node); return; }
+    if (mark && mark.marktype === 'text' && mark.role === 'title-text' && node.limit) {
+      ctx.font = `${node.fontStyle || ''} ${node.fontWeight || ''} ${node.fontSize}px ${node.font}`;
+      for (const line of [].concat(node.text)) {
+        const w = ctx.measureText(String(line)).width;
+        if (w > node.limit + 0.5) cut.push([String(line), Math.round(w), Math.round(node.limit)]);
+      }
+    }
+    for (const it of node.items || []) walk(it, null);
+  };
+  for (const el of document.querySelectorAll(sel)) {
+    const view = viewOf(el);
+    if (view) walk(view.scenegraph().root, null);
+  }
+  return cut;
+}"""
+)
 
 # Each chart with server-side sliders right above it (after the chart before it, with no prose
 # in between): from the first such slider's top to the bottom of the chart or its bindings.
@@ -81,6 +110,7 @@ def test_no_page_scrolls_sideways_on_a_phone(app_server, chromium, path):
             "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert wide[0] <= wide[1] + 1, f"/{path} is {wide[0]} px wide on a {wide[1]} px screen"
+        assert page.evaluate(CUT_TITLES, CHART) == [], f"/{path}: titles cut on a phone"
     finally:
         page.close()
 

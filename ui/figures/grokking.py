@@ -287,7 +287,9 @@ def spectrum_heatmap(h: History, f: GrokkingFacts) -> alt.LayerChart:
             color=alt.Color(
                 "energy:Q",
                 scale=alt.Scale(type="log", scheme="viridis"),
-                legend=alt.Legend(title="energy (log)", format=".0e", orient="right"),
+                # Under the plot, not beside it: on a phone a legend at the right left the
+                # plot (and its title) 160 px.
+                legend=alt.Legend(title="energy (log)", format=".0e", orient="bottom"),
             ),
             tooltip=[
                 alt.Tooltip("step:Q", format=","),
