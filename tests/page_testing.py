@@ -17,6 +17,24 @@ from pathlib import Path
 import pandas as pd
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
+
+
+def routed_pages() -> list[str]:
+    """The URL paths ``app.py`` routes, in its order (its ``SECTIONS`` then ``REFERENCE``), read
+    from its source: the one list of pages, which the app itself cannot be imported for."""
+    import ast
+
+    tree = ast.parse(APP.read_text())
+    found = {
+        t.id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name) and t.id in ("SECTIONS", "REFERENCE")
+    }
+    return [url for *_, url in found["SECTIONS"] + found["REFERENCE"]]
+
+
 CHART_TYPES = ("vega_lite_chart", "arrow_vega_lite_chart")
 MAX_POINTS = 50_000  # the browser budget per chart (ui/scope.py)
 

@@ -14,22 +14,12 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pandas as pd
 import pytest
-from page_testing import app_run, open_page
+from page_testing import app_run, open_page, routed_pages
 
 from ui import export
 
-PAGES = [
-    "basics",
-    "attention",
-    "wave-transforms",
-    "relu",
-    "neurons",
-    "grokking",
-    "trace",
-    "ablation-lab",
-    "clock-or-pizza",
-    "summary",
-]
+# The pages that draw charts (Claims and the Glossary draw none).
+PAGES = [p for p in routed_pages() if p not in ("claims", "glossary")]
 IMAGE_MAPS = ("basics.grid_c", "basics.grid_split", "trace.map", "lab.map")
 
 

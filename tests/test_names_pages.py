@@ -14,22 +14,9 @@ import re
 
 import pandas as pd
 import pytest
-from page_testing import charts, open_page
+from page_testing import charts, open_page, routed_pages
 
-PAGES = [
-    "basics",
-    "attention",
-    "wave-transforms",
-    "relu",
-    "neurons",
-    "grokking",
-    "trace",
-    "ablation-lab",
-    "clock-or-pizza",
-    "claims",
-    "summary",
-    "glossary",
-]
+PAGES = routed_pages()
 TEXT_ELEMENTS = ("markdown", "caption", "title", "header", "subheader", "info", "warning", "error", "success")
 WIDGETS = (
     "slider",
