@@ -261,7 +261,7 @@ b; the chart opens at a = {g.ideal_open_a}, where this one fires most.
 """
     )
     _ideal_sums_scope(grp)
-    _real_sums_scopes(grp)
+    _real_sums_scope(grp)
 
 
 @st.fragment  # its member slider reruns this scope only
@@ -285,7 +285,7 @@ def _ideal_sums_scope(grp) -> None:
 
 
 @st.fragment  # d and its member slider rerun this scope only (not the ideal sums above)
-def _real_sums_scopes(grp) -> None:
+def _real_sums_scope(grp) -> None:
     from ui import links
     from ui.figures import neurons as fig
     from ui.scope_widget import show_scope

@@ -303,7 +303,7 @@ def prefetch_of_run(fn: Callable[..., Any], source: str, choices: Sequence[tuple
     _prefetcher()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=1)
 def _prefetcher() -> threading.Thread:
     """The one background worker of :func:`prefetch_of_run` (started on first use)."""
 

@@ -47,7 +47,8 @@ def text_px(text: str) -> int:
 
 def wrapped(text: str) -> str:
     """``text`` as lines of at most :data:`WRAP_CHARS` characters (at spaces), joined by a
-    newline: a phone's title lines, which the browser splits (a scope's title and captions)."""
+    newline: a phone's title lines (a scope's title and captions, which the browser splits at
+    the newlines; the other charts' titles, which ``ui.charts.style`` lists)."""
     import textwrap
 
     return "\n".join(textwrap.wrap(text, WRAP_CHARS, break_long_words=False)) or text
