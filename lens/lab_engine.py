@@ -4,9 +4,9 @@ logits after an edit at any hook, recomputed from there on.
 
 Speed is the point: an ablation with its 20 random controls is 21 edits of one activation,
 each followed by the rest of the forward pass over all p * p pairs. So what does not depend
-on the edit is computed once per ablation (:class:`Hook`): the signal's transforms along a
-and along b, the model upstream of the hook, attention's key and value tables, the
-readout. Each edit then costs its few basis rows and the part of the forward pass the edit
+on the edit is computed once per ablation (:class:`Hook`): the model upstream of the hook,
+attention's key and value tables, the readout. Each edit then costs the few lines of the
+signal's transform that it touches (:class:`Spectrum`) and the part of the forward pass the edit
 really changes, run over tiles of pairs so that every step stays in the CPU's
 cache (measured on this project's 2-core machine at p = 113: the attention hooks' mixing and
 readout took 30 ms of CPU per edit in blocks against 55 ms in one piece; ``bench/lab.py``
@@ -109,33 +109,35 @@ def _project(full: np.ndarray, bins: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class Spectrum:
-    """A signal ``x`` ``[a, b, d]`` (float32 or float64, never written) and its transforms
-    on the real Fourier basis along a (``[row a, b, d]``) and along b (``[a, row b, d]``),
-    each computed on first use and kept for every later :meth:`plan`.
+    """A signal ``x`` ``[a, b, d]`` (float32 or float64, never written) to filter on the real
+    Fourier basis over (a, b), per channel, once per :meth:`plan`.
 
     A filter keeps the bins ``keep`` of each channel's 2-D spectrum. The selected part (the
     kept bins or the removed ones, whichever is cheaper) is a sum over lines: a basis row r
     of a contributes ``B[r, a] * G_r[b, d]``, a basis row c of b ``B[c, b] * Y_c[a, d]``.
-    Each line's share comes from the transform along the other axis (a full line as it is,
-    a partial one through its few bins), so an edit of a handful of frequencies costs a few
-    rank-one products per channel, not four full transforms."""
+    Each line's share comes from that line of the transform along its own axis (a full line
+    as it is, a partial one through its few bins), so an edit of a handful of frequencies
+    costs a few rank-one products per channel, not four full transforms.
+
+    A plan transforms only its own lines (:meth:`rows_of_a`, :meth:`columns_of_b`), never the
+    whole signal: an ablation's 21 edits read about 1.5 transforms' worth of lines in all, and
+    keeping both full transforms for them was the one-reader memory peak (64 MB at the
+    ``attn_out`` hook, p = 113, against about 2 MB of lines per edit)."""
 
     def __init__(self, x: np.ndarray):
         if x.ndim != 3 or x.shape[0] != x.shape[1]:
             raise ValueError(f"expected a signal [a, b, channel] over p x p pairs, found {x.shape}")
         self.x, self.p = x, x.shape[0]
         self.b = _basis(self.p, x.dtype.name)
-        self._along_a = self._along_b = None
 
-    def along_a(self) -> np.ndarray:
-        if self._along_a is None:
-            self._along_a = (self.b @ self.x.reshape(self.p, -1)).reshape(self.x.shape)
-        return self._along_a
+    def rows_of_a(self, rows: list[int]) -> np.ndarray:
+        """The basis rows ``rows`` of the transform along a: ``[len(rows), b, d]``."""
+        p = self.p
+        return (self.b[rows] @ self.x.reshape(p, -1)).reshape(len(rows), p, -1)
 
-    def along_b(self) -> np.ndarray:
-        if self._along_b is None:
-            self._along_b = np.matmul(self.b, self.x)  # [a, row b, d]
-        return self._along_b
+    def columns_of_b(self, cols: list[int]) -> np.ndarray:
+        """The basis rows ``cols`` of the transform along b: ``[a, len(cols), d]``."""
+        return np.matmul(self.b[cols], self.x)
 
     def plan(self, keep: np.ndarray) -> Plan:
         """How to build the signal with only the folded bins ``keep`` (``[K + 1, K + 1]``,
@@ -162,16 +164,17 @@ class Plan:
 
     def __init__(self, s: Spectrum, selects_kept: bool, by_row: dict, by_col: dict):
         self.s, self.selects_kept = s, selects_kept
+        self.by_row, self.by_col = by_row, by_col  # the cover: any signal of this p can share it
         p, d, b = s.p, s.x.shape[2], s.b
         self.rows = self.cols = None
         if by_row:
-            at = s.along_a()
+            at = s.rows_of_a(list(by_row))  # [lines, b, d]
             self.rows = b[list(by_row)]  # [lines, a]
-            self.g = np.stack([_project(at[r], v, b) for r, v in by_row.items()])  # [lines, b, d]
+            self.g = np.stack([_project(at[i], v, b) for i, v in enumerate(by_row.values())])
         if by_col:
-            bt = s.along_b()
+            bt = s.columns_of_b(list(by_col))  # [a, lines, d]
             self.cols = np.ascontiguousarray(b[list(by_col)].T)  # [b, lines]
-            self.y = np.stack([_project(bt[:, c], v, b) for c, v in by_col.items()], axis=1)  # [a, lines, d]
+            self.y = np.stack([_project(bt[:, i], v, b) for i, v in enumerate(by_col.values())], axis=1)
         self.shape = (p, d)
 
     def block(self, a0: int, a1: int, b0: int = 0, b1: int | None = None) -> np.ndarray:
@@ -250,6 +253,7 @@ class Hook:
         w = {k: v.astype(np.float64) for k, v in run.weights.items()}
         acts = run.acts
         self.base = None  # what the logits add that the edit does not change
+        self.residual = None  # attn_out, resid_mid: the residual's logits, filtered alike
         if self.stage == "linear":
             if hook == "logits":
                 flat = run.logits.astype(np.float64)
@@ -270,9 +274,14 @@ class Hook:
             self.base = ((acts["resid_mid"] + w["b_out"]) @ w["W_U"]).astype(np.float32)
             flat = acts["pre"]  # the shared run's array: viewed, read only
         elif self.stage == "mlp":
+            # Two spectra planned alike, not one of their concatenation: the pre-activations
+            # stay the shared run's read-only array, and the transient of an ablation here is
+            # the transforms alone (the concatenated copy was 32 MB more at p = 113, and this
+            # hook was the one-reader memory peak).
             self.base = bias.astype(np.float32)
             resid = (acts["resid_mid"] @ w["W_U"]).astype(np.float32)
-            flat = np.concatenate([acts["pre"], resid], axis=1)
+            self.residual = Spectrum(_read_only(resid.reshape(p, p, -1)))
+            flat = acts["pre"]
         else:
             self._attention_tables(w, bias)
             if hook == "embed":
@@ -332,7 +341,14 @@ class Hook:
             return out if self.base is None else np.add(out, self.base, out=out)
         if self.stage == "mlp":
             plan = self.spectrum.plan(keep)
-            return self._tail(plan.block, plan.shape[1], labels)
+            if self.residual is None:
+                return self._tail(plan.block, plan.shape[1], labels)
+            extra = Plan(self.residual, plan.selects_kept, plan.by_row, plan.by_col)
+
+            def both(*tile: int) -> tuple[np.ndarray, np.ndarray]:
+                return plan.block(*tile), extra.block(*tile)
+
+            return self._tail(both, plan.shape[1] + extra.shape[1], labels)
         t0, t1 = self.values
         if self.hook == "embed":
             tabs = [
@@ -365,22 +381,28 @@ class Hook:
     def _tail(self, block, channels: int, labels: np.ndarray | None = None):
         """The logits from the pre-activations (and the residual's logits, if ``channels``
         is more than d_mlp) that ``block(a0, a1, b0, b1)`` gives ``[a1 - a0, b1 - b0,
-        channels]`` float32: the ReLU, then ``W_out @ W_U``, a tile of pairs at a time. Given
-        ``labels``, each tile's :func:`losses` instead of the logits."""
+        channels]`` float32, or as a pair (the pre-activations, the residual's logits): the
+        ReLU, then ``W_out @ W_U``, a tile of pairs at a time. Given ``labels``, each
+        tile's :func:`losses` instead of the logits."""
         p, d = self.run.p, self.d_mlp
         logits = np.empty((p, p, p), dtype=np.float32)
         each, wrong = np.empty((p, p)), np.empty((p, p), dtype=bool)
         base = None if self.base is None else np.broadcast_to(self.base, (p * p, p)).reshape(p, p, p)
         by_ab = None if labels is None else labels.reshape(p, p)
         for a0, a1, b0, b1 in _tiles(p, channels * 4):
-            z = block(a0, a1, b0, b1).reshape(-1, channels)
-            pre, tile = z[:, :d], (slice(a0, a1), slice(b0, b1))
+            z = block(a0, a1, b0, b1)
+            if isinstance(z, tuple):
+                pre, extra = z[0].reshape(-1, d), z[1].reshape(-1, p)
+            else:
+                z = z.reshape(-1, channels)
+                pre, extra = z[:, :d], z[:, d:] if channels > d else None
+            tile = (slice(a0, a1), slice(b0, b1))
             np.maximum(pre, 0, out=pre)
             out = pre @ self.readout
             if base is not None:
                 out += base[tile].reshape(out.shape)
-            if channels > d:
-                out += z[:, d:]
+            if extra is not None:
+                out += extra
             if by_ab is None:
                 logits[tile] = out.reshape(a1 - a0, b1 - b0, p)
             else:

@@ -261,8 +261,12 @@ def marker_table(idx: np.ndarray, per_slice: list[list[Marker]], x_max: float) -
     right = x > 0.8 * x_max
     starts = np.cumsum(counts) - counts
     rows = np.zeros(len(flat), dtype=np.int16)
+    placed: dict[tuple, np.ndarray] = {}  # slices with the same markers (often all 113) share rows
     for s0, n in zip(starts, counts, strict=True):
-        rows[s0 : s0 + n] = label_rows(x[s0 : s0 + n], texts[s0 : s0 + n], right[s0 : s0 + n], x_max)
+        seen = (tuple(x[s0 : s0 + n]), tuple(texts[s0 : s0 + n]))
+        if seen not in placed:
+            placed[seen] = label_rows(x[s0 : s0 + n], texts[s0 : s0 + n], right[s0 : s0 + n], x_max)
+        rows[s0 : s0 + n] = placed[seen]
     return pd.DataFrame(
         {
             "play": np.repeat(np.asarray(idx, dtype=np.int32), counts),

@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import streamlit as st
 
-from ui import export
+from ui import charts, export
 from ui.scope import (
     FOURIER_VIEWS,
     MAX_POINTS,
@@ -234,7 +234,7 @@ def show_scope(
         note=note,
     )
     drawn_spec = chart.vega_lite()
-    st.vega_lite_chart(drawn_spec, width="stretch", height=element_height(chart))
+    st.vega_lite_chart(charts.shipped_datasets(drawn_spec), width="stretch", height=element_height(chart))
     # Its data as drawn (this view, every browser-side slice) and its picture, on a click.
     shown_axes = ([browser_play] if browser_play else []) + drawn
     titles = {

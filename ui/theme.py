@@ -7,6 +7,7 @@ quotes a figure takes these from here, so a share reads the same on every page.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable
 
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies.
@@ -45,6 +46,7 @@ def text_px(text: str) -> int:
     return int(len(text) * CHART_TITLE_FONT * TITLE_EM) + 1
 
 
+@lru_cache(maxsize=4096)  # a scope wraps each of its captions (113 at p = 113) on every rerun
 def wrapped(text: str) -> str:
     """``text`` as lines of at most :data:`WRAP_CHARS` characters (at spaces), joined by a
     newline: a phone's title lines (a scope's title and captions, which the browser splits at
