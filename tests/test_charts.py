@@ -177,3 +177,31 @@ def test_arrow_bytes_are_made_once_per_content_name_and_read_back_the_same():
     assert name in same["datasets"] and name not in wider["datasets"]
     # A name that does not promise its content (a layer's rows) is converted every time.
     assert arrow_bytes(frame, "layer-1") is not arrow_bytes(frame, "layer-1")
+
+
+def test_every_dataset_reads_back_as_streamlit_would_convert_it():
+    """ui.charts converts column by column (no pandas metadata); the browser must read the same
+    frame as from Streamlit's own conversion, for every column kind a chart ships, and a column
+    pyarrow cannot take alone still goes through Streamlit's conversion."""
+    from streamlit.dataframe_util import convert_anything_to_arrow_bytes, convert_arrow_bytes_to_pandas_df
+
+    from ui.charts import arrow_bytes, shipped_datasets
+
+    frame = pd.DataFrame(
+        {
+            "i": np.arange(5, dtype=np.int16),
+            "v": np.linspace(-1, 1, 5, dtype=np.float32),
+            "line": pd.Categorical(["a", "b", "a", "c", "b"]),
+            "right": np.array([True, False, True, False, False]),
+            "label": ["x", "y", "z", "w", "v"],
+        }
+    )
+    mixed = pd.DataFrame({"m": [1, "two", 3.0, None, b"5"]})  # no single Arrow type
+    for df in (frame, mixed):
+        got = convert_arrow_bytes_to_pandas_df(arrow_bytes(df))
+        want = convert_arrow_bytes_to_pandas_df(convert_anything_to_arrow_bytes(df))
+        pd.testing.assert_frame_equal(got, want)
+    spec_in = {"mark": "point", "datasets": {"points": frame, "already": b"bytes"}}
+    shipped = shipped_datasets(spec_in)
+    assert isinstance(shipped["datasets"]["points"], bytes) and shipped["datasets"]["already"] == b"bytes"
+    assert spec_in["datasets"]["points"] is frame  # the page's spec is not changed

@@ -211,6 +211,18 @@ def test_input_gradients_match_autograd(model, runs):
         np.testing.assert_allclose(o, t, rtol=1e-4, atol=1e-5 * np.abs(t).max())
 
 
+def test_gradient_symmetricity_in_blocks_is_the_same_number(monkeypatch):
+    """The triples go through the gradients a block at a time (memory); each row is its own
+    triple, so any block size gives the same mean as all at once."""
+    from tiny_models import make_checkpoint
+
+    run = run_model(make_checkpoint(13), engine="numpy")
+    monkeypatch.setattr(clock_pizza, "GRADIENT_BLOCK", 10**6)
+    whole = clock_pizza.gradient_symmetricity(run, n=300)
+    monkeypatch.setattr(clock_pizza, "GRADIENT_BLOCK", 7)
+    assert clock_pizza.gradient_symmetricity(run, n=300) == pytest.approx(whole, rel=1e-12, abs=1e-15)
+
+
 def test_sum_of_cosines_is_the_least_squares_fit(runs):
     run = runs["square"]
     z = run.logits.astype(np.float64)

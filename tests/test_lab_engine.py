@@ -147,3 +147,15 @@ def test_on_the_reference_an_early_hook_with_its_controls_is_unchanged(reference
     for control, test_loss in list(zip(got.controls, got.control_loss["test"], strict=True))[:4]:
         old = ref.losses(run, hook, lab.keep_mask(run.p, control, "remove", "all"))["test"]
         assert test_loss == pytest.approx(old, rel=1e-4), control
+
+
+@pytest.mark.parametrize("hook", ["attn_out", "resid_mid", "pre"])
+def test_the_mlp_hooks_filter_the_shared_pre_activations_without_a_copy(tiny, hook):
+    """Memory: the hooks before the ReLU read the run's own pre-activations (no concatenated
+    copy with the residual's logits), and a plan transforms only the lines it uses."""
+    target = lab_engine.Hook(tiny, hook)
+    assert np.shares_memory(target.spectrum.x, tiny.acts["pre"])
+    assert (target.residual is None) == (hook == "pre")
+    plan = target.spectrum.plan(lab.keep_mask(tiny.p, (2,), "remove", "along_b"))
+    assert not plan.by_row and len(plan.by_col) == 2  # sin 2 and cos 2 along b, nothing along a
+    assert plan.y.shape == (tiny.p, 2, tiny.acts["pre"].shape[1])
