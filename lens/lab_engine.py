@@ -122,22 +122,35 @@ class Spectrum:
     A plan transforms only its own lines (:meth:`rows_of_a`, :meth:`columns_of_b`), never the
     whole signal: an ablation's 21 edits read about 1.5 transforms' worth of lines in all, and
     keeping both full transforms for them was the one-reader memory peak (64 MB at the
-    ``attn_out`` hook, p = 113, against about 2 MB of lines per edit)."""
+    ``attn_out`` hook, p = 113, against about 2 MB of lines per edit). ``whole``: transform
+    the whole signal along each axis once, on first use, and read every plan's lines from it,
+    for a small signal (the linear stage's p logit channels, 11.5 MB in float64 at p = 113),
+    where that was 10-20% faster per ablation (``bench/lab.py``)."""
 
-    def __init__(self, x: np.ndarray):
+    def __init__(self, x: np.ndarray, whole: bool = False):
         if x.ndim != 3 or x.shape[0] != x.shape[1]:
             raise ValueError(f"expected a signal [a, b, channel] over p x p pairs, found {x.shape}")
         self.x, self.p = x, x.shape[0]
         self.b = _basis(self.p, x.dtype.name)
+        self.whole = whole
+        self._along_a = self._along_b = None
 
     def rows_of_a(self, rows: list[int]) -> np.ndarray:
         """The basis rows ``rows`` of the transform along a: ``[len(rows), b, d]``."""
         p = self.p
-        return (self.b[rows] @ self.x.reshape(p, -1)).reshape(len(rows), p, -1)
+        if not self.whole:
+            return (self.b[rows] @ self.x.reshape(p, -1)).reshape(len(rows), p, -1)
+        if self._along_a is None:
+            self._along_a = (self.b @ self.x.reshape(p, -1)).reshape(self.x.shape)
+        return self._along_a[rows]
 
     def columns_of_b(self, cols: list[int]) -> np.ndarray:
         """The basis rows ``cols`` of the transform along b: ``[a, len(cols), d]``."""
-        return np.matmul(self.b[cols], self.x)
+        if not self.whole:
+            return np.matmul(self.b[cols], self.x)
+        if self._along_b is None:
+            self._along_b = np.matmul(self.b, self.x)  # [a, row b, d]
+        return self._along_b[:, cols]
 
     def plan(self, keep: np.ndarray) -> Plan:
         """How to build the signal with only the folded bins ``keep`` (``[K + 1, K + 1]``,
@@ -265,7 +278,7 @@ class Hook:
             else:
                 flat = acts["post"].astype(np.float64) @ (w["W_out"] @ w["W_U"])
                 self.base = (acts["resid_mid"].astype(np.float64) + w["b_out"]) @ w["W_U"]
-            self.spectrum = Spectrum(_read_only(flat.reshape(p, p, -1)))
+            self.spectrum = Spectrum(_read_only(flat.reshape(p, p, -1)), whole=True)
             return
         self.d_mlp = w["W_in"].shape[1]
         self.readout = (w["W_out"] @ w["W_U"]).astype(np.float32)  # [d_mlp, p]

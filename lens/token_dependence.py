@@ -89,15 +89,16 @@ def _line_energies(
 
 
 def _sums_along_a_plus_b(x: Float[np.ndarray, "n a b"]) -> Float[np.ndarray, "n c"]:
-    """``out[i, c] = sum over a of x[i, a, (c - a) mod p]``: through a strided view of x
-    written twice side by side, where row a starting at column p - a holds x[i, a, c - a]."""
+    """``out[i, c] = sum over a of x[i, a, (c - a) mod p]``: row a of each x[i] added in at
+    its shift, two slices per row. Measured at [128, 113, 113]: 6.5 ms, against 16.5 ms for a
+    strided view of x written twice side by side (a copy of twice x's size)."""
     n, p = x.shape[0], x.shape[-1]
-    y = np.ascontiguousarray(np.concatenate([x, x], axis=-1))  # [n, p, 2p], C order
-    it = y.itemsize
-    view = np.lib.stride_tricks.as_strided(
-        y[:, :, p:], shape=(n, p, p), strides=(2 * p * p * it, (2 * p - 1) * it, it), writeable=False
-    )
-    return view.sum(axis=1)
+    out = np.zeros((n, p), dtype=np.result_type(x.dtype, np.float64))
+    for a in range(p):
+        row = x[:, a]  # [n, b], b = (c - a) mod p
+        out[:, a:] += row[:, : p - a]
+        out[:, :a] += row[:, p - a :]
+    return out
 
 
 CHUNK_VALUES = 2**19  # values per FFT block of power_over_tokens: ~8 MB of complex128

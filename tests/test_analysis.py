@@ -306,3 +306,30 @@ def test_pull_out_frequency_equals_the_fft_filter(p, f):
     want = fourier.filter_frequencies(x, [0, f], axes=(-2, -1), keep=True)
     np.testing.assert_allclose(A.pull_out_frequency(x, f), want, atol=1e-12)
     np.testing.assert_allclose(A.pull_out_frequency(x[0], f), want[0], atol=1e-12)
+
+
+@pytest.mark.parametrize("p", [7, 13, 31])
+def test_pulled_power_is_the_fft_power_of_the_pulled_signal(p):
+    from lens.token_dependence import power_over_tokens
+
+    x = np.random.default_rng(p).normal(size=(5, p, p))
+    for f in (1, p // 2):
+        want = power_over_tokens(A.pull_out_frequency(x, f))
+        np.testing.assert_allclose(A.pulled_power(x, f), want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+def test_neuron_frequencies_are_remembered_per_run_read_only_and_forgotten_with_it():
+    import gc
+
+    from lens.run import run_model
+
+    run = run_model(make_checkpoint(13), engine="numpy")
+    kf = A.key_frequencies(run)
+    first = A.neuron_frequencies(run, kf)
+    assert A.neuron_frequencies(run, kf) is first and not first.flags.writeable
+    assert np.array_equal(first, A.dominant_frequencies(run.by_ab("pre"), kf))
+    assert A.neuron_frequencies(run, kf[:1]) is not first  # another key-frequency set
+    rid = id(run)
+    del run
+    gc.collect()
+    assert not any(k[0] == rid for k in A._NEURON_FREQUENCIES)

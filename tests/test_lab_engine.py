@@ -88,6 +88,12 @@ def test_the_filter_on_any_mask_is_filter_2d():
             blocks = [plan.block(a0, min(p, a0 + 2)) for a0 in range(0, p, 2)]
             np.testing.assert_allclose(np.concatenate(blocks), want, atol=1e-12)
             np.testing.assert_allclose(plan.block(1, 4, 2, 6), want[1:4, 2:6], atol=1e-12)
+            # Lines read from the whole transforms (the linear stage's way) are the same lines.
+            whole = lab_engine.Spectrum(x, whole=True)
+            np.testing.assert_allclose(whole.filtered(keep), want, atol=1e-12)
+            assert (whole._along_a is not None or whole._along_b is not None) == bool(
+                plan.by_row or plan.by_col
+            )
     with pytest.raises(ValueError, match="signal"):
         lab_engine.Spectrum(np.zeros((5, 7, 2)))
 

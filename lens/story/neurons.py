@@ -32,7 +32,6 @@ from ..run import Run
 from ..stacks import CHUNK, BlockStack, RunningStack
 from ..token_dependence import (
     PARTS,
-    power_over_tokens,
     shares_of_power,
     token_dependence,
     token_dependence_each,
@@ -377,7 +376,7 @@ def _pulled(run: Run, freq: int) -> tuple[dict, dict, int]:
         v_kept = v_x = 0.0
         for lo in range(0, len(x_all), 16):
             kept = kept_rows(lo, lo + 16)
-            power += power_over_tokens(kept)
+            power += analysis.pulled_power(x_all[lo : lo + 16], freq)
             v_kept, v_x = v_kept + var(kept), v_x + var(x_all[lo : lo + 16].astype(np.float64))
             if name == "resid_post":  # as the chart draws it: float32
                 spread += [_spread(d) for d in kept.astype(np.float32)]
