@@ -78,8 +78,8 @@ def _line_energies(
         "a": line(x.sum(axis=-1)),
         "b": line(x.sum(axis=-2)),
         "a + b": line(_sums_along_a_plus_b(x)),
-        # b -> -b turns a - b into a + b
-        "a - b": line(_sums_along_a_plus_b(np.roll(x[..., ::-1], 1, axis=-1))),
+        # b -> p - 1 - b turns a - b into a + b, up to a shift of c that the energy ignores
+        "a - b": line(_sums_along_a_plus_b(x[..., ::-1])),
     }
     if p % 2 == 0:  # k = p/2 is on both diagonals: count it once, as a + b
         sign = (-1.0) ** (a[:, None] + a[None, :])
