@@ -164,8 +164,10 @@ def logits_run(ck: Checkpoint, keep: tuple[str, ...] = (), rows: int = 2048) -> 
     ``resid_post``), by the numpy engine's forward pass over ``rows`` inputs at a time: for a
     snapshot that is analysed once and dropped (its losses, its neurons, its diagnostics).
     The whole pass at p = 113 peaks at ~130 MB of activations; this one at what it keeps
-    plus a block's worth (~20 MB), for the same numbers bit for bit (each input's row is
-    computed by the same operations)."""
+    plus a block's worth (~20 MB), for the same numbers to float32 rounding: each input's row
+    goes through the same operations, but a BLAS may pick its kernel by the number of rows
+    (OpenBLAS on an AMD EPYC rounds a 5-row block's products differently from the whole
+    pass's, by about 5e-7 of the logits' scale; on an Intel Xeon they were bitwise equal)."""
     unknown = set(keep) - (set(HOOKS.values()) - ALL_POSITIONS)
     if unknown:
         raise ValueError(f"logits_run keeps activations at '=' only; not {sorted(unknown)}")

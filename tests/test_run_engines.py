@@ -41,8 +41,14 @@ def test_engines_agree_on_the_reference(reference_path):
         assert a == pytest.approx(b, rel=1e-4)
 
 
+def _float32_equal(got: np.ndarray, want: np.ndarray) -> None:
+    """Equal to float32 rounding of the values' scale: a BLAS may choose its kernel (and so
+    its rounding) by a product's number of rows, as OpenBLAS does on an AMD EPYC."""
+    np.testing.assert_allclose(got, want, rtol=0, atol=4e-6 * max(1.0, float(np.abs(want).max())))
+
+
 @pytest.mark.parametrize("p", [7, 13, 31])
-def test_the_blocked_logits_are_the_runs_bit_for_bit(p):
+def test_the_blocked_logits_are_the_runs(p):
     """logits_run (a snapshot's losses on the Grokking page) computes block by block, a few
     rows here so that blocks and their edges are crossed, what the whole numpy pass does."""
     ck = make_checkpoint(p)
@@ -50,12 +56,12 @@ def test_the_blocked_logits_are_the_runs_bit_for_bit(p):
     for rows in (5, 2048):
         blocked = logits_run(ck, rows=rows)
         assert blocked.acts == {} and blocked.logits.dtype == np.float32
-        np.testing.assert_array_equal(blocked.logits, full.logits)
+        _float32_equal(blocked.logits, full.logits)
     kept = logits_run(ck, keep=("pre", "pattern", "z"), rows=5)
     assert set(kept.acts) == {"pre", "pattern", "z"}
     for name, x in kept.acts.items():
         assert x.dtype == np.float32, name
-        np.testing.assert_array_equal(x, full.acts[name])
+        _float32_equal(x, full.acts[name])
     with pytest.raises(ValueError):
         logits_run(ck, keep=("embed",))  # kept at every position: not what this pass holds
 
