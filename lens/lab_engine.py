@@ -122,10 +122,12 @@ class Spectrum:
     A plan transforms only its own lines (:meth:`rows_of_a`, :meth:`columns_of_b`), never the
     whole signal: an ablation's 21 edits read about 1.5 transforms' worth of lines in all, and
     keeping both full transforms for them was the one-reader memory peak (64 MB at the
-    ``attn_out`` hook, p = 113, against about 2 MB of lines per edit). ``whole``: transform
-    the whole signal along each axis once, on first use, and read every plan's lines from it,
-    for a small signal (the linear stage's p logit channels, 11.5 MB in float64 at p = 113),
-    where that was 10-20% faster per ablation (``bench/lab.py``)."""
+    ``attn_out`` hook, p = 113, against about 2 MB of lines per edit; with the split below,
+    an ablation there went from 123 to 37 MB over what is held, its time unchanged within
+    the noise of ``bench/lab.py``). ``whole``: transform the whole signal along each axis
+    once, on first use, and read every plan's lines from it, for a small signal (the linear
+    stage's p logit channels, 11.5 MB in float64 at p = 113), where the memory is small and
+    no line is transformed twice."""
 
     def __init__(self, x: np.ndarray, whole: bool = False):
         if x.ndim != 3 or x.shape[0] != x.shape[1]:
@@ -288,9 +290,8 @@ class Hook:
             flat = acts["pre"]  # the shared run's array: viewed, read only
         elif self.stage == "mlp":
             # Two spectra planned alike, not one of their concatenation: the pre-activations
-            # stay the shared run's read-only array, and the transient of an ablation here is
-            # the transforms alone (the concatenated copy was 32 MB more at p = 113, and this
-            # hook was the one-reader memory peak).
+            # stay the shared run's read-only array (a concatenated copy was 32 MB more at
+            # p = 113, and this hook was the one-reader memory peak).
             self.base = bias.astype(np.float32)
             resid = (acts["resid_mid"] @ w["W_U"]).astype(np.float32)
             self.residual = Spectrum(_read_only(resid.reshape(p, p, -1)))
