@@ -127,15 +127,20 @@ def neuron_frequencies(run: Run, key_freqs: Sequence[int]) -> Int[np.ndarray, " 
     if found is None:
         found = dominant_frequencies(run.by_ab("pre"), key_freqs)
         found.setflags(write=False)
-        if not any(k[0] == key[0] for k in _NEURON_FREQUENCIES):
+        # The app's sessions are threads: the keys are read from a copy (``list`` of a dict
+        # is one step under the GIL), and no lock is taken, which a finalizer run by the
+        # garbage collector in the middle of this could wait on for ever. A race registers
+        # a second finalizer for one run at worst, which then finds nothing to drop.
+        if not any(k[0] == key[0] for k in list(_NEURON_FREQUENCIES)):
             weakref.finalize(run, _forget_run, key[0])
-        _NEURON_FREQUENCIES[key] = found
+        found = _NEURON_FREQUENCIES.setdefault(key, found)
     return found
 
 
 def _forget_run(run_id: int) -> None:
-    for key in [k for k in _NEURON_FREQUENCIES if k[0] == run_id]:
-        _NEURON_FREQUENCIES.pop(key, None)
+    for key in list(_NEURON_FREQUENCIES):
+        if key[0] == run_id:
+            _NEURON_FREQUENCIES.pop(key, None)
 
 
 def neurons_of_frequency(run: Run, key_freqs: Sequence[int], freq: int) -> Int[np.ndarray, " neuron"]:
