@@ -56,6 +56,9 @@ def test_every_chart_exports_rows_under_named_columns(page, env, recorded):
         back = _csv(make)
         assert len(back) > 0, f"{key}: its CSV has no rows"
         assert not any(str(c).startswith("Unnamed") for c in back.columns), f"{key}: {list(back.columns)}"
+        # One column per quantity: no copy of a column under its title's spelling.
+        spellings = [str(c).replace("_", " ") for c in back.columns]
+        assert len(set(spellings)) == len(spellings), f"{key}: {list(back.columns)}"
         if key in IMAGE_MAPS:
             p = app_run(env).p
             assert len(back) == p * p, f"{key}: one row per pair"

@@ -20,9 +20,8 @@ from ui.theme import PALETTE
 
 def overview_frame(path_facts: story.FilterFacts, head: int = 0) -> pd.DataFrame:
     """One row per neuron of row ``head`` (0 on the direct path), in the strip's order (top
-    frequency, then share): columns ``neuron``, ``top_frequency``, ``narrowbandness``,
-    ``rank`` (the place in the strip, 0 = leftmost) and ``top frequency`` (as text, the
-    colour's field)."""
+    frequency, then share): columns ``neuron``, ``top_frequency`` (also the colour, as a
+    nominal field), ``narrowbandness`` and ``rank`` (the place in the strip, 0 = leftmost)."""
     df = pd.DataFrame(
         {
             "neuron": np.arange(path_facts.share.shape[1]),
@@ -31,18 +30,16 @@ def overview_frame(path_facts: story.FilterFacts, head: int = 0) -> pd.DataFrame
             "rank": path_facts.strip_place[head],
         }
     )
-    df = df.sort_values("rank").reset_index(drop=True)
-    df["top frequency"] = df["top_frequency"].astype(str)
-    return df
+    return df.sort_values("rank").reset_index(drop=True)
 
 
 def overview_charts(df: pd.DataFrame) -> tuple[alt.Chart, alt.Chart]:
     """Narrowbandness of every neuron, sorted by top frequency then narrowbandness, and its
     histogram (two charts, drawn side by side in columns)."""
-    order = [str(x) for x in sorted(df["top_frequency"].unique())]
+    order = [int(x) for x in sorted(df["top_frequency"].unique())]
     # Okabe-Ito first; more top frequencies than it has colours cycle through it again.
     color = alt.Color(
-        "top frequency:N", sort=order, scale=alt.Scale(domain=order, range=PALETTE), title="top frequency"
+        "top_frequency:N", sort=order, scale=alt.Scale(domain=order, range=PALETTE), title="top frequency"
     )
     strip = (
         alt.Chart(df)
@@ -77,7 +74,10 @@ def overview_charts(df: pd.DataFrame) -> tuple[alt.Chart, alt.Chart]:
             ),
             y=alt.Y("count():Q", title="neurons"),
             color=color,
-            tooltip=[alt.Tooltip("count():Q", title="neurons"), "top frequency:N"],
+            tooltip=[
+                alt.Tooltip("count():Q", title="neurons"),
+                alt.Tooltip("top_frequency:N", title="top frequency"),
+            ],
         )
     )
     legend = dict(orient="top")
