@@ -246,11 +246,12 @@ def data_tables(
 
 def marker_table(idx: np.ndarray, per_slice: list[list[Marker]], x_max: float) -> pd.DataFrame:
     """One row per marker per play slice (``play``: the slice's index; -1 for markers shown on
-    every slice). Labels in the right fifth (``right``) sit left of their rule so they are not
-    clipped; each label takes the top-most row (``ypix``, in pixels from the top) where it
-    overlaps no other label of its slice, reckoned on a phone's narrow plot (:func:`label_rows`),
-    so wider plots have room to spare. Both are computed here, not in the browser, so the text
-    layers only filter."""
+    every slice). A label sits left of its rule (``right``) in the right fifth, so that it is not
+    clipped, and where a neighbouring rule would cross it on the right (:func:`label_sides`);
+    each label takes the top-most row (``ypix``, in pixels from the top) where it overlaps no
+    other label of its slice, reckoned on a phone's narrow plot (:func:`label_rows`), so wider
+    plots have room to spare. Both are computed here, not in the browser, so the text layers
+    only filter."""
     ordered = [sorted(ms, key=lambda m: m.x) for ms in per_slice]
     counts = np.array([len(ms) for ms in ordered], dtype=np.int64)
     flat = [m for ms in ordered for m in ms]
@@ -258,15 +259,17 @@ def marker_table(idx: np.ndarray, per_slice: list[list[Marker]], x_max: float) -
     texts = [m.label for m in flat]
     names = sorted(set(texts))
     codes = np.searchsorted(np.array(names, dtype=object), np.array(texts, dtype=object)) if flat else []
-    right = x > 0.8 * x_max
     starts = np.cumsum(counts) - counts
+    right = np.zeros(len(flat), dtype=bool)
     rows = np.zeros(len(flat), dtype=np.int16)
-    placed: dict[tuple, np.ndarray] = {}  # slices with the same markers (often all 113) share rows
+    placed: dict[tuple, tuple] = {}  # slices with the same markers (often all 113) share a layout
     for s0, n in zip(starts, counts, strict=True):
-        seen = (tuple(x[s0 : s0 + n]), tuple(texts[s0 : s0 + n]))
+        xs, ts = x[s0 : s0 + n], texts[s0 : s0 + n]
+        seen = (tuple(xs), tuple(ts))
         if seen not in placed:
-            placed[seen] = label_rows(x[s0 : s0 + n], texts[s0 : s0 + n], right[s0 : s0 + n], x_max)
-        rows[s0 : s0 + n] = placed[seen]
+            sides = label_sides(xs, ts, x_max)
+            placed[seen] = (sides, label_rows(xs, ts, sides, x_max))
+        right[s0 : s0 + n], rows[s0 : s0 + n] = placed[seen]
     return pd.DataFrame(
         {
             "play": np.repeat(np.asarray(idx, dtype=np.int32), counts),
@@ -302,6 +305,30 @@ def label_headroom(y_domain: tuple[float, float], table: pd.DataFrame, height: i
 # A label's text line is 14 px tall (FONT); 4 px keep the data off it; the y scale pads its
 # range by 6 px at each end (ui/scope_layers.py, ``padding``).
 LABEL_TEXT_PX, LABEL_GAP_PX, Y_PAD_PX = 15, 4, 6
+
+
+def label_sides(x: np.ndarray, labels: list[str], x_max: float) -> np.ndarray:
+    """Which labels sit left of their rule: those in the right fifth (a label there would be
+    clipped), and those whose box on the right would be crossed by another marker's rule
+    when the left side is free of rules and inside the plot (key frequencies 41 and 42: the
+    label "41" was drawn across the rule at 42 on any plot narrower than ~1600 px). Reckoned on
+    a phone's narrow plot, where a label spans the most axis units: a rule clear of a box
+    there is clear of it on every wider plot."""
+    x = np.asarray(x, dtype=np.float64)
+    right = x > 0.8 * x_max
+    per_unit = NARROW_PLOT_PX / max(float(x_max), 1e-9)
+    for i, (xi, text) in enumerate(zip(x, labels, strict=True)):
+        w = (LABEL_CHAR_PX * len(text) + LABEL_PAD_PX) / per_unit  # the box's width in units
+        others = np.delete(x, i)
+        if right[i] or not _crossed(others, xi, xi + w):
+            continue
+        right[i] = xi - w >= 0 and not _crossed(others, xi - w, xi)
+    return right
+
+
+def _crossed(rules: np.ndarray, lo: float, hi: float) -> bool:
+    """Whether a rule of ``rules`` runs strictly inside (lo, hi)."""
+    return bool(((rules > lo) & (rules < hi)).any())
 
 
 def label_rows(x: np.ndarray, labels: list[str], right: np.ndarray, x_max: float) -> np.ndarray:
