@@ -582,21 +582,3 @@ def test_marker_labels_never_overlap_on_a_narrow_plot():
     assert rows.max() >= 3  # more than the old three cycled rows were needed here
     # Far apart, every label keeps the top row.
     assert label_rows(np.array([0.0, 30.0]), ["a", "b"], np.array([False, False]), 56).tolist() == [0, 0]
-
-
-def test_a_label_moves_left_of_its_rule_where_a_neighbouring_rule_would_cross_it():
-    """Key frequencies 41 and 42: "41" on the right of its rule ran across the rule at 42 on
-    any plot narrower than ~1600 px. It goes to the left when that side is clear; a label with
-    rules on both sides stays right; the right fifth stays left whatever its neighbours."""
-    from ui.scope_tables import label_sides, marker_table
-
-    x = np.array([14.0, 35.0, 41.0, 42.0, 52.0])
-    labels = ["14", "35", "41", "42", "52"]
-    assert label_sides(x, labels, 56).tolist() == [False, False, True, False, True]
-    # Three rules a unit apart: the first goes left; the middle one has rules on both sides
-    # and keeps the right; the last is clear on the right.
-    assert label_sides(np.array([10.0, 11.0, 12.0]), ["a", "b", "c"], 56).tolist() == [True, False, False]
-    # Too near the left edge to go left.
-    assert label_sides(np.array([0.0, 1.0]), ["0", "1"], 56).tolist() == [False, False]
-    table = marker_table(np.array([-1]), [[Marker(v, t) for v, t in zip(x, labels, strict=True)]], 56)
-    assert table["right"].tolist() == [False, False, True, False, True]
