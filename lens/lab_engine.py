@@ -249,8 +249,9 @@ class Hook:
       and keeps the constant bin (0, 0), where the biases and the "=" token's residual
       live, so ``filter(resid_mid) @ W_in + b_in == filter(pre)``, and ``attn_out`` differs
       from ``resid_mid`` by a constant. The neurons' pre-activations are filtered directly
-      (with the residual's logits ``resid_mid @ W_U`` as p more channels for ``attn_out`` and
-      ``resid_mid``), then one ReLU and one product with ``W_out @ W_U``, in float32.
+      (for ``attn_out`` and ``resid_mid``, with the residual's logits ``resid_mid @ W_U``, a
+      second spectrum through the same cover), then one ReLU and one product with
+      ``W_out @ W_U``, in float32.
     - ``attention`` (``embed``, ``scores``, ``pattern``): at "=" the attention output is a
       pattern-weighted sum over the three keys of per-(position, token) value tables. Taken
       through ``W_O`` and on through ``W_in`` and ``W_U`` once, the tables give the
@@ -354,15 +355,15 @@ class Hook:
             out = self.spectrum.filtered(keep).reshape(p * p, -1)
             return out if self.base is None else np.add(out, self.base, out=out)
         if self.stage == "mlp":
-            plan = self.spectrum.plan(keep)
-            if self.residual is None:
-                return self._tail(plan.block, plan.shape[1], labels)
-            extra = Plan(self.residual, plan.selects_kept, plan.by_row, plan.by_col)
+            plans = [self.spectrum.plan(keep)]
+            if self.residual is not None:  # the residual's logits, through the same cover
+                plans.append(Plan(self.residual, plans[0].selects_kept, plans[0].by_row, plans[0].by_col))
 
-            def both(*tile: int) -> tuple[np.ndarray, np.ndarray]:
-                return plan.block(*tile), extra.block(*tile)
+            def parts(*tile: int) -> tuple[np.ndarray, np.ndarray | None]:
+                blocks = [plan.block(*tile) for plan in plans]
+                return blocks[0], blocks[1] if len(blocks) > 1 else None
 
-            return self._tail(both, plan.shape[1] + extra.shape[1], labels)
+            return self._tail(parts, sum(plan.shape[1] for plan in plans), labels)
         t0, t1 = self.values
         if self.hook == "embed":
             tabs = [
@@ -377,12 +378,15 @@ class Hook:
         w0 = np.concatenate([pattern[..., 0], np.ones((p, p, 1), np.float32)], axis=-1)  # [a, b, head + 1]
         w1 = np.ascontiguousarray(pattern[..., 1].transpose(1, 0, 2))  # [b, a, head]
 
-        def block(a0: int, a1: int, b0: int, b1: int) -> np.ndarray:
+        d = self.d_mlp
+
+        def parts(a0: int, a1: int, b0: int, b1: int) -> tuple[np.ndarray, np.ndarray]:
             out = np.matmul(w0[a0:a1, b0:b1], t0[a0:a1])  # over a: [a, b, head + 1] @ [a, head + 1, C]
             by_b = np.matmul(w1[b0:b1, a0:a1], t1[b0:b1])  # over b: [b, a, head] @ [b, head, C]
-            return np.add(out, by_b.transpose(1, 0, 2), out=out)
+            out = np.add(out, by_b.transpose(1, 0, 2), out=out).reshape(-1, out.shape[-1])
+            return out[:, :d], out[:, d:]  # the pre-activations, the residual's logits: views
 
-        return self._tail(block, t0.shape[2], labels)
+        return self._tail(parts, t0.shape[2], labels)
 
     def losses(self, keep: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each pair's cross-entropy ``[N]`` (float64) and whether its top answer is wrong
@@ -392,31 +396,26 @@ class Hook:
             return losses(self.logits(keep), labels, overwrite=True)
         return self.logits(keep, labels)
 
-    def _tail(self, block, channels: int, labels: np.ndarray | None = None):
-        """The logits from the pre-activations (and the residual's logits, if ``channels``
-        is more than d_mlp) that ``block(a0, a1, b0, b1)`` gives ``[a1 - a0, b1 - b0,
-        channels]`` float32, or as a pair (the pre-activations, the residual's logits): the
-        ReLU, then ``W_out @ W_U``, a tile of pairs at a time. Given ``labels``, each
-        tile's :func:`losses` instead of the logits."""
+    def _tail(self, parts, channels: int, labels: np.ndarray | None = None):
+        """The logits from what ``parts(a0, a1, b0, b1)`` gives for a tile of pairs, float32:
+        its pre-activations (d_mlp channels) and the residual's logits (p channels, or None;
+        ``channels`` counts both, for the tile's size): the ReLU, then ``W_out @ W_U``, a
+        tile at a time. Given ``labels``, each tile's :func:`losses` instead of the logits."""
         p, d = self.run.p, self.d_mlp
         logits = np.empty((p, p, p), dtype=np.float32)
         each, wrong = np.empty((p, p)), np.empty((p, p), dtype=bool)
         base = None if self.base is None else np.broadcast_to(self.base, (p * p, p)).reshape(p, p, p)
         by_ab = None if labels is None else labels.reshape(p, p)
         for a0, a1, b0, b1 in _tiles(p, channels * 4):
-            z = block(a0, a1, b0, b1)
-            if isinstance(z, tuple):
-                pre, extra = z[0].reshape(-1, d), z[1].reshape(-1, p)
-            else:
-                z = z.reshape(-1, channels)
-                pre, extra = z[:, :d], z[:, d:] if channels > d else None
+            pre, extra = parts(a0, a1, b0, b1)
+            pre = pre.reshape(-1, d)  # a view: every part is a new array, scratch here
             tile = (slice(a0, a1), slice(b0, b1))
             np.maximum(pre, 0, out=pre)
             out = pre @ self.readout
             if base is not None:
                 out += base[tile].reshape(out.shape)
             if extra is not None:
-                out += extra
+                out += extra.reshape(-1, p)
             if by_ab is None:
                 logits[tile] = out.reshape(a1 - a0, b1 - b0, p)
             else:

@@ -150,6 +150,7 @@ def _overview(source: str, results) -> None:
 def _section(section: str, results) -> None:
     from lens.claims.table import summary
     from ui import claims
+    from ui.theme import math_names
 
     title, page = SECTION_PAGES[section]
     st.subheader(title, anchor=section)
@@ -159,8 +160,6 @@ def _section(section: str, results) -> None:
     if page is not None:
         st.page_link(f"pages/{page}", label=f"The {title} page", icon=":material/arrow_forward:")
     st.caption(f"{s.held} of {s.total} {'holds' if s.total == 1 else 'hold'} on this model.")
-    from ui.theme import math_names
-
     for result in results:
         st.markdown(math_names(result.statement))
         claims.card(result)

@@ -287,6 +287,11 @@ def marker_table(idx: np.ndarray, per_slice: list[list[Marker]], x_max: float) -
 LABEL_CHAR_PX, LABEL_PAD_PX, NARROW_PLOT_PX, LABEL_ROW_PX = 8.5, 11, 280, 17
 
 
+# A label's text line is 14 px tall (FONT); 4 px keep the data off it; the y scale pads its
+# range by 6 px at each end (ui/scope_layers.py, ``padding``).
+LABEL_TEXT_PX, LABEL_GAP_PX, Y_PAD_PX = 15, 4, 6
+
+
 def label_headroom(y_domain: tuple[float, float], table: pd.DataFrame, height: int) -> tuple[float, float]:
     """``y_domain`` raised at the top so that the data stay below the marker labels' rows.
 
@@ -300,11 +305,6 @@ def label_headroom(y_domain: tuple[float, float], table: pd.DataFrame, height: i
     block = float(table["ypix"].max()) + LABEL_TEXT_PX + LABEL_GAP_PX  # px from the top
     r = min(0.5, max(0.0, (block - Y_PAD_PX) / max(1.0, height - 2 * Y_PAD_PX)))
     return (lo, (hi - r * lo) / (1 - r))
-
-
-# A label's text line is 14 px tall (FONT); 4 px keep the data off it; the y scale pads its
-# range by 6 px at each end (ui/scope_layers.py, ``padding``).
-LABEL_TEXT_PX, LABEL_GAP_PX, Y_PAD_PX = 15, 4, 6
 
 
 def label_sides(x: np.ndarray, labels: list[str], x_max: float) -> np.ndarray:
